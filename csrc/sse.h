@@ -1,0 +1,53 @@
+/* Server-Sent Events stream parser (WHATWG "event stream interpretation").
+ * Pure C, no Lua: it parses untrusted bytes, so it is fuzzed and unit-tested
+ * on its own. Bytes may be split anywhere across sse_feed() calls. */
+#ifndef TANSTACK_AI_SSE_H
+#define TANSTACK_AI_SSE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct sse_event {
+    const char *data;  /* never NULL */
+    size_t data_len;
+    const char *event; /* NULL when no (non-empty) event type was set */
+    size_t event_len;
+    const char *id;    /* NULL when no id was ever set; may be "" */
+    size_t id_len;
+    long long retry;   /* -1 unless a valid retry field came with this event */
+} sse_event;
+
+/* Called once per dispatched event; pointers are valid only during the call. */
+typedef void (*sse_event_cb)(void *ud, const sse_event *ev);
+
+typedef struct sse_parser {
+    size_t max_event_bytes;
+    tai_buf line;  /* carry-over: a line split across feeds */
+    tai_buf data;
+    tai_buf event;
+    tai_buf id;
+    int id_set;
+    long long retry;
+    int skip_lf;   /* last byte seen was CR: an LF next is part of that line end */
+    int bom;       /* BOM bytes matched so far; SSE_BOM_DONE once decided */
+    int failed;    /* sticky: a limit was exceeded or memory ran out */
+    char error[96];
+} sse_parser;
+
+#define SSE_BOM_DONE 3
+#define SSE_DEFAULT_MAX_EVENT_BYTES ((size_t)16 * 1024 * 1024)
+
+void sse_init(sse_parser *p, size_t max_event_bytes);
+void sse_free(sse_parser *p);
+/* Back to the start-of-stream state (BOM, last event id, buffers). */
+void sse_reset(sse_parser *p);
+/* Returns 0, or -1 with p->error set (the parser then stays failed until
+ * sse_reset/sse_finish). Events dispatched before the failure were delivered. */
+int sse_feed(sse_parser *p, const char *buf, size_t n, sse_event_cb cb, void *ud);
+/* End of stream: a final unterminated line is processed, a pending event with
+ * data is dispatched (lenient: servers often close without a blank line), and
+ * the parser is reset. Returns 0 or -1 (failed; parser reset anyway). */
+int sse_finish(sse_parser *p, sse_event_cb cb, void *ud);
+
+#endif

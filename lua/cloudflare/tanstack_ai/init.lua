@@ -1,0 +1,34 @@
+-- cloudflare.tanstack_ai: adapter constructors for Workers AI and the AI Gateway providers, and
+-- cf.binding (a REST-backed stand-in for the Worker's env.AI). snake_case with the seed's camelCase aliases.
+local config = require("cloudflare.tanstack_ai.config")
+
+local type, error = type, error
+
+local _M = { _VERSION = "0.1.0" }
+
+local function check_model(label, model)
+  if type(model) ~= "string" or model == "" then error(label .. ": model must be a non-empty string", 3) end
+  if model:find("[\r\n%z]") then error(label .. ": model must not contain CR, LF or NUL", 3) end
+end
+
+-- constructor(label, module, opts): (model, cfg) -> adapter
+local function constructor(label, mod, opts)
+  return function(model, cfg)
+    check_model(label, model)
+    local resolved = config.resolve(cfg, { label = label, gateway_only = opts.gateway_only,
+      needs_provider_key = opts.needs_provider_key })
+    return require(mod).new(model, resolved, opts)
+  end
+end
+
+_M.create_workers_ai_chat = constructor("createWorkersAiChat", "cloudflare.tanstack_ai.workers_ai.chat",
+  { needs_provider_key = true })
+
+_M.createWorkersAiChat = _M.create_workers_ai_chat
+
+--- cf.binding{ accountId, apiKey, [cfApiKey], [apiBaseUrl], [gatewayBaseUrl], ... }: env.AI for plain Lua.
+function _M.binding(cfg)
+  return require("cloudflare.tanstack_ai.binding").new(cfg)
+end
+
+return _M

@@ -1,0 +1,164 @@
+-- Error values for runtime failures (network, HTTP, provider, decode, timeout, canceled).
+-- Programmer errors raise; everything else is returned as `nil, err` with one of these.
+local setmetatable, tostring, type, pairs = setmetatable, tostring, type, pairs
+local format = string.format
+
+local _M = {}
+
+local mt = {}
+mt.__index = mt
+
+mt.__tostring = function(e)
+  local parts = {}
+  if e.provider then parts[#parts + 1] = e.provider end
+  if e.status then parts[#parts + 1] = "HTTP " .. tostring(e.status) end
+  if e.code ~= nil then parts[#parts + 1] = "code " .. tostring(e.code) end
+  local prefix = #parts > 0 and ("[" .. table.concat(parts, " ") .. "] ") or ""
+  return prefix .. tostring(e.message or "unknown error")
+end
+
+_M.mt = mt
+
+local RETRYABLE_STATUS = { [408] = true, [409] = true, [429] = true }
+
+--- Is an HTTP status worth retrying (before any byte reached the caller)?
+function _M.retryable_status(status)
+  return status ~= nil and (RETRYABLE_STATUS[status] or status >= 500) or false
+end
+
+-- Workers AI internal codes that map to an HTTP status (docs: workers-ai/platform/errors).
+local WORKERS_AI_CODE_STATUS = {
+  [5007] = 400, [5004] = 400, [3039] = 400, [3003] = 400, [5018] = 403, [5016] = 403, [3023] = 403,
+  [3041] = 403, [5019] = 405, [5005] = 405, [3042] = 404, [3006] = 413, [3007] = 408, [3008] = 408,
+  [3036] = 429, [3040] = 429,
+}
+_M.WORKERS_AI_CODE_STATUS = WORKERS_AI_CODE_STATUS
+
+local secrets = setmetatable({}, { __mode = "k" })
+local secret_list = {}
+
+--- Register a secret so it is scrubbed from every error message built afterwards.
+function _M.register_secret(s)
+  if type(s) == "string" and #s >= 4 and not secrets[s] then
+    secrets[s] = true
+    secret_list[#secret_list + 1] = s
+  end
+end
+
+local function plain_escape(s)
+  return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
+end
+
+--- Remove every registered secret (and bearer tokens) from a string.
+function _M.redact(s)
+  if type(s) ~= "string" then return s end
+  for i = 1, #secret_list do
+    local secret = secret_list[i]
+    if s:find(secret, 1, true) then
+      s = s:gsub(plain_escape(secret), "[REDACTED]")
+    end
+  end
+  s = s:gsub("([Bb]earer%s+)[%w%-%._~%+/=]+", "%1[REDACTED]")
+  return s
+end
+
+--- Build an error value. Fields: message, kind, status, code, provider, retryable, retry_after (seconds), body.
+function _M.new(fields)
+  local e = {}
+  for k, v in pairs(fields) do e[k] = v end
+  e.message = _M.redact(tostring(e.message or "unknown error"))
+  if e.body then e.body = _M.redact(e.body) end
+  if e.retryable == nil then
+    e.retryable = (e.kind == "network" or e.kind == "connect" or e.kind == "timeout" and e.phase ~= "stream")
+      or _M.retryable_status(e.status) or false
+  end
+  return setmetatable(e, mt)
+end
+
+function _M.is_error(v)
+  return type(v) == "table" and getmetatable(v) == mt
+end
+
+--- Wrap anything (string, error value, table) as an error value.
+function _M.wrap(v, defaults)
+  if _M.is_error(v) then return v end
+  local fields = {}
+  if defaults then for k, x in pairs(defaults) do fields[k] = x end end
+  if type(v) == "table" then
+    for k, x in pairs(v) do fields[k] = x end
+  else
+    fields.message = tostring(v)
+  end
+  return _M.new(fields)
+end
+
+function _M.canceled(msg)
+  return _M.new({ message = msg or "request canceled", kind = "canceled", retryable = false })
+end
+
+--- Parse Retry-After (delta-seconds or HTTP-date) into seconds, or nil.
+function _M.parse_retry_after(v)
+  if type(v) ~= "string" then return nil end
+  local n = tonumber(v)
+  if n then return n >= 0 and n or nil end
+  local months = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
+    Nov = 11, Dec = 12 }
+  local d, mon, y, h, mi, sec = v:match("%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+) GMT")
+  if not d or not months[mon] then return nil end
+  local t = os.time({ year = tonumber(y), month = months[mon], day = tonumber(d), hour = tonumber(h),
+    min = tonumber(mi), sec = tonumber(sec), isdst = false })
+  -- os.time interprets the table as local time; correct by the local UTC offset.
+  local now = os.time()
+  local utc_now = os.time(os.date("!*t", now))
+  local delta = os.difftime(t + (now - utc_now), now)
+  if delta < 0 then delta = 0 end
+  return delta
+end
+
+local function first(t)
+  if type(t) == "table" then return t[1] end
+end
+
+--- Turn a non-2xx HTTP answer into an error value, reading every provider's error shape:
+--- Cloudflare API `{success:false, errors:[{code,message}]}`, AI Gateway `{error:[{code,message}]}`,
+--- OpenAI `{error:{message,type,code}}`, Anthropic `{type:"error", error:{type,message}}`,
+--- Gemini `{error:{code,message,status}}`, or plain text.
+function _M.from_http(status, headers, body, provider, decode)
+  local message, code, etype
+  local decoded = body and decode and decode(body)
+  if type(decoded) == "table" then
+    local e = decoded.error
+    local e1 = first(decoded.errors) or first(e)
+    if type(e1) == "table" then
+      message, code = e1.message, e1.code
+    elseif type(e) == "table" then
+      message, code, etype = e.message, e.code, e.type
+      if e.status and code == nil then code = e.status end
+      if etype and code == nil then code = etype end
+    elseif type(e) == "string" then
+      message = e
+    end
+    if message == nil and type(decoded.message) == "string" then message = decoded.message end
+    if code == nil and decoded.internalCode then code = decoded.internalCode end
+  end
+  if message == nil then
+    message = (body and #body > 0) and body:sub(1, 500) or ("HTTP " .. tostring(status))
+  end
+  message = tostring(message)
+  -- Workers AI puts its numeric code in the message: "InferenceUpstreamError: 3040: Capacity ..."
+  if code == nil then
+    for c in message:gmatch("(%d%d%d%d?%d?)%s*:") do
+      if WORKERS_AI_CODE_STATUS[tonumber(c)] then code = tonumber(c) break end
+    end
+  end
+  if type(code) == "string" and tonumber(code) then code = tonumber(code) end
+  local retry_after = headers and _M.parse_retry_after(headers["retry-after"])
+  local retryable = _M.retryable_status(status) or code == 3040
+  return _M.new({
+    message = message, status = status, code = code, type = etype, provider = provider, kind = "http",
+    retryable = retryable, retry_after = retry_after, body = body and body:sub(1, 4096),
+  })
+end
+
+_M.format = format
+return _M

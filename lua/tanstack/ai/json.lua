@@ -1,0 +1,164 @@
+-- JSON for request bodies and wire events.
+--
+-- Debian's lua-cjson 2.1.0 cannot tell `[]` from `{}` (no empty_array_mt) and
+-- prints floats with 14 digits. Decoding goes through a private cjson instance
+-- (no global cjson settings are touched); encoding is done here so that:
+--   * tables marked with json.array() / json.object() keep their kind when empty,
+--   * keys are sorted (stable bodies: cache keys, recorded-request assertions),
+--   * numbers round-trip exactly.
+local cjson = require("cjson")
+
+local type, pairs, next, tostring, tonumber = type, pairs, next, tostring, tonumber
+local concat, sort = table.concat, table.sort
+local format, floor = string.format, math.floor
+local setmetatable, getmetatable, rawlen = setmetatable, getmetatable, rawlen or function(t) return #t end
+
+local codec = cjson.new()
+local safe_codec = require("cjson.safe").new()
+-- Decoding never raises on deep or huge inputs beyond what the caller asked for.
+safe_codec.decode_max_depth(1000)
+
+local _M = {}
+
+_M.null = cjson.null
+
+local array_mt = { __jsontype = "array" }
+local object_mt = { __jsontype = "object" }
+_M.array_mt, _M.object_mt = array_mt, object_mt
+
+--- Mark a table as a JSON array (so an empty one encodes as `[]`).
+function _M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+--- Mark a table as a JSON object (so an empty one encodes as `{}`, the default).
+function _M.object(t)
+  return setmetatable(t or {}, object_mt)
+end
+
+function _M.is_array(t)
+  if type(t) ~= "table" then return false end
+  local mt = getmetatable(t)
+  if mt == array_mt then return true end
+  if mt == object_mt then return false end
+  local n = rawlen(t)
+  if n == 0 then return false end
+  local count = 0
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k > n or floor(k) ~= k then return false end
+    count = count + 1
+  end
+  return count == n
+end
+
+--- Decode JSON text. Returns value, or nil and a message.
+function _M.decode(s)
+  if type(s) ~= "string" then return nil, "expected a JSON string, got " .. type(s) end
+  local v, err = safe_codec.decode(s)
+  if v == nil and err then return nil, err end
+  return v
+end
+
+--- Decode without the error wrapper (hot path for stream events); raises on bad input.
+_M.decode_fast = codec.decode
+
+local encode_string = codec.encode
+
+local function encode_number(x)
+  if x ~= x or x == 1 / 0 or x == -1 / 0 then
+    error("cannot encode " .. tostring(x) .. " as JSON", 0)
+  end
+  if floor(x) == x and x > -2 ^ 53 and x < 2 ^ 53 then
+    return format("%d", x)
+  end
+  local s = format("%.14g", x)
+  if tonumber(s) ~= x then s = format("%.17g", x) end
+  return s
+end
+
+local encode_value
+
+local function encode_table(t, buf, n, depth)
+  if depth > 200 then error("cannot encode JSON: nesting too deep (cycle?)", 0) end
+  if _M.is_array(t) then
+    local len = rawlen(t)
+    n = n + 1; buf[n] = "["
+    for i = 1, len do
+      if i > 1 then n = n + 1; buf[n] = "," end
+      n = encode_value(t[i], buf, n, depth + 1)
+    end
+    n = n + 1; buf[n] = "]"
+    return n
+  end
+  local keys, nk = {}, 0
+  for k, v in pairs(t) do
+    local tk = type(k)
+    if tk == "number" then k = encode_number(k)
+    elseif tk ~= "string" then error("cannot encode JSON: object key of type " .. tk, 0) end
+    -- functions and userdata (other than null) are skipped, like cjson's strict mode would fail; skipping keeps
+    -- adapter objects out of bodies without crashing.
+    local tv = type(v)
+    if tv ~= "function" and tv ~= "thread" and not (tv == "userdata" and v ~= cjson.null) then
+      nk = nk + 1; keys[nk] = k
+    end
+  end
+  sort(keys)
+  n = n + 1; buf[n] = "{"
+  for i = 1, nk do
+    local k = keys[i]
+    local v = t[k]
+    if v == nil then v = t[tonumber(k)] end
+    if i > 1 then n = n + 1; buf[n] = "," end
+    n = n + 1; buf[n] = encode_string(k)
+    n = n + 1; buf[n] = ":"
+    n = encode_value(v, buf, n, depth + 1)
+  end
+  n = n + 1; buf[n] = "}"
+  return n
+end
+
+encode_value = function(v, buf, n, depth)
+  local tv = type(v)
+  if tv == "string" then
+    n = n + 1; buf[n] = encode_string(v)
+  elseif tv == "number" then
+    n = n + 1; buf[n] = encode_number(v)
+  elseif tv == "boolean" then
+    n = n + 1; buf[n] = v and "true" or "false"
+  elseif tv == "nil" or v == cjson.null then
+    n = n + 1; buf[n] = "null"
+  elseif tv == "table" then
+    n = encode_table(v, buf, n, depth)
+  else
+    error("cannot encode a " .. tv .. " as JSON", 0)
+  end
+  return n
+end
+
+--- Encode a Lua value as JSON text. Raises on values JSON cannot hold (programmer error).
+function _M.encode(v)
+  local buf = {}
+  local n = encode_value(v, buf, 0, 0)
+  return concat(buf, "", 1, n)
+end
+
+--- Encode, returning nil and a message instead of raising.
+function _M.try_encode(v)
+  local ok, res = pcall(_M.encode, v)
+  if ok then return res end
+  return nil, res
+end
+
+--- Deep copy a decoded value, keeping array/object markers (used before mutating user tables).
+function _M.copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = _M.copy(x) end
+  local mt = getmetatable(v)
+  if mt == array_mt or mt == object_mt then setmetatable(out, mt) end
+  return out
+end
+
+function _M.is_empty(t) return next(t) == nil end
+
+return _M

@@ -1,0 +1,150 @@
+-- One model turn: open the request, frame the answer (SSE or a whole JSON body) and feed a protocol
+-- translator, handing out AG-UI events one at a time. Pull-driven: nothing is read before the caller asks
+-- for the next event, so memory stays flat however long the stream is.
+--
+-- A response (from any transport or binding) is one of:
+--   { status, headers, read = fn() -> bytes | nil (end) | nil, err, close = fn }   streaming or not
+--   { status, headers, body = "<bytes>" }                                          whole body
+--   { value = <decoded table> }                                                     a binding's JSON result
+-- A translator has: event(sse_event) (a framed SSE event), body(decoded_json), finish(), fail(err), finished.
+local json = require("tanstack.ai.json")
+local errors = require("tanstack.ai.errors")
+local events = require("tanstack.ai.events")
+local ok_core, core = pcall(require, "tanstack.ai.core")
+
+local type = type
+
+local _M = {}
+
+local function is_json_type(ct)
+  return type(ct) == "string" and (ct:find("json", 1, true) ~= nil) and not ct:find("ndjson", 1, true)
+end
+
+local function content_type(res)
+  local h = res.headers
+  return h and (h["content-type"] or h["Content-Type"]) or nil
+end
+
+--- Read everything left in a response. Returns the bytes, or nil, err.
+function _M.read_all(res)
+  if res.body ~= nil then
+    local b = res.body
+    res.body = nil
+    if type(b) == "string" then return b end
+    if type(b) == "function" then res.read = b else return nil, errors.new({ message = "unsupported body" }) end
+  end
+  if not res.read then return "" end
+  local buf = {}
+  while true do
+    local chunk, err = res.read()
+    if chunk == nil then
+      if err then return nil, errors.wrap(err, { kind = "network" }) end
+      break
+    end
+    if chunk ~= false then buf[#buf + 1] = chunk end
+  end
+  return table.concat(buf)
+end
+
+local function close(res)
+  if res and res.close then res.close() end
+end
+
+--- Start a turn. ctx: open = fn() -> res | nil, err ; translator (built with emit = the queue's push).
+--- Returns a producer { next, close } and the queue the translator emits into.
+function _M.new(open, make_translator)
+  local queue = events.queue()
+  local tr = make_translator(function(e) queue:push(e) end)
+  local res, parser
+  local done = false
+
+  local function fail(err)
+    tr:fail(err)
+    done = true
+    close(res)
+  end
+
+  local function step()
+    if not res then
+      local err
+      res, err = open()
+      if not res then return fail(errors.wrap(err or "request failed", { kind = "network" })) end
+      if res.value ~= nil then
+        tr:body(res.value)
+        tr:finish()
+        done = true
+        return
+      end
+      local ct = content_type(res)
+      if is_json_type(ct) or (res.body ~= nil and type(res.body) == "string" and not (ct and ct:find("event-stream"))) then
+        local bytes, rerr = _M.read_all(res)
+        close(res)
+        if not bytes then return fail(rerr) end
+        local decoded, derr = json.decode(bytes)
+        if decoded == nil then
+          return fail(errors.new({ message = "invalid JSON in response: " .. tostring(derr), kind = "decode" }))
+        end
+        tr:body(decoded)
+        tr:finish()
+        done = true
+        return
+      end
+      if not ok_core then return fail(errors.new({ message = "tanstack.ai.core is not available", kind = "internal" })) end
+      parser = core.sse_parser()
+      return
+    end
+    local chunk, err = res.read()
+    local evs
+    if chunk == nil then
+      if err then return fail(errors.wrap(err, { kind = "network" })) end
+      evs = parser:finish()
+      for i = 1, #evs do
+        tr:event(evs[i])
+        if tr.finished then break end
+      end
+      if not tr.finished then tr:finish() end
+      done = true
+      close(res)
+      return
+    end
+    if chunk == false then return end
+    local perr
+    evs, perr = parser:feed(chunk)
+    if not evs then
+      return fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
+    end
+    for i = 1, #evs do
+      tr:event(evs[i])
+      if tr.finished then
+        done = true
+        close(res)
+        return
+      end
+    end
+  end
+
+  local producer = {}
+  function producer.next()
+    while queue:empty() and not done do step() end
+    return queue:pop()
+  end
+  function producer.close()
+    if not done then
+      done = true
+      close(res)
+    end
+  end
+  return producer
+end
+
+--- Decode an SSE data payload as JSON for a translator; nil, err for malformed JSON.
+function _M.decode_event(data)
+  local v, err = json.decode(data)
+  if v == nil then
+    return nil, errors.new({ message = "malformed stream event: " .. tostring(err), kind = "decode",
+      body = #data > 200 and data:sub(1, 200) or data })
+  end
+  return v
+end
+
+return _M
