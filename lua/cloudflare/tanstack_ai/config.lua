@@ -2,7 +2,8 @@
 -- Every error names the field. Secrets are registered for redaction and never printed.
 local errors = require("tanstack.ai.errors")
 
-local type, pairs, tostring, error, getenv = type, pairs, tostring, error, os.getenv
+local type, pairs, tostring, error = type, pairs, tostring, error
+local function getenv(name) return os.getenv(name) end -- looked up per call: tests substitute os.getenv
 local floor = math.floor
 
 local _M = {}

@@ -24,7 +24,29 @@ end
 _M.create_workers_ai_chat = constructor("createWorkersAiChat", "cloudflare.tanstack_ai.workers_ai.chat",
   { needs_provider_key = true })
 
+local function media(kind)
+  return function(model, resolved) return require("cloudflare.tanstack_ai.workers_ai.media")[kind](model, resolved) end
+end
+local function media_constructor(label, kind)
+  return function(model, cfg)
+    check_model(label, model)
+    local resolved = config.resolve(cfg, { label = label, needs_provider_key = true })
+    return media(kind)(model, resolved)
+  end
+end
+
+_M.create_workers_ai_image = media_constructor("createWorkersAiImage", "image")
+_M.create_workers_ai_transcription = media_constructor("createWorkersAiTranscription", "transcription")
+_M.create_workers_ai_tts = media_constructor("createWorkersAiTts", "tts")
+_M.create_workers_ai_summarize = media_constructor("createWorkersAiSummarize", "summarize")
+_M.create_workers_ai_embedding = media_constructor("createWorkersAiEmbedding", "embed")
+
 _M.createWorkersAiChat = _M.create_workers_ai_chat
+_M.createWorkersAiImage = _M.create_workers_ai_image
+_M.createWorkersAiTranscription = _M.create_workers_ai_transcription
+_M.createWorkersAiTts = _M.create_workers_ai_tts
+_M.createWorkersAiSummarize = _M.create_workers_ai_summarize
+_M.createWorkersAiEmbedding = _M.create_workers_ai_embedding
 
 --- cf.binding{ accountId, apiKey, [cfApiKey], [apiBaseUrl], [gatewayBaseUrl], ... }: env.AI for plain Lua.
 function _M.binding(cfg)

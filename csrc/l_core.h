@@ -1,0 +1,29 @@
+/* Internal: each binding file adds its functions to the module table that is
+ * on top of the stack and registers its metatable (named once, below). */
+#ifndef TANSTACK_AI_L_CORE_H
+#define TANSTACK_AI_L_CORE_H
+
+#include "compat.h"
+
+#define TAI_VERSION "0.1.0"
+
+#define TAI_MT_SSE "tanstack.ai.sse_parser"
+#define TAI_MT_NDJSON "tanstack.ai.ndjson_parser"
+#define TAI_MT_HTTP1 "tanstack.ai.http1_response_parser"
+#define TAI_MT_HTTP_REQUEST "tanstack.ai.http_request"
+#define TAI_MT_HTTP_ENGINE "tanstack.ai.http_engine"
+
+void tai_open_util(lua_State *L);   /* base64, random, multipart */
+void tai_open_sse(lua_State *L);
+void tai_open_ndjson(lua_State *L);
+void tai_open_http1(lua_State *L);
+void tai_open_http(lua_State *L);   /* libcurl transport */
+
+/* Reads an optional number field of the options table at `idx`;
+ * raises a Lua error for a wrong type or a value < min. */
+lua_Number tai_opt_number(lua_State *L, int idx, const char *field, lua_Number def,
+                          int min);
+/* Creates a metatable `name` whose __index is itself, with `methods`. */
+void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods);
+
+#endif

@@ -1,0 +1,245 @@
+/* Lua bindings: base64, random ids (OpenSSL RAND_bytes), multipart bodies. */
+#define _GNU_SOURCE /* memmem */
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "base64.h"
+#include "l_core.h"
+
+#define MAX_RANDOM_BYTES (1024 * 1024)
+
+/* Scratch memory owned by the Lua GC: a Lua error (e.g. out of memory in
+ * lua_pushlstring) cannot leak it. */
+static void *scratch(lua_State *L, size_t n)
+{
+    return lua_newuserdata(L, n ? n : 1);
+}
+
+static int l_base64_encode(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    size_t outn = b64_encoded_len(n);
+    char *out = scratch(L, outn);
+    b64_encode((const unsigned char *)s, n, out);
+    lua_pushlstring(L, out, outn);
+    return 1;
+}
+
+static int l_base64_decode(lua_State *L)
+{
+    size_t n, outn = 0;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *err = NULL;
+    unsigned char *out = scratch(L, b64_decoded_max(n));
+    if (b64_decode(s, n, out, &outn, &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushlstring(L, (const char *)out, outn);
+    return 1;
+}
+
+static size_t check_count(lua_State *L, int idx)
+{
+    lua_Number v = luaL_checknumber(L, idx);
+    if (!(v >= 0 && v <= MAX_RANDOM_BYTES) || v != (lua_Number)(size_t)v)
+        luaL_argerror(L, idx, "integer in 0..1048576 expected");
+    return (size_t)v;
+}
+
+static int fill_random(unsigned char *p, size_t n)
+{
+    return n == 0 || RAND_bytes(p, (int)n) == 1;
+}
+
+static int l_random_bytes(lua_State *L)
+{
+    size_t n = check_count(L, 1);
+    unsigned char *p = scratch(L, n);
+    if (!fill_random(p, n)) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "RAND_bytes failed");
+        return 2;
+    }
+    lua_pushlstring(L, (const char *)p, n);
+    return 1;
+}
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char HEX[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = HEX[in[i] >> 4];
+        out[2 * i + 1] = HEX[in[i] & 15];
+    }
+}
+
+static int l_random_hex(lua_State *L)
+{
+    size_t n = check_count(L, 1);
+    unsigned char *p = scratch(L, n * 3);
+    if (!fill_random(p, n)) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "RAND_bytes failed");
+        return 2;
+    }
+    to_hex(p, n, (char *)p + n);
+    lua_pushlstring(L, (const char *)p + n, 2 * n);
+    return 1;
+}
+
+/* ---- multipart/form-data (RFC 7578) ---- */
+
+typedef struct part {
+    const char *name, *filename, *ctype, *data;
+    size_t name_len, filename_len, ctype_len, data_len;
+} part;
+
+/* Raw string field of the table on top of the stack. The string stays alive
+ * after the pop: the parts table (argument 1) references it, and rawget
+ * means no metamethod could have made it up. */
+static const char *raw_string(lua_State *L, int i, const char *field, size_t *len)
+{
+    const char *s = NULL;
+    lua_pushstring(L, field);
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == LUA_TSTRING)
+        s = lua_tolstring(L, -1, len);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "multipart part %d: '%s' must be a string", i, field);
+    lua_pop(L, 1);
+    return s;
+}
+
+static void check_header_safe(lua_State *L, int i, const char *field, const char *s,
+                              size_t n, int quoted)
+{
+    size_t k;
+    for (k = 0; k < n; k++) {
+        char c = s[k];
+        if (c == '\r' || c == '\n' || c == '\0' || (quoted && c == '"'))
+            luaL_error(L, "multipart part %d: '%s' must not contain CR, LF, NUL%s", i,
+                       field, quoted ? " or '\"'" : "");
+    }
+}
+
+static void read_part(lua_State *L, int i, part *p)
+{
+    const char *value;
+    size_t value_len = 0;
+    memset(p, 0, sizeof *p);
+    lua_rawgeti(L, 1, i);
+    if (!lua_istable(L, -1))
+        luaL_error(L, "multipart part %d must be a table", i);
+    p->name = raw_string(L, i, "name", &p->name_len);
+    if (p->name == NULL)
+        luaL_error(L, "multipart part %d: 'name' is required", i);
+    p->filename = raw_string(L, i, "filename", &p->filename_len);
+    p->ctype = raw_string(L, i, "content_type", &p->ctype_len);
+    p->data = raw_string(L, i, "data", &p->data_len);
+    value = raw_string(L, i, "value", &value_len);
+    if (p->data == NULL) {
+        p->data = value;
+        p->data_len = value_len;
+    }
+    if (p->data == NULL)
+        luaL_error(L, "multipart part %d: 'value' or 'data' is required", i);
+    check_header_safe(L, i, "name", p->name, p->name_len, 1);
+    if (p->filename)
+        check_header_safe(L, i, "filename", p->filename, p->filename_len, 1);
+    if (p->ctype)
+        check_header_safe(L, i, "content_type", p->ctype, p->ctype_len, 0);
+    if (p->filename && !p->ctype) {
+        p->ctype = "application/octet-stream";
+        p->ctype_len = strlen(p->ctype);
+    }
+    lua_pop(L, 1);
+}
+
+#define BOUNDARY_PREFIX "tanstack-ai-"
+#define BOUNDARY_RANDOM 16 /* bytes, hex encoded */
+#define BOUNDARY_LEN (sizeof(BOUNDARY_PREFIX) - 1 + 2 * BOUNDARY_RANDOM)
+
+static int make_boundary(char *b, const part *parts, size_t nparts)
+{
+    int attempt;
+    for (attempt = 0; attempt < 8; attempt++) {
+        unsigned char rnd[BOUNDARY_RANDOM];
+        size_t i;
+        int clash = 0;
+        if (!fill_random(rnd, sizeof rnd))
+            return -1;
+        memcpy(b, BOUNDARY_PREFIX, sizeof(BOUNDARY_PREFIX) - 1);
+        to_hex(rnd, sizeof rnd, b + sizeof(BOUNDARY_PREFIX) - 1);
+        for (i = 0; i < nparts && !clash; i++)
+            clash = memmem(parts[i].data, parts[i].data_len, b, BOUNDARY_LEN) != NULL;
+        if (!clash)
+            return 0;
+    }
+    return -1; /* 8 clashes with 128 random bits: the RNG is broken */
+}
+
+static int l_multipart_encode(lua_State *L)
+{
+    size_t nparts, i;
+    part *parts;
+    char boundary[BOUNDARY_LEN];
+    luaL_Buffer b;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    nparts = lua_rawlen(L, 1);
+    parts = scratch(L, nparts * sizeof *parts);
+    for (i = 0; i < nparts; i++)
+        read_part(L, (int)i + 1, &parts[i]);
+    if (make_boundary(boundary, parts, nparts) != 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "cannot generate a multipart boundary (RAND_bytes failed)");
+        return 2;
+    }
+    luaL_buffinit(L, &b);
+    for (i = 0; i < nparts; i++) {
+        const part *p = &parts[i];
+        luaL_addstring(&b, "--");
+        luaL_addlstring(&b, boundary, BOUNDARY_LEN);
+        luaL_addstring(&b, "\r\nContent-Disposition: form-data; name=\"");
+        luaL_addlstring(&b, p->name, p->name_len);
+        luaL_addstring(&b, "\"");
+        if (p->filename) {
+            luaL_addstring(&b, "; filename=\"");
+            luaL_addlstring(&b, p->filename, p->filename_len);
+            luaL_addstring(&b, "\"");
+        }
+        if (p->ctype) {
+            luaL_addstring(&b, "\r\nContent-Type: ");
+            luaL_addlstring(&b, p->ctype, p->ctype_len);
+        }
+        luaL_addstring(&b, "\r\n\r\n");
+        luaL_addlstring(&b, p->data, p->data_len);
+        luaL_addstring(&b, "\r\n");
+    }
+    luaL_addstring(&b, "--");
+    luaL_addlstring(&b, boundary, BOUNDARY_LEN);
+    luaL_addstring(&b, "--\r\n");
+    luaL_pushresult(&b);
+    lua_pushliteral(L, "multipart/form-data; boundary=");
+    lua_pushlstring(L, boundary, BOUNDARY_LEN);
+    lua_concat(L, 2);
+    return 2;
+}
+
+void tai_open_util(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        {"base64_encode", l_base64_encode},
+        {"base64_decode", l_base64_decode},
+        {"random_bytes", l_random_bytes},
+        {"random_hex", l_random_hex},
+        {"multipart_encode", l_multipart_encode},
+        {NULL, NULL},
+    };
+    luaL_setfuncs(L, funcs, 0);
+}

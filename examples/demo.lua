@@ -1,0 +1,44 @@
+-- make demo: stream a Workers AI chat to the terminal, token by token.
+-- With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_KEY set it talks to Cloudflare; otherwise it starts the
+-- project's local emulator on 127.0.0.1 and says so.
+local ai = require("tanstack.ai")
+local cf = require("cloudflare.tanstack_ai")
+
+local model = os.getenv("DEMO_MODEL") or "@cf/meta/llama-4-scout-17b-16e-instruct"
+local prompt = arg[1] or "Hello! Tell me what you are in one sentence."
+
+local config, emu
+if os.getenv("CLOUDFLARE_ACCOUNT_ID") and (os.getenv("CLOUDFLARE_API_KEY") or os.getenv("CLOUDFLARE_API_TOKEN")) then
+  config = {} -- read from the environment
+  io.stderr:write("demo: using Cloudflare Workers AI (account from CLOUDFLARE_ACCOUNT_ID)\n")
+else
+  emu = require("helpers.emulator").start()
+  config = { accountId = "demo-account", apiKey = "demo-token", apiBaseUrl = emu.url .. "/client/v4" }
+  io.stderr:write("demo: no CLOUDFLARE_ACCOUNT_ID / CLOUDFLARE_API_KEY set: talking to the local emulator at "
+    .. emu.url .. "\n")
+end
+
+local adapter = cf.create_workers_ai_chat(model, config)
+local stream = ai.chat({
+  adapter = adapter,
+  stream = true,
+  messages = { { role = "user", content = prompt } },
+})
+
+local status = 0
+for chunk in stream do
+  if chunk.type == "TEXT_MESSAGE_CONTENT" then
+    io.write(chunk.delta)
+    io.flush()
+  elseif chunk.type == "RUN_FINISHED" then
+    local u = chunk.usage
+    io.write("\n")
+    io.stderr:write(string.format("demo: finished (%s)%s\n", tostring(chunk.finishReason),
+      u and string.format(", %d prompt + %d completion tokens", u.promptTokens, u.completionTokens) or ""))
+  elseif chunk.type == "RUN_ERROR" then
+    io.stderr:write("\ndemo: error: " .. tostring(chunk.message) .. "\n")
+    status = 1
+  end
+end
+if emu then emu:stop() end
+os.exit(status)

@@ -1,0 +1,171 @@
+-- cf.binding{ accountId, apiKey, ... }: the Lua stand-in for a Worker's env.AI, backed by the REST API.
+--   AI:run(model, inputs, options)   -> table (JSON result, no envelope) | bytes | chunk iterator (stream)
+--                                       | nil, err
+--   AI:gateway(id)                   -> gateway object
+--   gateway:run(entry_or_entries, options) -> { status, headers, body = string | iterator } | nil, err
+--   gateway:get_url(provider)        -> URL string
+-- Like env.AI it does not retry: the adapters' one retry loop wraps it.
+local json = require("tanstack.ai.json")
+local errors = require("tanstack.ai.errors")
+local http = require("tanstack.ai.http")
+local turn = require("tanstack.ai.turn")
+local config = require("cloudflare.tanstack_ai.config")
+local gateway = require("cloudflare.tanstack_ai.gateway")
+
+local type, pairs, setmetatable, tostring = type, pairs, setmetatable, tostring
+
+local _M = {}
+
+local AI = {}
+AI.__index = AI
+AI.__tostring = function(b) return "cloudflare.tanstack_ai.binding(account " .. tostring(b.cfg.account_id) .. ")" end
+
+local Gateway = {}
+Gateway.__index = Gateway
+Gateway.__tostring = function(g) return "cloudflare.tanstack_ai.gateway(" .. g.id .. ")" end
+
+function _M.new(user)
+  local cfg = config.resolve(user, { label = "cf.binding" })
+  if cfg.mode ~= "rest" then error("cf.binding: needs { accountId, apiKey } (REST credentials)", 2) end
+  return setmetatable({ cfg = cfg }, AI)
+end
+
+local function request(cfg, method, url, headers, body)
+  if cfg.headers then for k, v in pairs(cfg.headers) do headers[k] = v end end
+  local t = http.transport(cfg.transport)
+  return t.request({ method = method, url = url, headers = headers, body = body, timeout = cfg.timeout,
+    connect_timeout = cfg.connect_timeout, idle_timeout = cfg.idle_timeout, ca_file = cfg.ca_file })
+end
+
+-- gateway options (binding form) -> cf-aig-* headers
+local function gateway_option_headers(g, h)
+  if g.skipCache ~= nil then h["cf-aig-skip-cache"] = g.skipCache and "true" or "false" end
+  if g.cacheTtl then h["cf-aig-cache-ttl"] = string.format("%d", g.cacheTtl) end
+  if g.cacheKey then h["cf-aig-cache-key"] = g.cacheKey end
+  if g.metadata then h["cf-aig-metadata"] = json.encode(g.metadata) end
+  if g.collectLog ~= nil then h["cf-aig-collect-log"] = g.collectLog and "true" or "false" end
+  if g.eventId then h["cf-aig-event-id"] = g.eventId end
+  if g.requestTimeoutMs then h["cf-aig-request-timeout"] = tostring(g.requestTimeoutMs) end
+  return h
+end
+
+local RUN_OPTION_SKIP = { gateway = true, extraHeaders = true, returnRawResponse = true, prefix = true }
+
+--- env.AI.run(model, inputs, options)
+function AI:run(model, inputs, options)
+  if type(model) ~= "string" or model == "" then error("AI:run: model must be a non-empty string", 2) end
+  if type(inputs) ~= "table" then error("AI:run: inputs must be a table", 2) end
+  options = options or {}
+  local cfg = self.cfg
+  local headers = { authorization = "Bearer " .. cfg.api_key }
+  if type(options.extraHeaders) == "table" then
+    for k, v in pairs(options.extraHeaders) do headers[k:lower()] = v end
+  end
+  local query = {}
+  for k, v in pairs(options) do
+    if not RUN_OPTION_SKIP[k] and type(v) ~= "table" then query[k] = v end
+  end
+  -- a binary input ({audio = {body = bytes, contentType}}) is the raw body, the rest go as query params
+  local body
+  local raw_key
+  for k, v in pairs(inputs) do
+    if type(v) == "table" and type(v.body) == "string" and type(v.contentType) == "string" then raw_key = k end
+  end
+  if raw_key then
+    body = inputs[raw_key].body
+    headers["content-type"] = inputs[raw_key].contentType
+    for k, v in pairs(inputs) do
+      if k ~= raw_key then query[k] = type(v) == "table" and json.encode(v) or v end
+    end
+  else
+    body = json.encode(inputs)
+    headers["content-type"] = "application/json"
+  end
+  local url
+  local g = options.gateway
+  if type(g) == "table" and g.id then
+    gateway_option_headers(g, headers)
+    if cfg.cf_api_key then headers["cf-aig-authorization"] = "Bearer " .. cfg.cf_api_key end
+    url = gateway.url(cfg.gateway_base_url, cfg.account_id, g.id, "workers-ai", model)
+  else
+    url = cfg.api_base_url .. "/accounts/" .. cfg.account_id .. "/ai/run/" .. model
+  end
+  url = url .. gateway.query_string(query)
+  local res, err = request(cfg, "POST", url, headers, body)
+  if not res then return nil, err end
+  self.lastRequestId = res.headers["cf-ai-req-id"]
+  self.aiGatewayLogId = res.headers["cf-aig-log-id"]
+  self.lastRequestHttpStatusCode = res.status
+  if options.returnRawResponse then
+    return { status = res.status, headers = res.headers, body = res.read, close = res.close }
+  end
+  if res.status < 200 or res.status >= 300 then
+    return nil, http.http_error(res, "workers-ai")
+  end
+  local ct = res.headers["content-type"] or ""
+  if ct:find("event-stream", 1, true) then
+    local read, close = res.read, res.close
+    return function()
+      local chunk, rerr = read()
+      if chunk == nil then close() end
+      return chunk, rerr
+    end
+  end
+  local bytes, rerr = turn.read_all(res)
+  res.close()
+  if not bytes then return nil, rerr end
+  if ct:find("json", 1, true) then
+    local v, derr = json.decode(bytes)
+    if v == nil then return nil, errors.new({ message = "invalid JSON from Workers AI: " .. tostring(derr), kind = "decode" }) end
+    if type(v) == "table" and v.success == false then
+      return nil, errors.from_http(res.status, res.headers, bytes, "workers-ai", json.decode)
+    end
+    if type(v) == "table" and v.result ~= nil and v.success ~= nil then v = v.result end
+    return v
+  end
+  return bytes
+end
+
+--- env.AI.gateway(id)
+function AI:gateway(id)
+  if type(id) ~= "string" or not id:match("^[%w%-_%.]+$") then
+    error("AI:gateway: id must be a gateway id (letters, digits, '-', '_', '.')", 2)
+  end
+  return setmetatable({ id = id, ai = self }, Gateway)
+end
+
+--- gateway:get_url(provider) -> "{gatewayBaseUrl}/{account}/{id}[/{provider}]"
+function Gateway:get_url(provider)
+  local cfg = self.ai.cfg
+  return gateway.url(cfg.gateway_base_url, cfg.account_id, self.id, provider)
+end
+Gateway.getUrl = Gateway.get_url
+
+--- gateway:run(entry or {entries...}, { extraHeaders, gateway = { skipCache, ... } }): the universal endpoint.
+function Gateway:run(entries, options)
+  if type(entries) ~= "table" then error("gateway:run: expected a universal entry or an array of them", 2) end
+  if entries.provider then entries = { entries } end
+  options = options or {}
+  local cfg = self.ai.cfg
+  local headers = { ["content-type"] = "application/json" }
+  if cfg.cf_api_key then headers["cf-aig-authorization"] = "Bearer " .. cfg.cf_api_key end
+  if type(options.gateway) == "table" then gateway_option_headers(options.gateway, headers) end
+  if type(options.extraHeaders) == "table" then
+    for k, v in pairs(options.extraHeaders) do headers[k:lower()] = v end
+  end
+  local streaming = false
+  for _, e in ipairs(entries) do
+    if type(e.query) == "table" and e.query.stream == true then streaming = true end
+  end
+  local res, err = request(cfg, "POST", self:get_url(), headers, json.encode(json.array(entries)))
+  if not res then return nil, err end
+  if streaming and res.status >= 200 and res.status < 300 then
+    return { status = res.status, headers = res.headers, body = res.read, close = res.close }
+  end
+  local bytes, rerr = turn.read_all(res)
+  res.close()
+  if not bytes then return nil, rerr end
+  return { status = res.status, headers = res.headers, body = bytes }
+end
+
+return _M
