@@ -230,7 +230,7 @@ describe("Workers AI chat (plain REST)", function()
       if ev.type == "TEXT_MESSAGE_CONTENT" then break end
     end
     s:cancel()
-    assert.is_true(emu:wait_for(function()
+    assert.is_truthy(emu:wait_for(function()
       local r = emu:last_request()
       return r and r.closed_early
     end, 5))

@@ -152,6 +152,7 @@ function _M.from_http(status, headers, body, provider, decode)
     end
   end
   if type(code) == "string" and tonumber(code) then code = tonumber(code) end
+  if type(code) == "number" and math.tointeger then code = math.tointeger(code) or code end
   local retry_after = headers and _M.parse_retry_after(headers["retry-after"])
   local retryable = _M.retryable_status(status) or code == 3040
   return _M.new({

@@ -159,6 +159,14 @@ function _M.copy(v)
   return out
 end
 
+--- An integral number as a Lua integer where the VM has them (cjson decodes 3 as 3.0 on 5.3+).
+local tointeger = math.tointeger
+function _M.int(n)
+  if type(n) ~= "number" then return n end
+  if tointeger then return tointeger(n) or n end
+  return n
+end
+
 function _M.is_empty(t) return next(t) == nil end
 
 return _M

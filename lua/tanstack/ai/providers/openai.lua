@@ -131,15 +131,16 @@ local FINISH_MAP = { stop = "stop", length = "length", content_filter = "content
 
 function _M.usage(u)
   if type(u) ~= "table" then return nil end
-  local p = tonumber(u.prompt_tokens or u.input_tokens) or 0
-  local c = tonumber(u.completion_tokens or u.output_tokens) or 0
-  local out = { promptTokens = p, completionTokens = c, totalTokens = tonumber(u.total_tokens) or (p + c) }
+  local int = json.int
+  local p = int(tonumber(u.prompt_tokens or u.input_tokens) or 0)
+  local c = int(tonumber(u.completion_tokens or u.output_tokens) or 0)
+  local out = { promptTokens = p, completionTokens = c, totalTokens = int(tonumber(u.total_tokens) or (p + c)) }
   local pd, cd = u.prompt_tokens_details, u.completion_tokens_details
   if type(pd) == "table" and tonumber(pd.cached_tokens) then
-    out.promptTokensDetails = { cachedTokens = tonumber(pd.cached_tokens) }
+    out.promptTokensDetails = { cachedTokens = int(tonumber(pd.cached_tokens)) }
   end
   if type(cd) == "table" and tonumber(cd.reasoning_tokens) then
-    out.completionTokensDetails = { reasoningTokens = tonumber(cd.reasoning_tokens) }
+    out.completionTokensDetails = { reasoningTokens = int(tonumber(cd.reasoning_tokens)) }
   end
   return out
 end
@@ -346,6 +347,7 @@ function Translator:fail(err)
   local message = type(err) == "table" and err.message or tostring(err)
   local code = type(err) == "table" and err.code or nil
   if code == nil and type(err) == "table" then code = err.status or err.kind end
+  code = json.int(code)
   self:ev("RUN_ERROR", { runId = self.runId, threadId = self.threadId, message = message,
     code = code ~= nil and tostring(code) or nil, error = err })
 end
