@@ -33,6 +33,7 @@ for chunk in stream do
   elseif chunk.type == "RUN_FINISHED" then
     local u = chunk.usage
     io.write("\n")
+    io.flush()
     io.stderr:write(string.format("demo: finished (%s)%s\n", tostring(chunk.finishReason),
       u and string.format(", %d prompt + %d completion tokens", u.promptTokens, u.completionTokens) or ""))
   elseif chunk.type == "RUN_ERROR" then
