@@ -43,6 +43,7 @@ local function engine(opts)
   local history = messages_mod.normalize(opts.messages)
   local tool_list = opts.tools or {}
   local by_name = tools_mod.index(tool_list)
+  local has_tools = #tool_list > 0
   local max_iterations = opts.maxIterations or opts.max_iterations or DEFAULT_MAX_ITERATIONS
   local strategy = opts.agentLoopStrategy or opts.agent_loop_strategy
   local run_id = opts.runId or events.id("run")
@@ -69,7 +70,8 @@ local function engine(opts)
     local t = ev.type
     local s = turn_state
     if t == "TEXT_MESSAGE_CONTENT" then
-      s.text[#s.text + 1] = ev.delta
+      -- the turn's text is only needed to replay it before tool results
+      if has_tools then s.text[#s.text + 1] = ev.delta end
       s.message_id = ev.messageId
     elseif t == "TOOL_CALL_START" then
       local c = { id = ev.toolCallId, name = ev.toolCallName, args = {} }
@@ -133,7 +135,7 @@ local function engine(opts)
         after_turn()
       else
         observe(ev)
-        queue:push(ev)
+        return ev
       end
     end
     return queue:pop()

@@ -1,0 +1,303 @@
+-- Anthropic Messages API: TanStack chat options -> request body, and Messages events -> AG-UI events.
+-- The events are produced by the one Chat Completions translator (openai.lua): each Anthropic event is
+-- mapped to the equivalent chunk, so ids, tool-call ordering, reasoning steps and RUN_FINISHED behave the
+-- same for every provider. Pure: no I/O.
+local json = require("tanstack.ai.json")
+local messages_mod = require("tanstack.ai.messages")
+local schema = require("tanstack.ai.schema")
+local errors = require("tanstack.ai.errors")
+local openai = require("tanstack.ai.providers.openai")
+local parts = require("tanstack.ai.providers.parts")
+
+local type, ipairs, pairs, tostring, error, tonumber = type, ipairs, pairs, tostring, error, tonumber
+local concat = table.concat
+
+local _M = {}
+
+_M.DEFAULT_MAX_TOKENS = 4096
+_M.STRUCTURED_TOOL = "structured_output"
+
+---------------------------------------------------------------------------------------------------
+-- Request
+---------------------------------------------------------------------------------------------------
+
+local function media_block(p, where)
+  local kind, a, b = parts.resolve(p.source)
+  local block_type = p.type == "document" and "document" or "image"
+  if kind == "inline" then
+    local mime = a or (p.type == "document" and "application/pdf") or nil
+    if type(mime) ~= "string" then error(where .. ": " .. p.type .. " data needs a mimeType", 0) end
+    return { type = block_type, source = { type = "base64", media_type = mime, data = b } }
+  end
+  return { type = block_type, source = { type = "url", url = a } }
+end
+
+-- content (string or parts) -> array of content blocks (empty text is dropped: the API rejects it)
+local function content_blocks(content, where)
+  local out = json.array()
+  if content == nil then return out end
+  if type(content) == "string" then
+    if content ~= "" then out[1] = { type = "text", text = content } end
+    return out
+  end
+  for i, p in ipairs(content) do
+    local w = where .. ".content[" .. i .. "]"
+    if p.type == "text" then
+      if p.content ~= "" then out[#out + 1] = { type = "text", text = p.content } end
+    elseif p.type == "image" or p.type == "document" then
+      out[#out + 1] = media_block(p, w)
+    else
+      parts.unsupported("Anthropic", p.type, w)
+    end
+  end
+  return out
+end
+
+local function decode_args(s)
+  if type(s) == "table" then return s end
+  if type(s) == "string" and s:match("%S") then
+    local v = json.decode(s)
+    if type(v) == "table" and not json.is_array(v) then return v end
+  end
+  return json.object()
+end
+
+local function system_blocks(system_prompts, msgs)
+  local out = json.array()
+  local texts = messages_mod.system_prompts(system_prompts)
+  for i, text in ipairs(texts) do
+    local block = { type = "text", text = text }
+    local raw = type(system_prompts) == "table" and system_prompts[i] or nil
+    local md = type(raw) == "table" and raw.metadata or nil
+    if type(md) == "table" and (md.cache_control or md.cacheControl) then
+      block.cache_control = md.cache_control or md.cacheControl
+    end
+    out[#out + 1] = block
+  end
+  -- system messages in the history join the top-level system (Anthropic has no system role)
+  for _, m in ipairs(msgs) do
+    if m.role == "system" then
+      local text = messages_mod.text_of(m.content)
+      if text ~= "" then out[#out + 1] = { type = "text", text = text } end
+    end
+  end
+  return out
+end
+
+--- ModelMessages -> Anthropic messages: tool results become user tool_result blocks, same-role neighbours
+--- are merged (the API wants alternating roles), duplicate tool results are dropped (first one wins).
+function _M.convert_messages(msgs)
+  local out = json.array()
+  local seen_results = {}
+  local function push(role, blocks)
+    if #blocks == 0 then return end
+    local last = out[#out]
+    if last and last.role == role then
+      for _, b in ipairs(blocks) do last.content[#last.content + 1] = b end
+    else
+      out[#out + 1] = { role = role, content = blocks }
+    end
+  end
+  for i, m in ipairs(msgs) do
+    local where = "messages[" .. i .. "]"
+    if m.role == "user" then
+      local blocks = content_blocks(m.content, where)
+      if #blocks == 0 then error(where .. ": user message has no content", 0) end
+      push("user", blocks)
+    elseif m.role == "assistant" then
+      local blocks = content_blocks(m.content, where)
+      for _, tc in ipairs(m.toolCalls or {}) do
+        blocks[#blocks + 1] = { type = "tool_use", id = tc.id, name = tc["function"].name,
+          input = decode_args(tc["function"].arguments) }
+      end
+      push("assistant", blocks)
+    elseif m.role == "tool" then
+      if not seen_results[m.toolCallId] then
+        seen_results[m.toolCallId] = true
+        local c = m.content
+        if type(c) ~= "string" then c = json.encode(c) end
+        push("user", json.array({ { type = "tool_result", tool_use_id = m.toolCallId, content = c } }))
+      end
+    end
+  end
+  return out
+end
+
+--- Tool definitions -> Anthropic tools (nil when there are none).
+function _M.convert_tools(tools)
+  if tools == nil or #tools == 0 then return nil end
+  local out = json.array()
+  for i, t in ipairs(tools) do
+    out[i] = { name = t.name, description = t.description, input_schema = schema.tool_input(t.inputSchema) }
+  end
+  return out
+end
+
+--- The request body for a turn. options: model, messages, systemPrompts, tools, modelOptions, temperature,
+--- maxTokens, stream (default true), outputSchema (=> forced structured_output tool, non-stream).
+function _M.build_request(options)
+  local body = openai.base_body(options.modelOptions) -- modelOptions first; managed fields win
+  body.model = options.model
+  local msgs = options.messages or {}
+  local system = system_blocks(options.systemPrompts, msgs)
+  body.system = #system > 0 and system or nil
+  body.messages = _M.convert_messages(msgs)
+  if options.temperature ~= nil then body.temperature = options.temperature end
+  body.max_tokens = options.maxTokens or tonumber(body.max_tokens) or _M.DEFAULT_MAX_TOKENS
+  if options.outputSchema ~= nil then
+    -- TanStack's Anthropic structured output: one forced tool whose input is the answer
+    body.tools = json.array({ { name = _M.STRUCTURED_TOOL,
+      description = "Use this tool to give your final answer in the required structure.",
+      input_schema = schema.tool_input(options.outputSchema) } })
+    body.tool_choice = { type = "tool", name = _M.STRUCTURED_TOOL }
+    body.stream = false
+    return body
+  end
+  local tools = _M.convert_tools(options.tools)
+  if tools then
+    if type(body.tools) == "table" then -- provider tools given in modelOptions (web_search, ...) stay
+      for _, t in ipairs(body.tools) do tools[#tools + 1] = t end
+    end
+    body.tools = tools
+  end
+  if type(body.tool_choice) == "string" then body.tool_choice = { type = body.tool_choice } end
+  body.stream = options.stream ~= false
+  return body
+end
+
+---------------------------------------------------------------------------------------------------
+-- Response: Messages events -> Chat Completions chunks -> AG-UI events
+---------------------------------------------------------------------------------------------------
+
+local STOP_MAP = { end_turn = "stop", stop_sequence = "stop", pause_turn = "stop", tool_use = "tool_calls",
+  max_tokens = "length", model_context_window_exceeded = "length", refusal = "content_filter" }
+_M.STOP_MAP = STOP_MAP
+
+local function finish_of(stop_reason)
+  if type(stop_reason) ~= "string" then return nil end
+  return STOP_MAP[stop_reason] or "stop"
+end
+
+-- Fold an Anthropic usage object into the running totals (input from message_start, cumulative output
+-- from message_delta; newer APIs repeat input counts in message_delta).
+local function absorb_usage(state, u)
+  if type(u) ~= "table" then return end
+  if tonumber(u.input_tokens) then state.input = tonumber(u.input_tokens) end
+  if tonumber(u.cache_read_input_tokens) then state.cache_read = tonumber(u.cache_read_input_tokens) end
+  if tonumber(u.cache_creation_input_tokens) then state.cache_write = tonumber(u.cache_creation_input_tokens) end
+  if tonumber(u.output_tokens) then state.output = tonumber(u.output_tokens) end
+  state.seen = true
+end
+
+-- Chat Completions usage: prompt tokens include cached ones, as OpenAI counts them
+local function usage_chunk(state)
+  if not state.seen then return nil end
+  local u = { prompt_tokens = state.input + state.cache_read + state.cache_write, completion_tokens = state.output }
+  if state.cache_read > 0 then u.prompt_tokens_details = { cached_tokens = state.cache_read } end
+  return u
+end
+
+local function new_usage_state()
+  return { input = 0, output = 0, cache_read = 0, cache_write = 0, seen = false }
+end
+
+local function delta_chunk(delta, finish_reason)
+  return { choices = { { delta = delta, finish_reason = finish_reason } } }
+end
+
+--- One decoded stream event -> a Chat Completions chunk (nil: nothing to emit).
+local function to_chunk(v, state)
+  local t = v.type
+  if t == "message_start" then
+    absorb_usage(state, type(v.message) == "table" and v.message.usage or nil)
+    return { usage = usage_chunk(state) } -- an empty chunk still starts the run
+  elseif t == "content_block_start" then
+    local b = v.content_block
+    if type(b) ~= "table" then return nil end
+    if b.type == "tool_use" then
+      return delta_chunk({ tool_calls = { { index = v.index, id = b.id,
+        ["function"] = { name = b.name, arguments = "" } } } })
+    elseif b.type == "text" and type(b.text) == "string" and b.text ~= "" then
+      return delta_chunk({ content = b.text })
+    elseif b.type == "thinking" and type(b.thinking) == "string" and b.thinking ~= "" then
+      return delta_chunk({ reasoning_content = b.thinking })
+    end
+    return nil -- server tools run at Anthropic: nothing for the local loop to execute
+  elseif t == "content_block_delta" then
+    local d = v.delta
+    if type(d) ~= "table" then return nil end
+    if d.type == "text_delta" then
+      return delta_chunk({ content = d.text })
+    elseif d.type == "input_json_delta" then
+      return delta_chunk({ tool_calls = { { index = v.index, ["function"] = { arguments = d.partial_json } } } })
+    elseif d.type == "thinking_delta" then
+      return delta_chunk({ reasoning_content = d.thinking })
+    end
+    return nil
+  elseif t == "message_delta" then
+    absorb_usage(state, v.usage)
+    local d = type(v.delta) == "table" and v.delta or {}
+    local chunk = { usage = usage_chunk(state) }
+    local fr = finish_of(d.stop_reason)
+    if fr then chunk.choices = { { delta = {}, finish_reason = fr } } end
+    return chunk
+  end
+  return nil -- ping, content_block_stop, message_stop
+end
+_M.to_chunk = to_chunk
+
+--- A whole (non-stream) message -> a Chat Completions completion (same events as the stream).
+local function to_completion(v)
+  if type(v) ~= "table" or type(v.content) ~= "table" then return v end
+  local text, reasoning, calls = {}, {}, {}
+  for _, b in ipairs(v.content) do
+    if b.type == "text" then text[#text + 1] = b.text
+    elseif b.type == "thinking" then reasoning[#reasoning + 1] = b.thinking
+    elseif b.type == "tool_use" then
+      calls[#calls + 1] = { id = b.id, ["function"] = { name = b.name, arguments = json.encode(b.input or json.object()) } }
+    end
+  end
+  local state = new_usage_state()
+  absorb_usage(state, v.usage)
+  return {
+    choices = { { message = { content = concat(text), reasoning_content = #reasoning > 0 and concat(reasoning) or nil,
+      tool_calls = #calls > 0 and calls or nil }, finish_reason = finish_of(v.stop_reason) } },
+    usage = usage_chunk(state),
+  }
+end
+_M.to_completion = to_completion
+
+--- A translator for one model turn (the interface turn.lua drives: event, body, finish, fail, finished).
+--- ctx: model, runId, threadId, emit, used_ids, provider.
+function _M.translator(ctx)
+  local state = new_usage_state()
+  local c = {}
+  for k, v in pairs(ctx) do c[k] = v end
+  c.provider = ctx.provider or "anthropic"
+  c.normalize = function(v) return to_chunk(v, state) end
+  c.normalize_body = to_completion
+  return openai.translator(c)
+end
+
+--- The structured answer of a non-stream response: the forced tool's input (else the text as JSON).
+--- Returns data, raw_json | nil, err.
+function _M.structured_result(v, provider)
+  if openai.is_error_payload(v) then return nil, openai.payload_error(v, provider or "anthropic") end
+  local text = {}
+  for _, b in ipairs(type(v) == "table" and type(v.content) == "table" and v.content or {}) do
+    if b.type == "tool_use" and b.name == _M.STRUCTURED_TOOL and type(b.input) == "table" then
+      return b.input, json.encode(b.input)
+    elseif b.type == "text" then
+      text[#text + 1] = b.text
+    end
+  end
+  local raw = concat(text)
+  local data = raw:match("%S") and json.decode(raw) or nil
+  if type(data) ~= "table" then
+    return nil, errors.new({ message = "Anthropic structured output returned no structured_output tool call",
+      kind = "provider", provider = provider or "anthropic", body = json.try_encode(v) })
+  end
+  return data, raw
+end
+
+return _M

@@ -1,0 +1,23 @@
+-- Media content parts as the native-format providers (Anthropic, Gemini) need them: inline base64 with a
+-- media type, or a URL. A data: URI given as a URL source is inline data, not a link.
+local type = type
+
+local _M = {}
+
+--- source ({type = "data"|"url", value, mimeType}) -> "inline", mime, base64 | "url", url, mime
+function _M.resolve(source)
+  local v = source.value
+  if source.type == "data" then return "inline", source.mimeType, v end
+  if type(v) == "string" and v:sub(1, 5) == "data:" then
+    local mime, data = v:match("^data:([^;,]*);base64,(.*)$")
+    if mime then return "inline", (mime ~= "" and mime or source.mimeType), data end
+  end
+  return "url", v, source.mimeType
+end
+
+--- A provider-neutral error for a part a provider cannot take (a programmer error: raises).
+function _M.unsupported(provider, part_type, where)
+  error(where .. ": " .. provider .. " does not support " .. tostring(part_type) .. " content", 0)
+end
+
+return _M

@@ -1,0 +1,609 @@
+-- The HTTP wire: in-process AG-UI events -> TanStack's wire form (SSE / NDJSON), the response helpers
+-- (toServerSentEventsResponse / toHttpResponse) and the request side (chatParamsFromRequestBody).
+--
+-- Mirrors @tanstack/ai 0.58 (`toWireChunk` = normalizeStreamChunk + stripToSpec, `sseEncoders`,
+-- `ndjsonEncoders`, `chatParamsFromRequestBody`, `convertMessagesToModelMessages` for AG-UI messages):
+--   * only the AG-UI spec keys of each event type stay at the top level;
+--   * TanStack extras (model, finishReason, toolName, input, index, stepId, ...) move to metadata.tanstack;
+--   * usage {promptTokens, ...} becomes the spec array [{model, inputTokens, outputTokens, totalTokens}];
+--   * a failure of the source (a raised error) ends the wire with exactly one RUN_ERROR.
+-- Pure Lua, 5.1-compatible syntax (runs in nginx's LuaJIT). Inside an nginx content phase the response
+-- helpers write to the client themselves (tanstack.ai.ngx_response).
+local json = require("tanstack.ai.json")
+local errors = require("tanstack.ai.errors")
+local events = require("tanstack.ai.events")
+
+local type, pairs, ipairs, pcall, tostring, next = type, pairs, ipairs, pcall, tostring, next
+local setmetatable, getmetatable, rawget, select, error = setmetatable, getmetatable, rawget, select, error
+local lower, concat = string.lower, table.concat
+
+local _M = {}
+
+---------------------------------------------------------------------------------------------------
+-- Event -> wire chunk
+---------------------------------------------------------------------------------------------------
+
+local function keyset(...)
+  local s = { type = true, timestamp = true, rawEvent = true, metadata = true }
+  for i = 1, select("#", ...) do s[select(i, ...)] = true end
+  return s
+end
+
+local SHARED = keyset()
+
+-- AG-UI spec keys per event type (@tanstack/ai utilities/spec-event-keys).
+local SPEC_KEYS = {
+  TEXT_MESSAGE_START = keyset("messageId", "role", "name"),
+  TEXT_MESSAGE_CONTENT = keyset("messageId", "delta"),
+  TEXT_MESSAGE_END = keyset("messageId"),
+  TEXT_MESSAGE_CHUNK = keyset("messageId", "role", "delta", "name"),
+  TOOL_CALL_START = keyset("toolCallId", "toolCallName", "parentMessageId"),
+  TOOL_CALL_ARGS = keyset("toolCallId", "delta"),
+  TOOL_CALL_END = keyset("toolCallId"),
+  TOOL_CALL_CHUNK = keyset("toolCallId", "toolCallName", "parentMessageId", "delta"),
+  TOOL_CALL_RESULT = keyset("messageId", "toolCallId", "content", "role"),
+  THINKING_START = keyset("title"),
+  THINKING_END = SHARED,
+  THINKING_TEXT_MESSAGE_START = SHARED,
+  THINKING_TEXT_MESSAGE_CONTENT = keyset("delta"),
+  THINKING_TEXT_MESSAGE_END = SHARED,
+  STATE_SNAPSHOT = keyset("snapshot"),
+  STATE_DELTA = keyset("delta"),
+  MESSAGES_SNAPSHOT = keyset("messages"),
+  ACTIVITY_SNAPSHOT = keyset("messageId", "activityType", "content", "replace"),
+  ACTIVITY_DELTA = keyset("messageId", "activityType", "patch"),
+  RAW = keyset("event", "source"),
+  CUSTOM = keyset("name", "value"),
+  RUN_STARTED = keyset("threadId", "runId", "parentRunId", "input"),
+  RUN_FINISHED = keyset("threadId", "runId", "result", "outcome", "usage"),
+  RUN_ERROR = keyset("message", "code", "usage"),
+  STEP_STARTED = keyset("stepName"),
+  STEP_FINISHED = keyset("stepName"),
+  REASONING_START = keyset("messageId"),
+  REASONING_MESSAGE_START = keyset("messageId", "role"),
+  REASONING_MESSAGE_CONTENT = keyset("messageId", "delta"),
+  REASONING_MESSAGE_END = keyset("messageId"),
+  REASONING_MESSAGE_CHUNK = keyset("messageId", "delta"),
+  REASONING_END = keyset("messageId"),
+  REASONING_ENCRYPTED_VALUE = keyset("subtype", "entityId", "encryptedValue"),
+}
+_M.SPEC_KEYS = SPEC_KEYS
+
+local function spec_keys(etype) return SPEC_KEYS[etype] or SHARED end
+
+local function is_record(v)
+  return type(v) == "table" and not json.is_array(v) and getmetatable(v) ~= json.array_mt
+end
+
+local function is_tanstack_usage(u)
+  return is_record(u) and u.promptTokens ~= nil
+end
+
+local USAGE_MAIN = { promptTokens = true, completionTokens = true, totalTokens = true,
+  promptTokensDetails = true, completionTokensDetails = true }
+
+-- TokenUsage -> spec usage array + leftover (or nil), as toSpecTokenUsage.
+local function to_spec_usage(u, model)
+  local item = { inputTokens = u.promptTokens, outputTokens = u.completionTokens, totalTokens = u.totalTokens }
+  if type(model) == "string" then item.model = model end
+  local leftover = {}
+  for k, v in pairs(u) do
+    if not USAGE_MAIN[k] then leftover[k] = v end
+  end
+  local pd, cd = u.promptTokensDetails, u.completionTokensDetails
+  if type(pd) == "table" then
+    item.cachedInputTokens = pd.cachedTokens
+    local rest = {}
+    for k, v in pairs(pd) do if k ~= "cachedTokens" then rest[k] = v end end
+    if next(rest) ~= nil then leftover.promptTokensDetails = rest end
+  end
+  if type(cd) == "table" then
+    item.reasoningTokens = cd.reasoningTokens
+    local rest = {}
+    for k, v in pairs(cd) do if k ~= "reasoningTokens" then rest[k] = v end end
+    if next(rest) ~= nil then leftover.completionTokensDetails = rest end
+  end
+  if next(leftover) == nil then leftover = nil end
+  return json.array({ item }), leftover
+end
+_M.to_spec_usage = to_spec_usage
+
+local SKIP_ALWAYS = { result = true, error = true, ["tanstack:interruptErrors"] = true }
+local SKIP_DELTA = { result = true, error = true, ["tanstack:interruptErrors"] = true, model = true,
+  content = true, args = true }
+local SKIP_TOOL_START = { result = true, error = true, ["tanstack:interruptErrors"] = true, toolName = true }
+
+--- One in-process event -> its wire form (a new table; the event is not modified).
+function _M.to_wire_chunk(ev)
+  if type(ev) ~= "table" then error("wire: an event must be a table", 2) end
+  local etype = ev.type
+  local keys = spec_keys(etype)
+  local out = {}
+  for k in pairs(keys) do
+    local v = rawget(ev, k)
+    if v ~= nil then out[k] = v end
+  end
+  if etype == "TOOL_CALL_START" and out.toolCallName == nil and ev.toolName ~= nil then
+    out.toolCallName = ev.toolName
+  end
+  local err = ev.error
+  if etype == "RUN_ERROR" and type(err) == "table" then
+    if out.message == nil and type(err.message) == "string" and err.message ~= "" then out.message = err.message end
+    if out.code == nil and err.code ~= nil then
+      out.code = type(err.code) == "number" and tostring(err.code) or err.code
+    end
+  end
+  if etype == "RUN_ERROR" and type(out.message) == "string" then out.message = errors.redact(out.message) end
+
+  local tanstack = {}
+  local delta_event = etype == "TEXT_MESSAGE_CONTENT" or etype == "TOOL_CALL_ARGS"
+  if ev.model ~= nil and not delta_event then tanstack.model = ev.model end
+  if ev.finishReason ~= nil then tanstack.finishReason = ev.finishReason end
+  if ev["tanstack:interruptErrors"] ~= nil then tanstack.interruptErrors = ev["tanstack:interruptErrors"] end
+  if etype == "CUSTOM" or etype == "RUN_ERROR" then
+    if ev.threadId ~= nil then tanstack.threadId = ev.threadId end
+    if ev.runId ~= nil then tanstack.runId = ev.runId end
+  end
+  local skip = delta_event and SKIP_DELTA or (etype == "TOOL_CALL_START" and SKIP_TOOL_START or SKIP_ALWAYS)
+  for k, v in pairs(ev) do
+    if type(k) == "string" and not keys[k] and not skip[k] and tanstack[k] == nil then tanstack[k] = v end
+  end
+  if (etype == "RUN_FINISHED" or etype == "RUN_ERROR") and is_tanstack_usage(out.usage) then
+    local usage, leftover = to_spec_usage(out.usage, ev.model)
+    out.usage = usage
+    if leftover ~= nil then tanstack.usage = leftover end
+  end
+  if next(tanstack) ~= nil then
+    local meta = {}
+    if is_record(out.metadata) then for k, v in pairs(out.metadata) do meta[k] = v end end
+    local t = {}
+    if is_record(meta.tanstack) then for k, v in pairs(meta.tanstack) do t[k] = v end end
+    for k, v in pairs(tanstack) do t[k] = v end
+    meta.tanstack = t
+    out.metadata = meta
+  end
+  return out
+end
+
+--- The RUN_ERROR a failing source ends with (toRunErrorPayload: message + code, never the error object).
+function _M.run_error_chunk(err)
+  local message, code
+  if type(err) == "table" then
+    message = err.message
+    code = err.code
+    if code == nil and type(err.status) == "number" then code = err.status end
+  else
+    message = err
+  end
+  if type(message) ~= "string" or message == "" then
+    message = message ~= nil and tostring(message) or "Unknown error occurred"
+  end
+  if type(code) == "number" then code = tostring(code) end
+  if type(code) ~= "string" then code = nil end
+  return { type = "RUN_ERROR", timestamp = events.now_ms(), message = errors.redact(message), code = code }
+end
+
+function _M.encode_sse(ev)
+  return "data: " .. json.encode(_M.to_wire_chunk(ev)) .. "\n\n"
+end
+
+function _M.encode_ndjson(ev)
+  return json.encode(_M.to_wire_chunk(ev)) .. "\n"
+end
+
+---------------------------------------------------------------------------------------------------
+-- Streams -> iterators of wire strings
+---------------------------------------------------------------------------------------------------
+
+-- Accepts a stream object (ai.chat's), a producer {next, close}, an iterator function or an array of events.
+-- Returns pull() -> event|nil and cancel().
+local function source_of(stream)
+  local ts = type(stream)
+  if ts == "function" then return stream, function() end end
+  if ts == "table" then
+    if type(stream.next) == "function" then
+      local function cancel()
+        local c = stream.cancel or stream.close
+        if type(c) == "function" then c(stream) end
+      end
+      return function() return stream:next() end, cancel
+    end
+    local i = 0
+    return function() i = i + 1; return stream[i] end, function() end
+  end
+  error("wire: expected a stream (ai.chat's), an iterator function or an array of events, got " .. ts, 3)
+end
+
+--- Encode a stream as an iterator of wire strings. encode(ev) -> string.
+--- Returns iterate() -> string|nil, and cancel() (stops the source).
+function _M.encoded(stream, encode)
+  local pull, cancel_source = source_of(stream)
+  local done, errored = false, false
+  local function cancel()
+    if done then return end
+    done = true
+    pcall(cancel_source)
+  end
+  local function fail(err)
+    done = true
+    pcall(cancel_source)
+    if errored then return nil end -- exactly one RUN_ERROR
+    errored = true
+    local ok, s = pcall(encode, _M.run_error_chunk(err))
+    if ok then return s end
+    return nil
+  end
+  local function iterate()
+    if done then return nil end
+    local ok, ev = pcall(pull)
+    if not ok then return fail(ev) end
+    if ev == nil then
+      done = true
+      return nil
+    end
+    if type(ev) ~= "table" then return fail("stream produced a " .. type(ev) .. " instead of an event") end
+    local ok2, s = pcall(encode, ev)
+    if not ok2 then return fail("cannot encode " .. tostring(ev.type) .. " event: " .. tostring(s)) end
+    if ev.type == "RUN_ERROR" then errored = true end
+    return s
+  end
+  return iterate, cancel
+end
+
+--- ai.to_server_sent_events(stream): iterator of "data: <json>\n\n" strings (no [DONE]).
+function _M.to_server_sent_events(stream)
+  return (_M.encoded(stream, _M.encode_sse))
+end
+
+--- ai.to_http_stream(stream): iterator of "<json>\n" strings (NDJSON).
+function _M.to_http_stream(stream)
+  return (_M.encoded(stream, _M.encode_ndjson))
+end
+
+---------------------------------------------------------------------------------------------------
+-- Responses
+---------------------------------------------------------------------------------------------------
+
+-- Header tables keep lower-case names (like transports) and answer any spelling on lookup.
+local headers_mt = {
+  __index = function(t, k)
+    if type(k) == "string" then return rawget(t, lower(k)) end
+  end,
+}
+
+local function merge_headers(defaults, extra)
+  local h = setmetatable({}, headers_mt)
+  for k, v in pairs(defaults) do h[lower(k)] = v end
+  if type(extra) == "table" then
+    for k, v in pairs(extra) do
+      if type(k) == "string" then h[lower(k)] = v end
+    end
+  end
+  return h
+end
+
+local SSE_HEADERS = { ["content-type"] = "text/event-stream", ["cache-control"] = "no-cache",
+  connection = "keep-alive" }
+local NDJSON_HEADERS = { ["content-type"] = "application/x-ndjson", ["cache-control"] = "no-cache" }
+
+local function ngx_content_phase()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) ~= "table" or type(ngx.get_phase) ~= "function" then return nil end
+  local ok, phase = pcall(ngx.get_phase)
+  if ok and phase == "content" then return ngx end
+  return nil
+end
+
+local function respond(stream, init, defaults, encode)
+  if init ~= nil and type(init) ~= "table" then error("wire: init must be a table", 3) end
+  init = init or {}
+  local body, cancel = _M.encoded(stream, encode)
+  local res = {
+    status = init.status or 200,
+    headers = merge_headers(defaults, init.headers),
+    body = body,
+    cancel = cancel,
+  }
+  if init.ngx ~= false and ngx_content_phase() then
+    return require("tanstack.ai.ngx_response").send(res)
+  end
+  return res
+end
+
+--- ai.to_server_sent_events_response(stream, init?): { status, headers, body = iterator, cancel }, or inside an
+--- nginx content phase: writes the response itself and returns true (or nil, err). init: status, headers,
+--- ngx = false (always return the table).
+function _M.to_server_sent_events_response(stream, init)
+  return respond(stream, init, SSE_HEADERS, _M.encode_sse)
+end
+
+--- ai.to_http_response(stream, init?): the NDJSON twin of to_server_sent_events_response.
+function _M.to_http_response(stream, init)
+  return respond(stream, init, NDJSON_HEADERS, _M.encode_ndjson)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Request: chatParamsFromRequestBody
+---------------------------------------------------------------------------------------------------
+
+local INVALID = "Request body is not a valid AG-UI RunAgentInput. Validation errors: "
+
+local function invalid(reason)
+  return nil, errors.new({ message = INVALID .. reason, status = 400, kind = "bad_request",
+    code = "invalid_request", retryable = false })
+end
+
+-- A decoded JSON array (an empty table counts: Debian's cjson decodes [] and {} alike).
+local function is_array(v)
+  return type(v) == "table" and (json.is_array(v) or next(v) == nil)
+end
+
+-- A decoded JSON object (empty tables count, as above).
+local function is_object(v)
+  if type(v) ~= "table" then return false end
+  if next(v) == nil then return getmetatable(v) ~= json.array_mt end
+  return not json.is_array(v)
+end
+
+local AGUI_ROLES = { developer = true, system = true, assistant = true, user = true, tool = true, activity = true,
+  reasoning = true }
+
+local function check_message(m, at)
+  if not is_object(m) then return at .. " must be an object" end
+  if type(m.id) ~= "string" then return at .. ".id must be a string" end
+  local role = m.role
+  if type(role) ~= "string" or not AGUI_ROLES[role] then
+    return at .. ".role must be one of developer | system | assistant | user | tool | activity | reasoning"
+  end
+  if role == "assistant" then
+    if m.content ~= nil and type(m.content) ~= "string" then return at .. ".content must be a string" end
+    if m.toolCalls ~= nil and not is_array(m.toolCalls) then return at .. ".toolCalls must be an array" end
+  elseif role == "user" then
+    if type(m.content) ~= "string" and not is_array(m.content) then
+      return at .. ".content must be a string or an array of content parts"
+    end
+  elseif role == "tool" then
+    if type(m.content) ~= "string" then return at .. ".content must be a string" end
+    if type(m.toolCallId) ~= "string" then return at .. ".toolCallId must be a string" end
+  elseif role == "activity" then
+    if type(m.activityType) ~= "string" then return at .. ".activityType must be a string" end
+    if not is_object(m.content) then return at .. ".content must be an object" end
+  else -- developer, system, reasoning
+    if type(m.content) ~= "string" then return at .. ".content must be a string" end
+  end
+  if m.metadata ~= nil and not is_object(m.metadata) then return at .. ".metadata must be an object" end
+  return nil
+end
+
+local function tanstack_meta(v)
+  local m = type(v) == "table" and v.metadata
+  if is_object(m) and is_object(m.tanstack) then return m.tanstack end
+  return nil
+end
+
+local function nonempty(s)
+  if type(s) == "string" and s ~= "" then return s end
+  return nil
+end
+
+local MEDIA = { image = true, audio = true, video = true, document = true }
+
+-- AG-UI user content parts -> TanStack content parts (text {text} -> {content}; binary dropped).
+local function user_content(content, at)
+  if type(content) == "string" then return content end
+  local parts = {}
+  for i, p in ipairs(content) do
+    local where = at .. ".content[" .. (i - 1) .. "]"
+    if not is_object(p) then return nil, where .. " must be an object" end
+    if p.type == "text" then
+      local text = p.text
+      if text == nil then text = p.content end
+      if type(text) ~= "string" then return nil, where .. ".text must be a string" end
+      parts[#parts + 1] = { type = "text", content = text }
+    elseif MEDIA[p.type] then
+      parts[#parts + 1] = p
+    elseif p.type ~= "binary" then
+      return nil, where .. ".type '" .. tostring(p.type) .. "' is not supported"
+    end
+  end
+  if #parts == 0 then return json.null end
+  local all_text = true
+  for _, p in ipairs(parts) do if p.type ~= "text" then all_text = false end end
+  if all_text then
+    local t = {}
+    for i, p in ipairs(parts) do t[i] = p.content end
+    local s = concat(t)
+    if s == "" then return json.null end
+    return s
+  end
+  return parts
+end
+
+-- AG-UI wire messages -> TanStack ModelMessages (convertMessagesToModelMessages for AG-UI input).
+local function convert_messages(list)
+  local out, pending_thinking = {}, {}
+  for i, m in ipairs(list) do
+    local at = "messages[" .. (i - 1) .. "]"
+    local role = m.role
+    if role == "reasoning" then
+      local sig = nonempty(m.encryptedValue) or nonempty((tanstack_meta(m) or {}).signature)
+      if (m.content ~= nil and m.content ~= "") or sig then
+        pending_thinking[#pending_thinking + 1] = { content = m.content or "", signature = sig }
+      end
+    elseif role == "activity" then
+      -- UI-only: dropped
+    elseif role == "developer" or role == "system" then
+      out[#out + 1] = { role = "system", content = m.content, name = m.name }
+    elseif role == "user" then
+      local content, err = user_content(m.content, at)
+      if err then return nil, err end
+      if content == json.null then content = nil end
+      out[#out + 1] = { role = "user", content = content or "", name = m.name }
+    elseif role == "assistant" then
+      local tcs
+      if m.toolCalls ~= nil then
+        local bag = (tanstack_meta(m) or {}).toolCallMetadata
+        tcs = {}
+        for j, tc in ipairs(m.toolCalls) do
+          local where = at .. ".toolCalls[" .. (j - 1) .. "]"
+          if not is_object(tc) then return nil, where .. " must be an object" end
+          local fn = tc["function"]
+          if type(tc.id) ~= "string" then return nil, where .. ".id must be a string" end
+          if not is_object(fn) or type(fn.name) ~= "string" then return nil, where .. ".function.name must be a string" end
+          if fn.arguments ~= nil and type(fn.arguments) ~= "string" then
+            return nil, where .. ".function.arguments must be a string"
+          end
+          local meta
+          local from_bag = is_object(bag) and bag[tc.id] or nil
+          local sig = nonempty(tc.encryptedValue)
+          if is_object(from_bag) or sig then
+            meta = {}
+            if is_object(from_bag) then for k, v in pairs(from_bag) do meta[k] = v end end
+            if sig then meta.thoughtSignature = sig end
+          end
+          tcs[#tcs + 1] = { id = tc.id, type = "function",
+            ["function"] = { name = fn.name, arguments = fn.arguments or "{}" }, metadata = meta }
+        end
+        if #tcs == 0 then tcs = nil end
+      end
+      local msg = { role = "assistant", content = m.content, name = m.name, toolCalls = tcs }
+      if #pending_thinking > 0 then
+        msg.thinking = pending_thinking
+        pending_thinking = {}
+      end
+      out[#out + 1] = msg
+    elseif role == "tool" then
+      out[#out + 1] = { role = "tool", content = m.content, toolCallId = m.toolCallId, name = m.name }
+    end
+  end
+  return out
+end
+
+local function check_encodable(v, at)
+  if v == nil then return nil end
+  local ok, err = json.try_encode(v)
+  if not ok then return at .. " is not encodable: " .. tostring(err) end
+  return nil
+end
+
+--- ai.chat_params_from_request_body(body): body is the decoded JSON (or the JSON text) that @tanstack/ai-client
+--- posts (an AG-UI RunAgentInput). Returns the options for ai.chat:
+---   { messages (ModelMessages), threadId, runId, parentRunId, tools (client tools: name, description,
+---     inputSchema, no execute), forwardedProps, state, resume, context, aguiContext }
+--- or nil, err with err.status == 400 and a message naming the offending field. Never raises.
+function _M.chat_params_from_request_body(body)
+  local ok, res, err = pcall(_M._chat_params, body)
+  if not ok then return invalid("internal validation failure: " .. tostring(res)) end
+  return res, err
+end
+
+function _M._chat_params(body)
+  if type(body) == "string" then
+    local decoded, derr = json.decode(body)
+    if decoded == nil then return invalid("body is not JSON (" .. tostring(derr) .. ")") end
+    body = decoded
+  end
+  if not is_object(body) then return invalid("body must be a JSON object") end
+  if type(body.threadId) ~= "string" then return invalid("threadId must be a string") end
+  if type(body.runId) ~= "string" then return invalid("runId must be a string") end
+  if body.parentRunId ~= nil and type(body.parentRunId) ~= "string" then
+    return invalid("parentRunId must be a string")
+  end
+  if not is_array(body.messages) then return invalid("messages must be an array") end
+  for i, m in ipairs(body.messages) do
+    local reason = check_message(m, "messages[" .. (i - 1) .. "]")
+    if reason then return invalid(reason) end
+  end
+  if not is_array(body.tools) then return invalid("tools must be an array") end
+  local tools_mod = require("tanstack.ai.tools")
+  local tools = {}
+  local seen = {}
+  for i, t in ipairs(body.tools) do
+    local at = "tools[" .. (i - 1) .. "]"
+    if not is_object(t) then return invalid(at .. " must be an object") end
+    if type(t.name) ~= "string" then return invalid(at .. ".name must be a string") end
+    if type(t.description) ~= "string" then return invalid(at .. ".description must be a string") end
+    if t.parameters ~= nil and not is_object(t.parameters) then return invalid(at .. ".parameters must be an object") end
+    local reason = check_encodable(t.parameters, at .. ".parameters")
+    if reason then return invalid(reason) end
+    if seen[t.name] then return invalid(at .. ".name '" .. t.name .. "' is declared twice") end
+    seen[t.name] = true
+    local okd, def = pcall(tools_mod.definition, { name = t.name, description = t.description,
+      inputSchema = t.parameters })
+    if not okd then return invalid(at .. ".name: " .. tostring(def)) end
+    tools[#tools + 1] = def:client()
+  end
+  if not is_array(body.context) then return invalid("context must be an array") end
+  local context = {}
+  for i, c in ipairs(body.context) do
+    local at = "context[" .. (i - 1) .. "]"
+    if not is_object(c) then return invalid(at .. " must be an object") end
+    if type(c.description) ~= "string" then return invalid(at .. ".description must be a string") end
+    if type(c.value) ~= "string" then return invalid(at .. ".value must be a string") end
+    context[i] = { description = c.description, value = c.value }
+  end
+  local resume
+  if body.resume ~= nil then
+    if not is_array(body.resume) then return invalid("resume must be an array") end
+    resume = {}
+    for i, r in ipairs(body.resume) do
+      local at = "resume[" .. (i - 1) .. "]"
+      if not is_object(r) then return invalid(at .. " must be an object") end
+      if type(r.interruptId) ~= "string" then return invalid(at .. ".interruptId must be a string") end
+      if r.status ~= "resolved" and r.status ~= "cancelled" then
+        return invalid(at .. '.status must be "resolved" or "cancelled"')
+      end
+      if r.metadata ~= nil and not is_object(r.metadata) then return invalid(at .. ".metadata must be an object") end
+      resume[i] = { interruptId = r.interruptId, status = r.status, payload = r.payload, metadata = r.metadata }
+    end
+  end
+  if body.forwardedProps ~= nil and not is_object(body.forwardedProps) then
+    return invalid("forwardedProps must be an object")
+  end
+  local converted, cerr = convert_messages(body.messages)
+  if not converted then return invalid(cerr) end
+  -- what ai.chat will do with them: a message it would reject is a 400 here, not an error later
+  local okn, normalized = pcall(require("tanstack.ai.messages").normalize, converted)
+  if not okn then return invalid(tostring(normalized)) end
+  for i, m in ipairs(normalized) do
+    if converted[i] and converted[i].thinking then m.thinking = converted[i].thinking end
+  end
+  return {
+    messages = normalized,
+    threadId = body.threadId,
+    runId = body.runId,
+    parentRunId = body.parentRunId,
+    tools = tools,
+    forwardedProps = body.forwardedProps or json.object(),
+    state = body.state,
+    resume = resume,
+    context = context,
+    aguiContext = context,
+  }
+end
+
+--- TanStack's mergeAgentTools(serverTools, clientTools): server tools win on a name clash.
+function _M.merge_agent_tools(server_tools, client_tools)
+  local out, seen = {}, {}
+  for _, t in ipairs(server_tools or {}) do
+    out[#out + 1] = t
+    seen[t.name] = true
+  end
+  for _, t in ipairs(client_tools or {}) do
+    if not seen[t.name] then
+      seen[t.name] = true
+      out[#out + 1] = t
+    end
+  end
+  return out
+end
+
+-- camelCase aliases
+_M.toServerSentEvents = _M.to_server_sent_events
+_M.toHttpStream = _M.to_http_stream
+_M.toServerSentEventsResponse = _M.to_server_sent_events_response
+_M.toHttpResponse = _M.to_http_response
+_M.chatParamsFromRequestBody = _M.chat_params_from_request_body
+_M.mergeAgentTools = _M.merge_agent_tools
+
+return _M
