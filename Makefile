@@ -52,6 +52,47 @@ test-luajit:
 test-lua-only:
 	$(BUSTED) --lua=$(BUSTED_LUA) -o utfTerminal spec
 
+# ---- C core: unit tests, fuzzing, sanitizers (csrc/) ----
+PURE_SRC   := $(filter-out csrc/l_%,$(CORE_SRC))
+CTEST_SAN  ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CORE_SPEC  ?= spec/core
+BUSTED_BIN ?= $(shell command -v $(BUSTED))
+FUZZ_SECONDS ?= 20
+FUZZ_CC    ?= clang
+FUZZ_NAMES := $(patsubst csrc/fuzz/fuzz_%.c,%,$(wildcard csrc/fuzz/fuzz_*.c))
+SAN_SO     := build/asan-$(LUA)/tanstack/ai/core.so
+
+# The pure parsers, without Lua, under ASan/UBSan.
+test-c:
+	@mkdir -p $(BUILD)/ctest
+	$(CC) -std=gnu99 -g -O1 $(WARN) $(CTEST_SAN) -Icsrc -Icsrc/test -o $(BUILD)/ctest/test_parsers csrc/test/test_parsers.c $(PURE_SRC)
+	$(BUILD)/ctest/test_parsers
+
+# Each libFuzzer harness for FUZZ_SECONDS; new inputs go to fuzz-out/corpus.
+fuzz:
+	@mkdir -p fuzz-out
+	@set -e; for n in $(FUZZ_NAMES); do \
+	  $(FUZZ_CC) -std=gnu99 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Icsrc -Icsrc/test -o fuzz-out/fuzz_$$n csrc/fuzz/fuzz_$$n.c $(PURE_SRC); \
+	  mkdir -p fuzz-out/corpus/$$n csrc/fuzz/corpus/$$n; \
+	  dict=; [ -f csrc/fuzz/$$n.dict ] && dict=-dict=csrc/fuzz/$$n.dict; \
+	  echo "== fuzz_$$n for $(FUZZ_SECONDS)s"; \
+	  fuzz-out/fuzz_$$n $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=fuzz-out/fuzz_$$n- fuzz-out/corpus/$$n csrc/fuzz/corpus/$$n; \
+	done
+
+# core.so with ASan/UBSan inside the (uninstrumented) interpreter.
+asan:
+	@mkdir -p $(dir $(SAN_SO))
+	gcc $(CFLAGS_ALL) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -shared -o $(SAN_SO) $(CORE_SRC) $(DEP_LIBS)
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1 LUA_CPATH="$(CURDIR)/$(dir $(SAN_SO))../../?.so;;" \
+	  $(LUA) $(BUSTED_BIN) $(CORE_SPEC)
+
+valgrind: all
+	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+	  --suppressions=csrc/valgrind.supp $(LUA) $(BUSTED_BIN) $(CORE_SPEC)
+
 demo: all
 	$(LUA) examples/demo.lua
 
@@ -60,3 +101,35 @@ bench: all
 
 clean:
 	rm -rf build fuzz-out
+
+# ---- OpenResty / nginx (issue 5): spec/openresty, examples/openresty, docs/openresty.md ----
+# openresty-setup: the Node side of the tests (real @tanstack/ai-client, playwright-core, esbuild; pinned by
+# spec/openresty/package-lock.json) and the example page's @tanstack/ai-client bundle.
+# test-openresty: real nginx (Debian nginx + libnginx-mod-http-lua) on 127.0.0.1 against the emulator: the transport
+# conformance cases over cosockets, the wire form vs @tanstack/ai, the real client, the non-blocking proof, client
+# disconnect, the example page in headless Chromium (screenshot: build/openresty-chat.png).
+# openresty-example: the example on http://127.0.0.1:8080/ (the emulator unless CLOUDFLARE_* are set).
+OPENRESTY_DIR    := spec/openresty
+OPENRESTY_BUNDLE := build/openresty-vendor/tanstack-ai-client.js
+
+.PHONY: openresty-setup test-openresty openresty-example
+
+openresty-setup: $(OPENRESTY_DIR)/node_modules/.package-lock.json $(OPENRESTY_BUNDLE)
+
+$(OPENRESTY_DIR)/node_modules/.package-lock.json: $(OPENRESTY_DIR)/package.json $(OPENRESTY_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "openresty-setup: npm is required (Debian: apt-get install npm)"; exit 1; }
+	cd $(OPENRESTY_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(OPENRESTY_BUNDLE): $(OPENRESTY_DIR)/node_modules/.package-lock.json $(OPENRESTY_DIR)/bundle-entry.mjs
+	@mkdir -p $(dir $@)
+	cd $(OPENRESTY_DIR) && ./node_modules/.bin/esbuild bundle-entry.mjs --bundle --minify \
+	  --format=iife --global-name=TanStackAIClient --target=es2020 --log-level=warning --outfile=$(CURDIR)/$@
+
+test-openresty: openresty-setup
+	$(MAKE) LUA=luajit all
+	$(MAKE) all
+	$(BUSTED) --lua=lua5.4 -o utfTerminal --pattern='nginx_test%.lua$$' $(OPENRESTY_DIR)
+
+openresty-example: openresty-setup
+	sh examples/openresty/run.sh

@@ -428,7 +428,7 @@ int h1_feed(h1_parser *p, const char *buf, size_t n, const h1_callbacks *cb, voi
             const char *nl = memchr(buf + pos, '\n', avail);
             size_t seg = nl ? (size_t)(nl - (buf + pos)) : avail;
             size_t i;
-            if (seg + 1 > MAX_TRAILER_BYTES - p->trailer_bytes)
+            if (seg + (nl ? 1 : 0) > MAX_TRAILER_BYTES - p->trailer_bytes)
                 return fail(p, "trailer section too large");
             for (i = 0; i < seg; i++) {
                 p->tline_cr = (p->tline_len == 0 && buf[pos + i] == '\r');

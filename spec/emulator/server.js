@@ -149,7 +149,9 @@ async function handleControl(ctx, req, res) {
 // ---------------------------------------------------------------- request handling
 async function handle(req, res) {
   const started = Date.now();
-  const parsed = url.parse(req.url);
+  const rawUrl = req.url || '/';
+  const qpos = rawUrl.indexOf('?');
+  const parsed = { pathname: qpos >= 0 ? rawUrl.slice(0, qpos) : rawUrl, query: qpos >= 0 ? rawUrl.slice(qpos + 1) : '' };
   const path = parsed.pathname || '/';
   const chunks = [];
   for await (const c of req) chunks.push(c);
@@ -162,6 +164,7 @@ async function handle(req, res) {
     headers: Object.assign({}, req.headers),
     body,
     conn_id: req.socket.__connId,
+    localPort: req.socket.localPort,
   };
   if (path.startsWith('/__emulator/')) return handleControl(ctx, req, res);
 

@@ -48,6 +48,21 @@ local function exec_ok(cmd)
   return a == true and (c == 0 or c == nil)
 end
 
+-- Is the process alive? Zombies count as dead: when the shell that launched node has
+-- exited, node is re-parented to PID 1, which in containers often never reaps it.
+local function alive(pid)
+  pid = tostring(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if f then
+    local stat = f:read("*a") or ""
+    f:close()
+    local state = stat:match("%)%s+(%a)")
+    return state ~= "Z" and state ~= "X"
+  end
+  if io.open("/proc/self/stat", "r") then return false end -- Linux, no such pid
+  return exec_ok("kill -0 " .. pid .. " 2>/dev/null")
+end
+
 -- Directory of this file, made absolute.
 local function this_dir()
   local src = debug.getinfo(1, "S").source
@@ -104,7 +119,7 @@ function M.start(opts)
     url = data:match("EMULATOR LISTENING (http://127%.0%.0%.1:%d+)")
     if url then break end
     tries = tries + 1
-    if os.time() > deadline or (tries > 20 and not exec_ok("kill -0 " .. pid .. " 2>/dev/null")) then
+    if os.time() > deadline or (tries > 20 and not alive(pid)) then
       local err = read_file(err_file) or ""
       exec_ok("kill " .. pid .. " 2>/dev/null")
       os.remove(out_file)
@@ -194,13 +209,13 @@ function Emulator:stop()
   local pid = tostring(self.pid)
   local gone = false
   for _i = 1, 60 do
-    if not exec_ok("kill -0 " .. pid .. " 2>/dev/null") then gone = true break end
+    if not alive(pid) then gone = true break end
     sleep(0.05)
   end
   if not gone then
     exec_ok("kill " .. pid .. " 2>/dev/null")
     for _i = 1, 40 do
-      if not exec_ok("kill -0 " .. pid .. " 2>/dev/null") then break end
+      if not alive(pid) then break end
       sleep(0.05)
     end
   end
@@ -234,6 +249,7 @@ function M.shared()
   return shared_instance
 end
 
+M.alive = alive
 M._internal = { shell_quote = shell_quote }
 
 return M

@@ -53,4 +53,42 @@ function _M.binding(cfg)
   return require("cloudflare.tanstack_ai.binding").new(cfg)
 end
 
+-- BEGIN gateway providers
+-- Third-party providers through AI Gateway (gateway binding or gateway REST only).
+local ipairs = ipairs
+
+local function gateway_constructor(label, kind, provider)
+  return function(model, cfg)
+    check_model(label, model)
+    local resolved = config.resolve(cfg, { label = label, gateway_only = true })
+    return require("cloudflare.tanstack_ai.providers").create(kind, provider, model, resolved)
+  end
+end
+
+local GATEWAY_CONSTRUCTORS = {
+  -- snake_case, camelCase (as the seed spells it), function, provider
+  { "create_openai_chat", "createOpenAiChat", "chat", "openai" },
+  { "create_openai_summarize", "createOpenAiSummarize", "summarize", "openai" },
+  { "create_openai_image", "createOpenAiImage", "image", "openai" },
+  { "create_openai_transcription", "createOpenAiTranscription", "transcription", "openai" },
+  { "create_openai_tts", "createOpenAiTts", "tts", "openai" },
+  { "create_anthropic_chat", "createAnthropicChat", "chat", "anthropic" },
+  { "create_anthropic_summarize", "createAnthropicSummarize", "summarize", "anthropic" },
+  { "create_gemini_chat", "createGeminiChat", "chat", "gemini" },
+  { "create_gemini_summarize", "createGeminiSummarize", "summarize", "gemini" },
+  { "create_gemini_image", "createGeminiImage", "image", "gemini" },
+  { "create_gemini_tts", "createGeminiTts", "tts", "gemini" },
+  { "create_grok_chat", "createGrokChat", "chat", "grok" },
+  { "create_grok_summarize", "createGrokSummarize", "summarize", "grok" },
+  { "create_grok_image", "createGrokImage", "image", "grok" },
+  { "create_openrouter_chat", "createOpenRouterChat", "chat", "openrouter" },
+  { "create_openrouter_summarize", "createOpenRouterSummarize", "summarize", "openrouter" },
+  { "create_openrouter_image", "createOpenRouterImage", "image", "openrouter" },
+}
+for _, c in ipairs(GATEWAY_CONSTRUCTORS) do
+  _M[c[1]] = gateway_constructor(c[2], c[3], c[4])
+  _M[c[2]] = _M[c[1]]
+end
+-- END gateway providers
+
 return _M

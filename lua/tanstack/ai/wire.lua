@@ -501,6 +501,8 @@ function _M._chat_params(body)
   if type(body) == "string" then
     local decoded, derr = json.decode(body)
     if decoded == nil then return invalid("body is not JSON (" .. tostring(derr) .. ")") end
+    -- cjson decodes [] and {} alike: look at the text
+    if body:match("^%s*%[") then return invalid("body must be a JSON object") end
     body = decoded
   end
   if not is_object(body) then return invalid("body must be a JSON object") end

@@ -361,7 +361,10 @@ function openaiChat(norm, p, info) {
 }
 
 // ---------------------------------------------------------------- Workers AI native
-function pad() { return U.randomAlnum(1 + Math.floor(Math.random() * 24)); }
+// Random-length padding ("p" field, side-channel mitigation); drawn from a pool for speed.
+const PAD_POOL = [];
+for (let i = 0; i < 97; i++) PAD_POOL.push(U.randomAlnum(1 + ((i * 7) % 24)));
+function pad() { return PAD_POOL[Math.floor(Math.random() * PAD_POOL.length)]; }
 
 function nativeUsage(p) {
   return { prompt_tokens: p.usage.prompt, completion_tokens: p.usage.completion, total_tokens: p.usage.prompt + p.usage.completion };
@@ -516,8 +519,10 @@ function geminiGenerate(norm, p, info) {
   const mediaParts = geminiMedia(norm);
   const textWanted = !mods.length || mods.indexOf('TEXT') >= 0;
   const usageAt = (completion, final) => {
-    const u = { promptTokenCount: p.usage.prompt, candidatesTokenCount: completion, totalTokenCount: p.usage.prompt + completion };
-    if (p.reasoningDeltas.length) u.thoughtsTokenCount = p.reasoningDeltas.length;
+    // Thought tokens are reported apart from candidate tokens.
+    const thoughts = Math.min(p.reasoningDeltas.length, completion);
+    const u = { promptTokenCount: p.usage.prompt, candidatesTokenCount: completion - thoughts, totalTokenCount: p.usage.prompt + completion };
+    if (thoughts) u.thoughtsTokenCount = thoughts;
     if (final) u.promptTokensDetails = [{ modality: 'TEXT', tokenCount: p.usage.prompt }];
     return u;
   };

@@ -60,7 +60,8 @@ function isMediaModel(model) {
 // Workers AI /ai/run/<model> for non-text-generation models. Returns a Reply or null.
 function waiMedia(ctx, model, input) {
   const ct = ctx.headers['content-type'] || '';
-  const json = input !== undefined ? input : (isJsonCt(ct) ? ctx.json : undefined);
+  const binaryCt = /^(audio|video|image)\/|octet-stream/i.test(ct);
+  const json = input !== undefined ? input : (binaryCt ? undefined : ctx.json);
   const obj = json && typeof json === 'object' && !Array.isArray(json) ? json : null;
   const wrap = (result) => jsonReply(200, envelope(result));
 
@@ -106,7 +107,7 @@ function waiMedia(ctx, model, input) {
 
   if (isWhisper(model)) {
     let n;
-    if (isJsonCt(ct) || (obj && obj.audio !== undefined)) {
+    if (obj || isJsonCt(ct)) {
       if (!obj || !Array.isArray(obj.audio)) {
         return cfError(400, 5006, "Error: required properties at '/' are 'audio'");
       }
@@ -123,7 +124,7 @@ function waiMedia(ctx, model, input) {
 
   if (/^@cf\/deepgram\/nova/.test(model)) {
     let n;
-    if (isJsonCt(ct)) {
+    if (obj || isJsonCt(ct)) {
       const a = obj && obj.audio;
       if (!a || typeof a !== 'object' || typeof a.body !== 'string' || typeof a.contentType !== 'string') {
         return cfError(400, 5006, "Error: required properties at '/audio' are 'body,contentType'");

@@ -112,9 +112,7 @@ async function sendReply(req, res, reply, scenario, hooks) {
     if (dropAfter !== undefined && i === dropAfter) {
       if (hooks.onDrop) hooks.onDrop();
       res.__serverDropped = true;
-      const sock = res.socket || req.socket;
-      // Let already-written bytes go out, then kill the connection.
-      setImmediate(() => { if (sock) sock.destroy(); else res.destroy(); });
+      destroyAfterFlush(res.socket || req.socket, res);
       return;
     }
     if (stallAfter !== undefined && i === stallAfter) {
@@ -131,6 +129,16 @@ async function sendReply(req, res, reply, scenario, hooks) {
   if (!isGone(res)) res.end();
 }
 
+// Let already-written bytes reach the kernel, then kill the connection.
+function destroyAfterFlush(sock, res) {
+  if (!sock) { res.destroy(); return; }
+  let done = false;
+  const kill = () => { if (!done) { done = true; setImmediate(() => sock.destroy()); } };
+  // An empty write's callback runs once everything queued before it is flushed.
+  try { sock.write(Buffer.alloc(0), kill); } catch (e) { kill(); }
+  setTimeout(kill, 200);
+}
+
 function toBuf(x) { return Buffer.isBuffer(x) ? x : Buffer.from(x, 'utf8'); }
 
-module.exports = { sendReply, sleep, sleepWhileConnected, writeAsync, isGone, num };
+module.exports = { sendReply, destroyAfterFlush, sleep, sleepWhileConnected, writeAsync, isGone, num };

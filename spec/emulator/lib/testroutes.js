@@ -2,7 +2,7 @@
 // Generic /__test/* endpoints for the C HTTP layer tests. They write to the socket
 // directly (they are the faults themselves).
 
-const { sleepWhileConnected, writeAsync, isGone } = require('./send');
+const { sleepWhileConnected, writeAsync, isGone, destroyAfterFlush } = require('./send');
 
 function intParam(q, name, dflt) {
   const v = q[name];
@@ -74,8 +74,7 @@ async function handle(ctx, req, res) {
     if (typeof res.flushHeaders === 'function') res.flushHeaders();
     if (after > 0) await writeAsync(res, patternBytes(after));
     res.__serverDropped = true;
-    const sock = res.socket || req.socket;
-    setTimeout(() => { if (sock) sock.destroy(); }, 20);
+    destroyAfterFlush(res.socket || req.socket, res);
     return true;
   }
   const m = /^\/__test\/status\/(\d{3})$/.exec(p);

@@ -1,6 +1,7 @@
 -- The libcurl transport (plain Lua 5.4 / LuaJIT outside nginx): moves bytes, knows no protocol.
 -- request(req) -> { status, headers, read, close, info } | nil, err
 --   req: method, url, headers (map), body, timeout, connect_timeout, idle_timeout (ms), ca_file
+-- Blocking by default; inside a tanstack.ai.async task it yields instead of waiting.
 local core = require("tanstack.ai.core")
 local errors = require("tanstack.ai.errors")
 
@@ -8,6 +9,12 @@ local _M = { name = "curl" }
 
 local function failure(msg, kind)
   return errors.new({ message = msg or "request failed", kind = kind or "network" })
+end
+
+-- the async scheduler, only when the program loaded it and we run inside one of its tasks
+local function task_scheduler()
+  local async = package.loaded["tanstack.ai.async"]
+  if async and async.current() then return async end
 end
 
 function _M.request(req)
@@ -21,14 +28,26 @@ function _M.request(req)
     idle_timeout = req.idle_timeout,
     ca_file = req.ca_file,
   })
-  local status, headers, kind = h:response()
+  local async = task_scheduler()
+  local status, headers, kind
+  if async then
+    status, headers, kind = async.await(function() return h:response(false) end)
+  else
+    status, headers, kind = h:response()
+  end
   if not status then
     h:close()
     return nil, failure(headers, kind)
   end
   local res = { status = status, headers = headers }
   function res.read()
-    local chunk, msg, k = h:read()
+    local chunk, msg, k
+    local a = task_scheduler()
+    if a then
+      chunk, msg, k = a.await(function() return h:read(false) end)
+    else
+      chunk, msg, k = h:read()
+    end
     if chunk == nil and msg then return nil, failure(msg, k) end
     return chunk
   end
@@ -39,10 +58,13 @@ function _M.request(req)
 end
 
 function _M.sleep(ms)
+  local async = task_scheduler()
+  if async then return async.sleep(ms) end
   if core.sleep_ms then return core.sleep_ms(ms) end
-  -- fallback: let libcurl's poll wait (returns early only on socket activity of other transfers)
-  local deadline = os.clock() + ms / 1000
-  repeat core.http_wait(math.max(1, math.floor(ms))) until os.clock() >= deadline or true
+  -- without a sleep primitive, let libcurl's poll wait (it returns early on other transfers' activity)
+  local deadline = os.time() + math.ceil(ms / 1000)
+  core.http_wait(math.max(1, math.floor(ms)))
+  while ms >= 1000 and os.time() < deadline do core.http_wait(100) end
 end
 
 return _M

@@ -1,0 +1,51 @@
+/* SSE: feeding the stream split at input-derived offsets (and one byte at a
+ * time) must dispatch exactly the events of the one-shot parse. */
+#include "collect.h"
+#include "fuzz_split.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int run(const char *in, size_t n, size_t max, int mode, uint32_t seed, sse_out *o)
+{
+    sse_parser p;
+    splitter sp;
+    size_t pos = 0;
+    int rc = 0;
+    memset(o, 0, sizeof *o);
+    sse_init(&p, max);
+    splitter_init(&sp, seed);
+    while (rc == 0 && pos < n) {
+        size_t k = mode == 0 ? n - pos : mode == 1 ? 1 : splitter_next(&sp, n - pos);
+        rc = sse_feed(&p, in + pos, k, sse_collect, o);
+        pos += k;
+    }
+    if (rc == 0)
+        rc = sse_finish(&p, sse_collect, o);
+    sse_free(&p);
+    return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    sse_out a, b, c;
+    size_t max;
+    uint32_t seed;
+    int ra, rb, rc;
+    if (size < 2)
+        return 0;
+    /* byte 0 picks a small limit now and then, byte 1 the split pattern */
+    max = (data[0] & 0x80) ? (size_t)(data[0] & 0x3f) + 1 : 0;
+    seed = (uint32_t)data[1] * 2654435761u;
+    data += 2;
+    size -= 2;
+    ra = run((const char *)data, size, max, 0, seed, &a);
+    rb = run((const char *)data, size, max, 2, seed, &b);
+    rc = run((const char *)data, size, max, 1, seed, &c);
+    FUZZ_ASSERT(ra == rb && ra == rc);
+    FUZZ_ASSERT(same_bytes(a.events.p, a.events.len, b.events.p, b.events.len));
+    FUZZ_ASSERT(same_bytes(a.events.p, a.events.len, c.events.p, c.events.len));
+    tai_buf_free(&a.events);
+    tai_buf_free(&b.events);
+    tai_buf_free(&c.events);
+    return 0;
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Run the example: nginx on http://127.0.0.1:8080 serving the chat page and POST /api/chat.
+# With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_KEY (or CLOUDFLARE_API_TOKEN) set it talks to Workers AI;
+# otherwise it starts the project's local emulator and points the handler at it. Ctrl-C stops both.
+set -e
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+PREFIX="$ROOT/build/openresty"
+
+make -s LUA=luajit all
+[ -f build/openresty-vendor/tanstack-ai-client.js ] || make -s openresty-setup
+mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
+
+if [ -z "$CLOUDFLARE_ACCOUNT_ID" ] || { [ -z "$CLOUDFLARE_API_KEY" ] && [ -z "$CLOUDFLARE_API_TOKEN" ]; }; then
+  # the emulator exits with this shell's pid, which becomes nginx's after `exec`
+  node spec/emulator/server.js --port 0 --parent-pid $$ --idle-exit 0 > "$PREFIX/emulator.out" 2>&1 &
+  i=0
+  while ! grep -q LISTENING "$PREFIX/emulator.out" 2>/dev/null; do
+    i=$((i + 1)); [ $i -le 100 ] || { echo "run.sh: the emulator did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  EMU=$(sed -n 's/.*LISTENING \(http[^ ]*\).*/\1/p' "$PREFIX/emulator.out")
+  export CLOUDFLARE_ACCOUNT_ID=demo-account CLOUDFLARE_API_KEY=demo-token CLOUDFLARE_API_BASE_URL="$EMU/client/v4"
+  echo "run.sh: no Cloudflare credentials in the environment: using the local emulator at $EMU"
+fi
+
+USER_DIRECTIVE=""
+[ "$(id -u)" = "0" ] && USER_DIRECTIVE="user root;"  # workers must read the repository
+echo "run.sh: open http://127.0.0.1:8080/"
+exec nginx -p "$PREFIX/" -c "$ROOT/examples/openresty/nginx.conf" -g "$USER_DIRECTIVE"

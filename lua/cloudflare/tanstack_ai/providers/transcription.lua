@@ -1,0 +1,156 @@
+-- OpenAI speech to text through AI Gateway: audio/transcriptions as multipart/form-data (the reference
+-- sends JSON and breaks, its bug #13).
+--
+-- Gateway binding mode: a universal entry carries a JSON `query`, never a multipart body. When the binding
+-- can tell its gateway URL (get_url, as cf.binding and env.AI.gateway(id).getUrl do), the upload goes over
+-- REST to that URL with the provider key and cf-aig-* headers of this config; the binding's own gateway
+-- token is not reachable through the binding interface, so an authenticated gateway answers 401 (code
+-- 2009) there: use gateway REST mode ({ accountId, gatewayId, cfApiKey, apiKey }) for those.
+local json = require("tanstack.ai.json")
+local errors = require("tanstack.ai.errors")
+local events = require("tanstack.ai.events")
+local core = require("tanstack.ai.core")
+local run = require("cloudflare.tanstack_ai.workers_ai.run")
+local catalog = require("cloudflare.tanstack_ai.providers.catalog")
+local request = require("cloudflare.tanstack_ai.providers.request")
+
+local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
+  error, tonumber
+
+local _M = {}
+
+-- media type -> the file extension OpenAI reads the format from
+local EXT = { ["audio/mpeg"] = "mp3", ["audio/wav"] = "wav", ["audio/ogg"] = "ogg", ["audio/flac"] = "flac",
+  ["audio/webm"] = "webm", ["audio/mp4"] = "m4a" }
+
+local FORMATS = { json = true, text = true, srt = true, verbose_json = true, vtt = true }
+
+-- modelOptions keys that describe the file rather than being form fields
+local FILE_KEYS = { filename = true, contentType = true }
+
+local function sniff(audio)
+  if audio:sub(5, 8) == "ftyp" then return "audio/mp4" end
+  local t = run.sniff(audio)
+  if t and EXT[t] then return t end
+  return nil
+end
+
+local function field_value(v)
+  if type(v) == "boolean" then return v and "true" or "false" end
+  if type(v) == "table" then return json.encode(v) end
+  return tostring(v)
+end
+
+--- The multipart parts for a request (exposed for tests).
+function _M.parts(model, opts)
+  local mo = type(opts.modelOptions) == "table" and opts.modelOptions or {}
+  local ct = mo.contentType or sniff(opts.audio) or "audio/mpeg"
+  local filename = mo.filename or ("audio." .. (EXT[ct] or "mp3"))
+  local fmt = opts.responseFormat or mo.response_format or (model:match("^whisper") and "verbose_json" or "json")
+  if not FORMATS[fmt] then
+    error("generate_transcription: options.responseFormat must be json, text, srt, verbose_json or vtt (got " ..
+      tostring(fmt) .. ")", 0)
+  end
+  local parts = {
+    { name = "file", filename = filename, content_type = ct, data = opts.audio },
+    { name = "model", value = model },
+    { name = "response_format", value = fmt },
+  }
+  if opts.language then parts[#parts + 1] = { name = "language", value = opts.language } end
+  if opts.prompt then parts[#parts + 1] = { name = "prompt", value = opts.prompt } end
+  local keys = {}
+  for k in pairs(mo) do
+    if not FILE_KEYS[k] and k ~= "response_format" and k ~= "model" and k ~= "file" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local v = mo[k]
+    if type(v) == "table" and json.is_array(v) then -- timestamp_granularities[] = word, segment
+      local name = k:sub(-2) == "[]" and k or (k .. "[]")
+      for _, x in ipairs(v) do parts[#parts + 1] = { name = name, value = field_value(x) } end
+    else
+      parts[#parts + 1] = { name = k, value = field_value(v) }
+    end
+  end
+  return parts, fmt
+end
+
+local function usage_of(u)
+  if type(u) ~= "table" then return nil end
+  if u.type == "duration" and tonumber(u.seconds) then
+    return { promptTokens = 0, completionTokens = 0, totalTokens = 0,
+      billed = { quantity = tonumber(u.seconds), unit = "seconds" } }
+  end
+  return request.usage(u)
+end
+
+--- A JSON / verbose_json answer -> TanStack's transcription result fields.
+function _M.result(v)
+  local out = { text = v.text, language = v.language, duration = tonumber(v.duration), usage = usage_of(v.usage) }
+  if type(v.segments) == "table" then
+    local segs = {}
+    for i, s in ipairs(v.segments) do
+      segs[i] = { id = s.id, start = s.start, ["end"] = s["end"], text = s.text }
+    end
+    out.segments = segs
+  end
+  if type(v.words) == "table" then
+    local words = {}
+    for i, w in ipairs(v.words) do words[i] = { word = w.word, start = w.start, ["end"] = w["end"] } end
+    out.words = words
+  end
+  return out
+end
+
+local Adapter = {}
+Adapter.__index = Adapter
+Adapter.__tostring = function(a) return a.provider.label .. "TranscriptionAdapter(" .. a.model .. ")" end
+
+function Adapter:transcribe(opts)
+  local p, cfg, model = self.provider, self.config, self.model
+  local ok, parts, fmt = pcall(_M.parts, model, opts)
+  if not ok then error(parts, 2) end
+  local body, content_type = core.multipart_encode(parts)
+  if not body then return nil, errors.new({ message = tostring(content_type), kind = "internal" }) end
+  local spec = { provider = p.slug, gateway_path = p.transcriptions_path, body = body, content_type = content_type,
+    label = p.label .. " transcription" }
+  local r, err
+  if cfg.mode == "gateway_binding" then
+    local b = cfg.binding
+    local okb, url = pcall(function()
+      local f = b.get_url or b.getUrl
+      if f == nil then return nil end
+      return f(b, p.slug)
+    end)
+    if not okb or type(url) ~= "string" then
+      return nil, errors.new({ message = spec.label .. ": a multipart upload cannot travel in a gateway binding's " ..
+        "universal entry, and this binding has no get_url; use gateway REST mode ({ accountId, gatewayId, ... })",
+        kind = "config", provider = p.slug, retryable = false })
+    end
+    r, err = request.call_url(cfg, url .. "/" .. p.transcriptions_path, spec)
+  else
+    r, err = request.call(cfg, spec)
+  end
+  if not r then return nil, err end
+  local out
+  if r.value ~= nil then
+    if type(r.value) ~= "table" or type(r.value.text) ~= "string" then
+      return nil, errors.new({ message = spec.label .. ": the response has no text", kind = "provider",
+        provider = p.slug, body = json.try_encode(r.value) })
+    end
+    out = _M.result(r.value)
+  else
+    local text = r.bytes or ""
+    if fmt == "text" then text = text:gsub("%s+$", "") end
+    out = { text = text }
+  end
+  out.id, out.model = events.id("transcription"), model
+  return out
+end
+
+function _M.new(provider, model, cfg)
+  local p = catalog.get(provider)
+  return setmetatable({ kind = "transcription", name = p.name, model = model, config = cfg, provider = p }, Adapter)
+end
+
+return _M

@@ -1,0 +1,407 @@
+-- The OpenResty transport: HTTP/1.1 over nginx cosockets (ngx.socket.tcp), so an in-flight request yields to
+-- nginx's event loop instead of blocking the worker. Same interface and error kinds as transport/curl.lua:
+--   request(req) -> { status, headers (lower-case), read, close, info } | nil, err
+--   req: method, url, headers (map or "Name: value" array), body, timeout (total, ms), connect_timeout (ms),
+--        idle_timeout (ms without a byte), ca_file (ignored: nginx verifies with lua_ssl_trusted_certificate)
+--   read() -> bytes | nil (end) | nil, err;  close() stops the request (idempotent)
+-- Response framing (status line, headers, Content-Length, chunked, close-delimited) is the C core's sans-I/O
+-- parser (core.http1_response_parser). TLS: sslhandshake(nil, host, true) -- certificate verification is always
+-- on; nginx needs `lua_ssl_trusted_certificate` (and a `resolver` for host names). A connection goes back to
+-- the keep-alive pool (setkeepalive) only after a complete keep-alive response was read; any early stop closes it.
+-- Usable in the rewrite, access, content and timer phases (where cosockets exist). Lua 5.1 syntax.
+local core = require("tanstack.ai.core")
+local errors = require("tanstack.ai.errors")
+
+local type, tostring, tonumber, pairs, error, pcall, rawget = type, tostring, tonumber, pairs, error, pcall, rawget
+local concat, floor = table.concat, math.floor
+local byte, find, lower, sub = string.byte, string.find, string.lower, string.sub
+
+local _M = { name = "ngx" }
+
+-- Tunables (module fields so a host can change them).
+_M.keepalive_timeout = 60000   -- ms a pooled connection may idle
+_M.pool_size = 32              -- connections kept per pool (per worker)
+_M.default_connect_timeout = 300000 -- libcurl's built-in default, for parity
+_M.read_chunk = 65536
+_M.yield_every = 64            -- reads that found data without waiting before an explicit ngx.sleep(0)
+
+local MAX_WAIT = 60000 -- a single cosocket wait when no timeout applies (we just wait again)
+
+local function get_ngx()
+  local n = rawget(_G, "ngx")
+  if type(n) ~= "table" or type(n.socket) ~= "table" then
+    error("tanstack.ai.transport.ngx needs OpenResty (ngx.socket.tcp)", 3)
+  end
+  return n
+end
+
+local function now_ms(ngx)
+  ngx.update_time()
+  return ngx.now() * 1000
+end
+
+local function failure(msg, kind)
+  return errors.new({ message = msg or "request failed", kind = kind or "network" })
+end
+
+local function canceled()
+  return errors.new({ message = "request is closed", kind = "canceled", retryable = false })
+end
+
+-- RFC 9110 token characters (header names, methods).
+local TCHAR = {}
+for c in ("!#$%&'*+-.^_`|~"):gmatch(".") do TCHAR[byte(c)] = true end
+for i = 48, 57 do TCHAR[i] = true end
+for i = 65, 90 do TCHAR[i] = true end
+for i = 97, 122 do TCHAR[i] = true end
+
+local function is_token(s)
+  if type(s) ~= "string" or s == "" then return false end
+  for i = 1, #s do
+    if not TCHAR[byte(s, i)] then return false end
+  end
+  return true
+end
+
+--- Split an http(s) URL. Returns { scheme, host (for connect), port, authority (Host header), path } or nil, msg.
+function _M.parse_url(url)
+  if type(url) ~= "string" then return nil, "option 'url' is required" end
+  local scheme, rest = url:match("^([hH][tT][tT][pP][sS]?)://(.*)$")
+  if not scheme then return nil, "option 'url' must be an http:// or https:// URL" end
+  scheme = lower(scheme)
+  local authority, path = rest:match("^([^/?#]*)(.*)$")
+  if find(authority, "@", 1, true) then
+    authority = authority:match("@([^@]*)$") -- userinfo is never sent
+  end
+  if authority == "" then return nil, "URL has no host" end
+  local host, port
+  if sub(authority, 1, 1) == "[" then
+    host, port = authority:match("^(%[[%x:.]+%])(.*)$")
+    if not host then return nil, "malformed IPv6 host in URL" end
+  else
+    host, port = authority:match("^([^:]+)(.*)$")
+    if not host then return nil, "URL has no host" end
+  end
+  if port ~= "" then
+    port = port:match("^:(%d+)$")
+    if not port then return nil, "malformed port in URL" end
+    port = tonumber(port)
+    if port < 1 or port > 65535 then return nil, "port out of range in URL" end
+  else
+    port = scheme == "https" and 443 or 80
+  end
+  path = path:gsub("#.*$", "")
+  if path == "" then path = "/" elseif sub(path, 1, 1) == "?" then path = "/" .. path end
+  if find(path, "[%s%c]") then return nil, "URL path contains spaces or control characters" end
+  local default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+  local hostname = lower(host)
+  return {
+    scheme = scheme,
+    host = hostname,
+    -- nginx without a resolver cannot look up "localhost"; it is loopback by definition
+    connect_host = (hostname == "localhost") and "127.0.0.1" or hostname,
+    sni = (sub(hostname, 1, 1) ~= "[" and not hostname:match("^[%d.]+$")) and hostname or nil,
+    port = port,
+    authority = default_port and hostname or (hostname .. ":" .. port),
+    path = path,
+  }
+end
+
+-- Build the request head. Raises on invalid methods/headers (programmer errors, as the curl transport does).
+local function request_head(req, u)
+  local method = req.method or "GET"
+  if not is_token(method) then error("invalid HTTP method", 3) end
+  local lines = { method .. " " .. u.path .. " HTTP/1.1", "Host: " .. u.authority }
+  local seen = {}
+  local function add(name, value)
+    if not is_token(name) then error("invalid header name (must be an HTTP token without CR, LF or NUL)", 4) end
+    if type(value) == "number" then value = tostring(value) end
+    if type(value) ~= "string" then error("header '" .. name .. "' must have a string value", 4) end
+    if find(value, "[\r\n%z]") then error("header '" .. name .. "' has CR, LF or NUL in its value", 4) end
+    value = value:gsub("^[ \t]+", "")
+    local l = lower(name)
+    -- framing headers are ours
+    if l == "host" or l == "content-length" or l == "transfer-encoding" or l == "connection" then return end
+    seen[l] = true
+    lines[#lines + 1] = name .. ": " .. value
+  end
+  local h = req.headers
+  if h ~= nil then
+    if type(h) ~= "table" then error("option 'headers' must be a table", 3) end
+    for k, v in pairs(h) do
+      if type(k) == "number" then
+        if type(v) ~= "string" or not find(v, ":", 1, true) then
+          error("array headers must be \"Name: value\" strings", 3)
+        end
+        local name, value = v:match("^([^:]*):(.*)$")
+        add(name, value)
+      elseif type(k) == "string" then
+        add(k, v)
+      else
+        error("header names must be strings", 3)
+      end
+    end
+  end
+  if not seen["accept"] then lines[#lines + 1] = "Accept: */*" end
+  local body = req.body
+  if body ~= nil and type(body) ~= "string" then error("option 'body' must be a string", 3) end
+  if method == "HEAD" then body = nil end
+  if body ~= nil then
+    lines[#lines + 1] = "Content-Length: " .. #body
+  elseif method == "POST" or method == "PUT" or method == "PATCH" then
+    lines[#lines + 1] = "Content-Length: 0"
+  end
+  lines[#lines + 1] = "Connection: keep-alive"
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = body or ""
+  return concat(lines, "\r\n"), method
+end
+
+local function positive(v)
+  v = tonumber(v)
+  if v and v > 0 then return v end
+  return nil
+end
+
+--- One request. See the header of this file.
+function _M.request(req)
+  local ngx = get_ngx()
+  if type(req) ~= "table" then error("request options must be a table", 2) end
+  local u, uerr = _M.parse_url(req.url)
+  if not u then error(uerr, 2) end
+  local head_bytes, method = request_head(req, u)
+
+  local total = positive(req.timeout)
+  local idle = positive(req.idle_timeout)
+  local connect_ms = positive(req.connect_timeout) or _M.default_connect_timeout
+  local started = now_ms(ngx)
+  local deadline = total and (started + total) or nil
+
+  local function left()
+    if not deadline then return nil end
+    return deadline - now_ms(ngx)
+  end
+
+  local function total_timeout_error()
+    return failure("request timed out after " .. floor(total) .. " ms", "timeout")
+  end
+
+  local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. ":" .. (u.sni or "")
+
+  local sock, reused
+
+  local function connect()
+    sock = ngx.socket.tcp()
+    local cto = connect_ms
+    local limited_by_total = false
+    local l = left()
+    if l then
+      if l <= 0 then return nil, total_timeout_error() end
+      if l < cto then cto = l; limited_by_total = true end
+    end
+    sock:settimeouts(floor(cto) > 0 and floor(cto) or 1, MAX_WAIT, MAX_WAIT)
+    local ok, err = sock:connect(u.connect_host, u.port, { pool = pool })
+    if not ok then
+      sock = nil
+      if err == "timeout" then
+        if limited_by_total then return nil, total_timeout_error() end
+        return nil, failure("connect timeout after " .. floor(connect_ms) .. " ms", "timeout")
+      end
+      return nil, failure("failed to connect to " .. u.authority .. ": " .. tostring(err), "connect")
+    end
+    reused = (sock:getreusedtimes() or 0) > 0
+    if u.scheme == "https" and not reused then
+      local sess, herr = sock:sslhandshake(nil, u.sni or u.host, true)
+      if not sess then
+        sock:close()
+        sock = nil
+        if herr == "timeout" then
+          if limited_by_total then return nil, total_timeout_error() end
+          return nil, failure("connect timeout after " .. floor(connect_ms) .. " ms", "timeout")
+        end
+        return nil, failure("TLS handshake with " .. u.authority .. " failed: " .. tostring(herr), "tls")
+      end
+    end
+    return true
+  end
+
+  local parser
+  local queue, qn = {}, 0      -- body bytes parsed but not yet handed out
+  local head                   -- the response head item
+  local complete = false       -- parser reported "done"
+  local failed                 -- sticky error value
+  local closed = false         -- the caller closed (or we gave the socket away)
+  local got_bytes = false
+  local busy_reads = 0
+
+  local function release(keep_alive)
+    local s = sock
+    sock = nil
+    if not s then return end
+    if keep_alive then
+      local ok = s:setkeepalive(_M.keepalive_timeout, _M.pool_size)
+      if ok then return end
+    end
+    s:close()
+  end
+
+  local function take(items)
+    for i = 1, #items do
+      local it = items[i]
+      local k = it.kind
+      if k == "head" then
+        head = it
+      elseif k == "body" then
+        qn = qn + 1
+        queue[qn] = it.data
+      elseif k == "done" then
+        complete = true
+        release(it.keep_alive)
+      end
+    end
+  end
+
+  local function fail(err)
+    failed = err
+    release(false)
+    return nil, err
+  end
+
+  -- Wait for more bytes; feed the parser. Returns true, or nil, err (err sticky in `failed`).
+  local function pump()
+    local wait = MAX_WAIT
+    local l = left()
+    if l then
+      if l <= 0 then return fail(total_timeout_error()) end
+      if l < wait then wait = l end
+    end
+    if idle and idle < wait then wait = idle end
+    wait = floor(wait)
+    if wait < 1 then wait = 1 end
+    sock:settimeouts(MAX_WAIT, MAX_WAIT, wait)
+    local t0 = now_ms(ngx)
+    local data, err = sock:receiveany(_M.read_chunk)
+    if closed then -- closed by another light thread while we waited
+      release(false)
+      return nil, canceled()
+    end
+    if data then
+      got_bytes = true
+      if now_ms(ngx) - t0 < 1 then
+        busy_reads = busy_reads + 1
+        if busy_reads >= _M.yield_every then
+          busy_reads = 0
+          ngx.sleep(0.001) -- a fast upstream must not monopolise the worker
+        end
+      end
+      local items, perr = parser:feed(data)
+      if not items then return fail(failure("malformed HTTP response: " .. tostring(perr), "network")) end
+      take(items)
+      return true
+    end
+    if err == "timeout" then
+      local remaining = left()
+      if remaining and remaining <= 1 then return fail(total_timeout_error()) end
+      if idle then return fail(failure("idle timeout: no data for " .. floor(idle) .. " ms", "timeout")) end
+      return true -- nothing bounds the wait: wait again
+    end
+    if err == "closed" then
+      local items, perr = parser:finish()
+      if not items then
+        return fail(failure("connection closed before the response was complete (" .. tostring(perr) .. ")",
+          "network"))
+      end
+      take(items)
+      if not complete then
+        return fail(failure("connection closed before the response was complete", "network"))
+      end
+      return true
+    end
+    return fail(failure("receive failed from " .. u.authority .. ": " .. tostring(err), "network"))
+  end
+
+  -- Connect, send, read the head. One transparent retry when a pooled connection turns out to be dead.
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local ok, err = connect()
+    if not ok then return nil, err end
+    parser = core.http1_response_parser({ head_request = method == "HEAD" })
+    queue, qn, head, complete, failed, got_bytes = {}, 0, nil, false, nil, false
+    local stale = false
+    local sent, serr = sock:send(head_bytes)
+    if not sent then
+      if reused and attempt == 1 and serr ~= "timeout" then
+        stale = true
+        release(false)
+      else
+        release(false)
+        if serr == "timeout" then return nil, total_timeout_error() end
+        return nil, failure("send failed to " .. u.authority .. ": " .. tostring(serr), "network")
+      end
+    end
+    if not stale then
+      while not head do
+        local pok, perr = pump()
+        if not pok then
+          if reused and attempt == 1 and not got_bytes and perr and perr.kind == "network" then
+            stale = true
+            break
+          end
+          return nil, perr
+        end
+        if complete and not head then
+          return nil, failure("response ended without a head", "network")
+        end
+      end
+    end
+    if not stale then break end
+    -- a pooled connection the server had already closed: go again on a fresh one
+  end
+
+  local res = { status = head.status, headers = head.headers, reason = head.reason, version = head.version }
+  local was_reused = reused
+
+  function res.read()
+    if closed then return nil, canceled() end
+    while true do
+      if qn > 0 then
+        local s
+        if qn == 1 then s = queue[1] else s = concat(queue, "", 1, qn) end
+        queue, qn = {}, 0
+        return s
+      end
+      if failed then return nil, failed end
+      if complete then return nil end
+      local ok, err = pump()
+      if not ok then
+        if closed then return nil, canceled() end
+        return nil, err
+      end
+    end
+  end
+
+  function res.close()
+    if closed then return end
+    closed = true
+    if complete or not sock then return end -- already back in the pool (or closed)
+    -- fails with "socket busy reading" when another light thread waits on it: that thread closes it when it
+    -- wakes up (it sees `closed`), and nginx does when the request ends
+    local ok, r = pcall(sock.close, sock)
+    if ok and r then sock = nil end
+  end
+
+  function res.info()
+    return { status = head.status, reused = was_reused, version = head.version }
+  end
+
+  return res
+end
+
+--- Sleep without blocking the worker.
+function _M.sleep(ms)
+  local ngx = get_ngx()
+  ngx.sleep((tonumber(ms) or 0) / 1000)
+end
+
+return _M
