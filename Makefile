@@ -43,6 +43,7 @@ setup:
 check: test-c test-lua test-luajit
 
 test-lua: all
+	$(MAKE) LUA=luajit all
 	$(BUSTED) --lua=lua5.4 -o utfTerminal spec
 
 test-luajit:

@@ -13,6 +13,7 @@ local core = require("tanstack.ai.core")
 
 local coroutine, type, error, tostring = coroutine, type, error, tostring
 local min = math.min
+local unpack = table.unpack or unpack -- luacheck: ignore
 
 local _M = {}
 
@@ -32,7 +33,7 @@ Task.__index = Task
 function _M.spawn(fn, ...)
   if type(fn) ~= "function" then error("async.spawn: expected a function", 2) end
   local args, n = { ... }, select("#", ...)
-  local co = coroutine.create(function() return fn(unpack and unpack(args, 1, n) or table.unpack(args, 1, n)) end)
+  local co = coroutine.create(function() return fn(unpack(args, 1, n)) end)
   local t = setmetatable({ co = co, done = false, wake_at = nil }, Task)
   by_co[co] = t
   tasks[#tasks + 1] = t
