@@ -40,7 +40,7 @@ setup:
 	@sh scripts/setup.sh
 
 # The command the README names and CI runs.
-check: test-c test-lua test-luajit
+check: test-c test-lua test-luajit test-openresty
 
 test-lua: all
 	$(MAKE) LUA=luajit all
@@ -61,7 +61,8 @@ BUSTED_BIN ?= $(shell command -v $(BUSTED))
 FUZZ_SECONDS ?= 20
 FUZZ_CC    ?= clang
 FUZZ_NAMES := $(patsubst csrc/fuzz/fuzz_%.c,%,$(wildcard csrc/fuzz/fuzz_*.c))
-SAN_SO     := build/asan-$(LUA)/tanstack/ai/core.so
+SAN_DIR    := build/asan-$(LUA)
+SAN_SO     := $(SAN_DIR)/tanstack/ai/core.so
 
 # The pure parsers, without Lua, under ASan/UBSan.
 test-c:
@@ -82,13 +83,17 @@ fuzz:
 	    -artifact_prefix=fuzz-out/fuzz_$$n- fuzz-out/corpus/$$n csrc/fuzz/corpus/$$n; \
 	done
 
-# core.so with ASan/UBSan inside the (uninstrumented) interpreter.
+# core.so with ASan/UBSan inside the (uninstrumented) interpreter. Helper
+# tools the specs spawn (curl, node) run through wrappers without the preload:
+# /usr/bin/curl hangs with libasan preloaded.
 asan:
-	@mkdir -p $(dir $(SAN_SO))
+	@mkdir -p $(dir $(SAN_SO)) build/asan-bin
 	gcc $(CFLAGS_ALL) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -shared -o $(SAN_SO) $(CORE_SRC) $(DEP_LIBS)
-	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1 LUA_CPATH="$(CURDIR)/$(dir $(SAN_SO))../../?.so;;" \
-	  $(LUA) $(BUSTED_BIN) $(CORE_SPEC)
+	@for t in curl node nodejs; do p=$$(command -v $$t) || continue; \
+	  printf '#!/bin/sh\nunset LD_PRELOAD\nexec %s "$$@"\n' "$$p" > build/asan-bin/$$t; chmod +x build/asan-bin/$$t; done
+	PATH="$(CURDIR)/build/asan-bin:$$PATH" LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LUA_CPATH="$(CURDIR)/$(SAN_DIR)/?.so;;" $(LUA) $(BUSTED_BIN) $(CORE_SPEC)
 
 valgrind: all
 	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \

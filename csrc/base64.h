@@ -4,17 +4,19 @@
 
 #include <stddef.h>
 
+#include "buf.h" /* TAI_HIDDEN */
+
 /* Bytes needed to encode n bytes (padded), not counting a terminator. */
-size_t b64_encoded_len(size_t n);
+TAI_HIDDEN size_t b64_encoded_len(size_t n);
 /* Writes b64_encoded_len(n) bytes to out (standard alphabet, '=' padded). */
-void b64_encode(const unsigned char *in, size_t n, char *out);
+TAI_HIDDEN void b64_encode(const unsigned char *in, size_t n, char *out);
 
 /* Upper bound of the decoded size of n input characters. */
-size_t b64_decoded_max(size_t n);
+TAI_HIDDEN size_t b64_decoded_max(size_t n);
 /* Decodes standard or URL-safe base64; padding optional; CR and LF skipped.
  * out must hold b64_decoded_max(n) bytes. Returns 0 and sets *outlen, or -1
  * and sets *err to a static message starting with "invalid base64". */
-int b64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen,
+TAI_HIDDEN int b64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen,
                const char **err);
 
 #endif

@@ -50,7 +50,11 @@ static inline void *tai_testudata(lua_State *L, int ud, const char *tname)
 
 #endif /* LUA_VERSION_NUM == 501 */
 
-/* lua_newuserdata with one user value in 5.4 is lua_newuserdatauv; we never
- * need user values, so the plain macro works everywhere. */
+/* 5.4's lua_newuserdata reserves one user value we never use. */
+#if LUA_VERSION_NUM >= 504
+#define tai_newuserdata(L, n) lua_newuserdatauv(L, (n), 0)
+#else
+#define tai_newuserdata(L, n) lua_newuserdata(L, (n))
+#endif
 
 #endif

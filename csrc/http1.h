@@ -50,15 +50,15 @@ typedef struct h1_parser {
     char error[128];
 } h1_parser;
 
-void h1_init(h1_parser *p, int head_request);
-void h1_free(h1_parser *p);
+TAI_HIDDEN void h1_init(h1_parser *p, int head_request);
+TAI_HIDDEN void h1_free(h1_parser *p);
 /* Returns 0, or -1 with p->error set (malformed input; sticky). */
-int h1_feed(h1_parser *p, const char *buf, size_t n, const h1_callbacks *cb, void *ud);
+TAI_HIDDEN int h1_feed(h1_parser *p, const char *buf, size_t n, const h1_callbacks *cb, void *ud);
 /* The peer closed the connection: completes a close-delimited body (on_done
  * with keep_alive 0), or fails with "truncated ..." if a head, a
  * Content-Length body or a chunked body was cut short. 0 or -1. */
-int h1_finish(h1_parser *p, const h1_callbacks *cb, void *ud);
+TAI_HIDDEN int h1_finish(h1_parser *p, const h1_callbacks *cb, void *ud);
 /* True once the response is complete. */
-int h1_done(const h1_parser *p);
+TAI_HIDDEN int h1_done(const h1_parser *p);
 
 #endif

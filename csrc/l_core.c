@@ -33,6 +33,9 @@ void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods)
     lua_pop(L, 1);
 }
 
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
 int luaopen_tanstack_ai_core(lua_State *L);
 
 int luaopen_tanstack_ai_core(lua_State *L)

@@ -3,6 +3,7 @@
 #ifndef TANSTACK_AI_L_CORE_H
 #define TANSTACK_AI_L_CORE_H
 
+#include "buf.h" /* TAI_HIDDEN */
 #include "compat.h"
 
 #define TAI_VERSION "0.1.0"
@@ -13,17 +14,17 @@
 #define TAI_MT_HTTP_REQUEST "tanstack.ai.http_request"
 #define TAI_MT_HTTP_ENGINE "tanstack.ai.http_engine"
 
-void tai_open_util(lua_State *L);   /* base64, random, multipart */
-void tai_open_sse(lua_State *L);
-void tai_open_ndjson(lua_State *L);
-void tai_open_http1(lua_State *L);
-void tai_open_http(lua_State *L);   /* libcurl transport */
+TAI_HIDDEN void tai_open_util(lua_State *L);   /* base64, random, multipart */
+TAI_HIDDEN void tai_open_sse(lua_State *L);
+TAI_HIDDEN void tai_open_ndjson(lua_State *L);
+TAI_HIDDEN void tai_open_http1(lua_State *L);
+TAI_HIDDEN void tai_open_http(lua_State *L);   /* libcurl transport */
 
 /* Reads an optional number field of the options table at `idx`;
  * raises a Lua error for a wrong type or a value < min. */
-lua_Number tai_opt_number(lua_State *L, int idx, const char *field, lua_Number def,
+TAI_HIDDEN lua_Number tai_opt_number(lua_State *L, int idx, const char *field, lua_Number def,
                           int min);
 /* Creates a metatable `name` whose __index is itself, with `methods`. */
-void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods);
+TAI_HIDDEN void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods);
 
 #endif

@@ -146,7 +146,7 @@ static void describe_curl_failure(http_req *r, CURLcode rc)
     const char *detail = r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
         long cto = r->connect_ms > 0 ? r->connect_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-        if (!was_connected(r) && (r->timeout_ms <= 0 || cto < r->timeout_ms))
+        if (!was_connected(r) && (r->timeout_ms <= 0 || cto <= r->timeout_ms))
             set_failure(r, "timeout", "connect timeout after %ld ms", cto);
         else if (r->timeout_ms > 0)
             set_failure(r, "timeout", "request timed out after %ld ms", r->timeout_ms);
@@ -240,7 +240,9 @@ static CURLMcode engine_step(engine *e, long wait_ms)
     unsigned before = e->progress;
     CURLMcode mc = curl_multi_perform(e->multi, &running);
     engine_collect(e);
-    if (mc != CURLM_OK || wait_ms <= 0 || e->active == NULL || e->progress != before)
+    /* With nothing in flight the poll still sleeps: schedulers use
+     * http_wait as their idle wait. */
+    if (mc != CURLM_OK || wait_ms <= 0 || e->progress != before)
         return mc;
     mc = curl_multi_poll(e->multi, NULL, 0, (int)poll_timeout(e, wait_ms), NULL);
     if (mc != CURLM_OK)
@@ -283,7 +285,7 @@ static void drive_until(http_req *r, req_cond cond)
     while (mc == CURLM_OK && !cond(r))
         mc = engine_step(e, POLL_SLICE_MS);
     if (mc != CURLM_OK && !r->done) {
-        set_failure(r, "network", "curl multi failure", 0);
+        r->kind = "network";
         snprintf(r->errmsg, sizeof r->errmsg, "curl multi failure: %s", curl_multi_strerror(mc));
         req_finish(r, CURLE_RECV_ERROR);
     }
@@ -459,10 +461,25 @@ static int want_wait(lua_State *L, int idx)
 static void unpause(http_req *r)
 {
     if (r->paused && r->easy && r->in_multi) {
+        CURLcode rc;
         r->paused = 0;
         r->last_activity_ms = now_ms(); /* idle clock restarts with the flow */
-        curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may call on_write: C only */
+        rc = curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may call on_write: C only */
+        if (rc != CURLE_OK) {
+            /* a transfer stuck paused would only end at its timeout */
+            r->kind = "network";
+            snprintf(r->errmsg, sizeof r->errmsg, "cannot resume the transfer: %s",
+                     curl_easy_strerror(rc));
+            req_finish(r, rc);
+        }
     }
+}
+
+/* Keep the body buffer's allocation between reads when it is about the
+ * size backpressure allows; release it after a bigger burst (read_all). */
+static size_t body_keep_cap(const http_req *r)
+{
+    return r->max_buffer <= 4 * DEFAULT_MAX_BUFFER ? r->max_buffer + 64 * 1024 : KEEP_CAP;
 }
 
 /* ---- Lua methods ---- */
@@ -473,7 +490,10 @@ static void push_headers(lua_State *L, const http_req *r)
     lua_newtable(L);
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *colon = memchr(s, ':', (size_t)(nl - s));
+        const char *colon;
+        if (nl == NULL)
+            nl = end; /* defensive: every stored line ends in LF */
+        colon = memchr(s, ':', (size_t)(nl - s));
         if (colon && colon > s) {
             const char *v = colon + 1, *ve = nl;
             while (v < ve && (*v == ' ' || *v == '\t'))
@@ -533,7 +553,7 @@ static int l_read(lua_State *L)
     }
     if (r->buf.len > 0) {
         lua_pushlstring(L, r->buf.p, r->buf.len);
-        tai_buf_clear(&r->buf, KEEP_CAP);
+        tai_buf_clear(&r->buf, body_keep_cap(r));
         unpause(r);
         return 1;
     }
@@ -802,6 +822,10 @@ static int l_http_request(lua_State *L)
     if (strlen(url) != ulen || !has_http_scheme(url))
         return luaL_error(L, "option 'url' must be an http:// or https:// URL");
     body = opt_string(L, 1, "body", &blen);
+    if (body == NULL && ((mlen == 4 && (memcmp(method, "POST", 4) == 0)) ||
+                         (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
+                         (mlen == 5 && memcmp(method, "PATCH", 5) == 0)))
+        body = ""; /* send "Content-Length: 0" rather than no length at all */
     ca_file = opt_string(L, 1, "ca_file", NULL);
     connect_ms = (long)tai_opt_number(L, 1, "connect_timeout", 0, 0);
     timeout_ms = (long)tai_opt_number(L, 1, "timeout", 0, 0);
@@ -811,7 +835,7 @@ static int l_http_request(lua_State *L)
         return luaL_error(L, "http engine is not available");
 
     /* userdata first: from here on __gc owns everything we acquire */
-    r = lua_newuserdata(L, sizeof *r);
+    r = tai_newuserdata(L, sizeof *r);
     memset(r, 0, sizeof *r);
     luaL_getmetatable(L, TAI_MT_HTTP_REQUEST);
     lua_setmetatable(L, -2);
@@ -892,7 +916,7 @@ static int l_http_wait(lua_State *L)
     anchor *a = lua_touserdata(L, lua_upvalueindex(1));
     lua_Number t = luaL_optnumber(L, 1, 0);
     long ms = t > 0 ? (t > 3600000 ? 3600000 : (long)t) : 0;
-    if (a->eng && a->eng->active)
+    if (a->eng)
         engine_step(a->eng, ms);
     lua_pushinteger(L, a->eng ? engine_count(a->eng) : 0);
     return 1;
@@ -919,7 +943,7 @@ static void push_anchor(lua_State *L)
     if (lua_isuserdata(L, -1))
         return;
     lua_pop(L, 1);
-    a = lua_newuserdata(L, sizeof *a);
+    a = tai_newuserdata(L, sizeof *a);
     a->eng = NULL;
     if (luaL_newmetatable(L, TAI_MT_HTTP_ENGINE)) {
         lua_pushcfunction(L, l_anchor_gc);

@@ -131,7 +131,7 @@ static int l_new(lua_State *L)
     } else if (!lua_isnoneornil(L, 1)) {
         luaL_argerror(L, 1, "options table expected");
     }
-    p = lua_newuserdata(L, sizeof *p);
+    p = tai_newuserdata(L, sizeof *p);
     h1_init(p, head_request);
     luaL_getmetatable(L, TAI_MT_HTTP1);
     lua_setmetatable(L, -2);

@@ -64,7 +64,7 @@ static int l_new(lua_State *L)
 {
     size_t max = (size_t)tai_opt_number(L, 1, "max_line_bytes",
                                         (lua_Number)NDJSON_DEFAULT_MAX_LINE_BYTES, 1);
-    ndjson_parser *p = lua_newuserdata(L, sizeof *p);
+    ndjson_parser *p = tai_newuserdata(L, sizeof *p);
     ndjson_init(p, max);
     luaL_getmetatable(L, TAI_MT_NDJSON);
     lua_setmetatable(L, -2);

@@ -80,7 +80,7 @@ static int l_new(lua_State *L)
 {
     size_t max = (size_t)tai_opt_number(L, 1, "max_event_bytes",
                                         (lua_Number)SSE_DEFAULT_MAX_EVENT_BYTES, 1);
-    sse_parser *p = lua_newuserdata(L, sizeof *p);
+    sse_parser *p = tai_newuserdata(L, sizeof *p);
     sse_init(p, max);
     luaL_getmetatable(L, TAI_MT_SSE);
     lua_setmetatable(L, -2);

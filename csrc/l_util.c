@@ -1,6 +1,8 @@
 /* Lua bindings: base64, random ids (OpenSSL RAND_bytes), multipart bodies. */
 #define _GNU_SOURCE /* memmem */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -13,7 +15,7 @@
  * lua_pushlstring) cannot leak it. */
 static void *scratch(lua_State *L, size_t n)
 {
-    return lua_newuserdata(L, n ? n : 1);
+    return tai_newuserdata(L, n ? n : 1);
 }
 
 static int l_base64_encode(lua_State *L)
@@ -231,6 +233,22 @@ static int l_multipart_encode(lua_State *L)
     return 2;
 }
 
+/* core.sleep_ms(ms): a plain blocking sleep for schedulers outside nginx. */
+static int l_sleep_ms(lua_State *L)
+{
+    lua_Number ms = luaL_checknumber(L, 1);
+    struct timespec ts;
+    if (!(ms > 0))
+        return 0;
+    if (ms > 86400000)
+        ms = 86400000;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)((ms - (lua_Number)ts.tv_sec * 1000) * 1000000);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
 void tai_open_util(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
@@ -239,6 +257,7 @@ void tai_open_util(lua_State *L)
         {"random_bytes", l_random_bytes},
         {"random_hex", l_random_hex},
         {"multipart_encode", l_multipart_encode},
+        {"sleep_ms", l_sleep_ms},
         {NULL, NULL},
     };
     luaL_setfuncs(L, funcs, 0);

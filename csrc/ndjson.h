@@ -20,12 +20,12 @@ typedef struct ndjson_parser {
 
 #define NDJSON_DEFAULT_MAX_LINE_BYTES ((size_t)16 * 1024 * 1024)
 
-void ndjson_init(ndjson_parser *p, size_t max_line_bytes);
-void ndjson_free(ndjson_parser *p);
-void ndjson_reset(ndjson_parser *p);
+TAI_HIDDEN void ndjson_init(ndjson_parser *p, size_t max_line_bytes);
+TAI_HIDDEN void ndjson_free(ndjson_parser *p);
+TAI_HIDDEN void ndjson_reset(ndjson_parser *p);
 /* Returns 0, or -1 with p->error set when a line exceeds max_line_bytes. */
-int ndjson_feed(ndjson_parser *p, const char *buf, size_t n, ndjson_line_cb cb, void *ud);
+TAI_HIDDEN int ndjson_feed(ndjson_parser *p, const char *buf, size_t n, ndjson_line_cb cb, void *ud);
 /* Delivers the last unterminated line (if not blank) and resets. 0 or -1. */
-int ndjson_finish(ndjson_parser *p, ndjson_line_cb cb, void *ud);
+TAI_HIDDEN int ndjson_finish(ndjson_parser *p, ndjson_line_cb cb, void *ud);
 
 #endif

@@ -38,16 +38,16 @@ typedef struct sse_parser {
 #define SSE_BOM_DONE 3
 #define SSE_DEFAULT_MAX_EVENT_BYTES ((size_t)16 * 1024 * 1024)
 
-void sse_init(sse_parser *p, size_t max_event_bytes);
-void sse_free(sse_parser *p);
+TAI_HIDDEN void sse_init(sse_parser *p, size_t max_event_bytes);
+TAI_HIDDEN void sse_free(sse_parser *p);
 /* Back to the start-of-stream state (BOM, last event id, buffers). */
-void sse_reset(sse_parser *p);
+TAI_HIDDEN void sse_reset(sse_parser *p);
 /* Returns 0, or -1 with p->error set (the parser then stays failed until
  * sse_reset/sse_finish). Events dispatched before the failure were delivered. */
-int sse_feed(sse_parser *p, const char *buf, size_t n, sse_event_cb cb, void *ud);
+TAI_HIDDEN int sse_feed(sse_parser *p, const char *buf, size_t n, sse_event_cb cb, void *ud);
 /* End of stream: a final unterminated line is processed, a pending event with
  * data is dispatched (lenient: servers often close without a blank line), and
  * the parser is reset. Returns 0 or -1 (failed; parser reset anyway). */
-int sse_finish(sse_parser *p, sse_event_cb cb, void *ud);
+TAI_HIDDEN int sse_finish(sse_parser *p, sse_event_cb cb, void *ud);
 
 #endif

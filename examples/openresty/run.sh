@@ -24,7 +24,9 @@ if [ -z "$CLOUDFLARE_ACCOUNT_ID" ] || { [ -z "$CLOUDFLARE_API_KEY" ] && [ -z "$C
   echo "run.sh: no Cloudflare credentials in the environment: using the local emulator at $EMU"
 fi
 
-USER_DIRECTIVE=""
-[ "$(id -u)" = "0" ] && USER_DIRECTIVE="user root;"  # workers must read the repository
 echo "run.sh: open http://127.0.0.1:8080/"
-exec nginx -p "$PREFIX/" -c "$ROOT/examples/openresty/nginx.conf" -g "$USER_DIRECTIVE"
+if [ "$(id -u)" = "0" ]; then
+  # as root nginx would run its workers as "nobody"; they must read the repository
+  exec nginx -p "$PREFIX/" -c "$ROOT/examples/openresty/nginx.conf" -g "user root;"
+fi
+exec nginx -p "$PREFIX/" -c "$ROOT/examples/openresty/nginx.conf"

@@ -122,6 +122,18 @@ describe("core.random_hex / random_bytes", function()
   end)
 end)
 
+describe("core.sleep_ms", function()
+  it("sleeps", function()
+    local ok, socket = pcall(require, "socket")
+    local t0 = ok and socket.gettime()
+    core.sleep_ms(50)
+    core.sleep_ms(0)
+    core.sleep_ms(-5)
+    if ok then assert.is_true(socket.gettime() - t0 >= 0.045) end
+    assert.has_error(function() core.sleep_ms("x") end)
+  end)
+end)
+
 describe("core.version", function()
   it("is a semver string", function()
     assert.matches("^%d+%.%d+%.%d+$", core.version)

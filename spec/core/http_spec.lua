@@ -100,6 +100,15 @@ describe("core.http_request", function()
       req:close()
     end)
 
+    it("sends Content-Length: 0 for a POST without body", function()
+      local req = core.http_request({ method = "POST", url = base .. "/__test/echo", timeout = 10000 })
+      local echo = cjson.decode(req:read_all())
+      assert.equal("POST", echo.method)
+      assert.equal("0", echo.headers["content-length"])
+      assert.equal("", core.base64_decode(echo.body_base64))
+      req:close()
+    end)
+
     it("keeps a caller's Content-Type", function()
       local req = core.http_request({
         method = "POST", url = base .. "/__test/echo", body = "{}",
@@ -115,6 +124,12 @@ describe("core.http_request", function()
       local status = req:response()
       assert.equal(200, status)
       assert.equal(200, (req:response(false)))
+      req:close()
+    end)
+
+    it("does not follow redirects", function()
+      local req = get("/__test/status/302")
+      assert.equal(302, (req:response()))
       req:close()
     end)
 
@@ -301,6 +316,50 @@ describe("core.http_request", function()
       req:close()
     end)
 
+    if ok_socket then
+      it("names the connect timeout", function()
+        -- a loopback listener whose accept queue is full drops further SYNs
+        local srv = assert(socket.bind("127.0.0.1", 0, 0))
+        local _, port = srv:getsockname()
+        local fillers = {}
+        for i = 1, 4 do
+          local c = socket.tcp()
+          c:settimeout(0)
+          c:connect("127.0.0.1", port)
+          fillers[i] = c
+        end
+        local t0 = now()
+        local req = core.http_request({
+          url = "http://127.0.0.1:" .. port .. "/", connect_timeout = 300, timeout = 5000,
+        })
+        local status, err, kind = req:response()
+        req:close()
+        for _, c in ipairs(fillers) do c:close() end
+        srv:close()
+        assert.is_nil(status)
+        assert.equal("connect timeout after 300 ms", err)
+        assert.equal("timeout", kind)
+        assert.is_true(now() - t0 < 3)
+      end)
+    end
+
+    it("reports a failed TLS handshake as kind 'tls'", function()
+      -- https:// to the plain-HTTP emulator: the handshake cannot succeed
+      local req = core.http_request({ url = base:gsub("^http:", "https:") .. "/", timeout = 5000 })
+      local status, err, kind = req:response()
+      assert.is_nil(status)
+      assert.is_string(err)
+      assert.equal("tls", kind)
+      req:close()
+      req = core.http_request({
+        url = base:gsub("^http:", "https:") .. "/", ca_file = "/nonexistent/ca.pem", timeout = 5000,
+      })
+      status, err, kind = req:response()
+      assert.is_nil(status)
+      assert.equal("tls", kind)
+      req:close()
+    end)
+
     it("aborts after idle_timeout ms without a byte", function()
       local t0 = now()
       local req = get("/__test/stall?after_bytes=10&ms=5000", { idle_timeout = 200 })
@@ -412,6 +471,37 @@ describe("core.http_request", function()
         assert.equal("canceled", kind)
       end)
     end
+  end)
+
+  describe("core.http_wait", function()
+    it("waits up to timeout_ms and returns 0 when nothing is in flight", function()
+      local t0 = now()
+      assert.equal(0, core.http_wait(200))
+      if ok_socket then
+        local dt = now() - t0
+        assert.is_true(dt >= 0.15 and dt < 2, "waited " .. dt)
+      end
+      assert.equal(0, core.http_wait(0))
+    end)
+
+    it("returns early when a transfer makes progress", function()
+      local req = get("/__test/drip?n=2&delay_ms=100")
+      local t0 = now()
+      for _ = 1, 50 do
+        local chunk = req:read(false)
+        if chunk == nil then break end
+        if chunk == false then core.http_wait(5000) end
+      end
+      assert.is_true(now() - t0 < 4)
+      req:close()
+    end)
+
+    it("counts requests in flight", function()
+      local req = get("/__test/drip?n=3&delay_ms=100")
+      assert.equal(1, core.http_wait(0))
+      req:close()
+      assert.equal(0, core.http_wait(0))
+    end)
   end)
 
   describe("keep-alive", function()

@@ -7,6 +7,7 @@
 --       serves a synthetic event stream through ai.to_server_sent_events_response / ai.to_http_response;
 --       what happened (canceled?, the helper's return value) is kept in lua_shared_dict tanstack_test under <id>
 --   GET /__wire?report=<id> -> that record as JSON
+--   GET /__blocking?base=<emulator URL> -> a drip read with the libcurl transport (blocks the worker: the control)
 local json = require("tanstack.ai.json")
 
 local _M = {}
@@ -24,11 +25,36 @@ function _M.handle()
       return ngx.now() * 1000
     end,
     sleep = function(ms) ngx.sleep(ms / 1000) end,
-    tls = args.tls_trusted and { trusted_url = args.tls_trusted, untrusted_url = args.tls_untrusted } or nil,
+    tls = args.tls_trusted and { trusted_url = args.tls_trusted, untrusted_url = args.tls_untrusted,
+      flaky_url = args.flaky } or nil,
   }
   local ok, err, ms = cases.run(args.case, ctx)
   ngx.header["Content-Type"] = "application/json"
   ngx.say(json.encode({ ok = ok, err = err, ms = ms, transport = transport.name, case = args.case }))
+end
+
+-- The control experiment for the non-blocking proof: the libcurl transport inside nginx (what this project must
+-- not do) holds the worker for the whole transfer.
+function _M.blocking()
+  local ngx = ngx
+  local args = ngx.req.get_uri_args()
+  local curl = require("tanstack.ai.transport.curl")
+  ngx.update_time()
+  local t0 = ngx.now()
+  local res, err = curl.request({ method = "GET", url = args.base .. "/__test/drip?n=" .. (tonumber(args.n) or 15)
+    .. "&delay_ms=" .. (tonumber(args.delay_ms) or 100), timeout = 30000 })
+  local bytes = 0
+  if res then
+    for _ = 1, 100000 do
+      local chunk, rerr = res.read()
+      if not chunk then err = rerr break end
+      if chunk ~= false then bytes = bytes + #chunk end
+    end
+    res.close()
+  end
+  ngx.update_time()
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(json.encode({ ms = (ngx.now() - t0) * 1000, bytes = bytes, err = err and tostring(err) or json.null }))
 end
 
 function _M.wire()

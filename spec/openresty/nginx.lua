@@ -54,8 +54,9 @@ end
 M.root = repo_root()
 
 local function free_port()
-  -- ask the kernel (python3 is on Debian; fall back to a random high port)
-  local p = run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])' 2>/dev/null")
+  -- ask the kernel for one (node is required by these tests anyway); a taken port is retried by M.start
+  local p = run("node -e \"const s=require('net').createServer().listen(0,'127.0.0.1',()=>{"
+    .. "console.log(s.address().port);s.close()})\" 2>/dev/null")
   local n = tonumber(p:match("%d+") or "")
   if n then return n end
   return math.random(20000, 60000)
@@ -85,6 +86,13 @@ function M.config(opts)
     "        }",
     "        location = /__wire {",
     "            lua_check_client_abort on;",
+    "            content_by_lua_block { require(\"openresty.conformance_ngx\").wire() }",
+    "        }",
+    "        location = /__blocking {",
+    "            content_by_lua_block { require(\"openresty.conformance_ngx\").blocking() }",
+    "        }",
+    "        location = /__wire_noabort {",
+    "            lua_check_client_abort off;",
     "            content_by_lua_block { require(\"openresty.conformance_ngx\").wire() }",
     "        }",
     "    }",

@@ -120,7 +120,7 @@ describe("OpenResty (real nginx, example config, emulator)", function()
     for _, name in ipairs(cases.names) do
       it(name, function()
         local status, _, body = http("GET", srv.test_url .. "/__conformance?case=" .. name .. "&base=" .. emu.url
-          .. "&tls_trusted=" .. tls.trusted_url .. "&tls_untrusted=" .. tls.untrusted_url)
+          .. "&tls_trusted=" .. tls.trusted_url .. "&tls_untrusted=" .. tls.untrusted_url .. "&flaky=" .. tls.flaky_url)
         assert.equals(200, status, body)
         local r = json.decode(body)
         assert.equals("ngx", r.transport)
@@ -209,6 +209,21 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       assert.is_true(rep.produced < 20, "the source kept producing: " .. tostring(rep.produced))
       assert.is_false(rep.finished) -- the request ended (499) while the handler waited
     end)
+  end)
+
+  it("without lua_check_client_abort a failed write stops the source", function()
+    http("GET", srv.test_url .. "/__wire_noabort?format=sse&n=50&delay_ms=100&id=abort2", nil, { max_time = 0.5 })
+    local rep
+    for _ = 1, 80 do
+      rep = json.decode(select(3, http("GET", srv.test_url .. "/__wire?report=abort2")))
+      if rep and rep.finished then break end
+      sleep(0.05)
+    end
+    assert.is_true(rep.finished, "the handler did not return")
+    assert.is_true(rep.canceled, "the source was not canceled")
+    assert.is_true(rep.produced < 30, "the source kept producing: " .. tostring(rep.produced))
+    assert.equals(json.null, rep.result)
+    assert.truthy(tostring(rep.err):find("client went away", 1, true), tostring(rep.err))
   end)
 
   describe("POST /api/chat with the real @tanstack/ai-client", function()
@@ -317,6 +332,20 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       assert.is_true(r.overlap, "the fast requests were not served while the slow one streamed")
       for _, v in ipairs(r.health) do assert.is_true(v < slow * 0.05, "a /healthz took " .. v .. " ms") end
       for _, v in ipairs(r.chats) do assert.is_true(v < slow * 0.10, "a fast chat took " .. v .. " ms") end
+    end)
+  end)
+
+  describe("non-blocking (control experiment)", function()
+    it("the same measurement catches a blocking transport: libcurl inside nginx stalls the worker", function()
+      local r = node("control.mjs", { srv.test_url .. "/__blocking?base=" .. emu.url .. "&n=15&delay_ms=100",
+        srv.url .. "/healthz" })
+      local line = string.format("control: a blocking libcurl transfer of %.0f ms in the worker; GET /healthz sent "
+        .. "300 ms into it waited %.0f ms", r.blocking.ms, r.healthMs)
+      print("\n" .. line)
+      local f = io.open(ROOT .. "/build/openresty-nonblocking.txt", "a")
+      if f then f:write(line, "\n") f:close() end
+      assert.is_true(r.blocking.ms > 1300, "the blocking transfer was short: " .. r.blocking.ms)
+      assert.is_true(r.healthMs > 700, "/healthz was not held up by the blocking call: " .. r.healthMs)
     end)
   end)
 

@@ -1,7 +1,8 @@
 -- Local HTTPS for the TLS conformance cases: a throw-away CA and a leaf certificate for "localhost" (openssl CLI),
 -- a self-signed "rogue" certificate, and spec/openresty/client/tls-server.mjs serving one of each.
 --   local tls = require("openresty.tls").start()
---   tls.trusted_url ("https://localhost:<port>"), tls.untrusted_url, tls.ca (path of the CA certificate), tls:stop()
+--   tls.trusted_url ("https://localhost:<port>"), tls.untrusted_url, tls.ca (path of the CA certificate), tls:stop(),
+--   tls.flaky_url (plain HTTP; a keep-alive connection dies on its second request)
 -- Lua 5.1 syntax (the case list that uses the URLs runs inside nginx too); this module runs only in the test process.
 local M = {}
 
@@ -62,10 +63,10 @@ function M.start(opts)
   local pid = tonumber(run("cd " .. q(root .. "/spec/openresty/client") .. " && node tls-server.mjs " .. q(dir)
     .. " $PPID >" .. q(out) .. " 2>&1 </dev/null & echo $!"):match("%d+"))
   assert(pid, "could not start the TLS server")
-  local p1, p2
+  local p1, p2, p3
   for _ = 1, 200 do
     local text = read_file(out) or ""
-    p1, p2 = text:match("TLS LISTENING (%d+) (%d+)")
+    p1, p2, p3 = text:match("TLS LISTENING (%d+) (%d+) (%d+)")
     if p1 then break end
     os.execute("sleep 0.05")
   end
@@ -76,7 +77,8 @@ function M.start(opts)
     error("TLS server did not start: " .. text)
   end
   return setmetatable({ pid = pid, out = out, ca = dir .. "/ca.pem", dir = dir,
-    trusted_url = "https://localhost:" .. p1, untrusted_url = "https://localhost:" .. p2 }, Server)
+    trusted_url = "https://localhost:" .. p1, untrusted_url = "https://localhost:" .. p2,
+    flaky_url = "http://127.0.0.1:" .. p3 }, Server)
 end
 
 function Server:stop()

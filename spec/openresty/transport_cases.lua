@@ -369,6 +369,36 @@ case("tls_untrusted_certificate_rejected", function(ctx)
   check(err.kind == "tls", "kind %s (%s)", tostring(err.kind), tostring(err))
 end)
 
+case("server_closed_idle_connection", function(ctx)
+  check(ctx.tls and ctx.tls.trusted_url, "this run has no TLS server")
+  -- the TLS server drops idle keep-alive connections after 500 ms: a pooled one must not break the next request
+  for i = 1, 2 do
+    local res = request_ok(ctx, { method = "GET", url = ctx.tls.trusted_url .. "/idle?" .. i, ca_file = ctx.tls.ca,
+      timeout = 10000 })
+    check(res.status == 200, "request %.0f: status %s", i, tostring(res.status))
+    local body, err = read_all(res)
+    check(err == nil and json.decode(body).path == "/idle?" .. i, "request %.0f: %s", i, tostring(err or body))
+    if i == 1 then ctx.sleep(900) end
+  end
+end)
+
+case("dead_pooled_connection_is_retried", function(ctx)
+  check(ctx.tls and ctx.tls.flaky_url, "this run has no flaky server")
+  -- the server answers once per connection, then drops it on the next request: the transport must notice the pooled
+  -- connection died before any response byte and go again on a fresh one, transparently
+  local seen = {}
+  for i = 1, 3 do
+    local res = request_ok(ctx, { method = "GET", url = ctx.tls.flaky_url .. "/x", timeout = 10000 })
+    check(res.status == 200, "request %.0f: status %s", i, tostring(res.status))
+    local body, err = read_all(res)
+    check(err == nil, "request %.0f: %s", i, tostring(err))
+    local v = json.decode(body)
+    check(v.n == 1, "request %.0f was the %.0fth on its connection", i, v.n)
+    check(not seen[v.conn], "connection %.0f answered twice", v.conn)
+    seen[v.conn] = true
+  end
+end)
+
 -- The adapter path: cf.create_workers_ai_chat -> route -> http.request -> the transport chosen automatically.
 case("workers_ai_stream_through_adapter", function(ctx)
   local http = require("tanstack.ai.http")

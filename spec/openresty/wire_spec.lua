@@ -274,9 +274,9 @@ describe("ngx_response (against a stand-in ngx)", function()
     local ok, err = ai.to_server_sent_events_response(fixtures.events())
     assert.is_true(ok, err)
     assert.equals(200, n.status)
-    assert.equals("text/event-stream", n.header["content-type"])
-    assert.equals("no-cache", n.header["cache-control"])
-    assert.is_nil(n.header["connection"]) -- nginx writes its own
+    assert.equals("text/event-stream", n.header["Content-Type"])
+    assert.equals("no-cache", n.header["Cache-Control"])
+    assert.is_nil(n.header["Connection"]) -- nginx writes its own
     assert.equals(16, #n.printed)
     assert.is_true(n.flushes >= 16)
     assert.is_function(n.abort_handler)
@@ -337,7 +337,8 @@ describe("ai.chat_params_from_request_body", function()
         { id = "u2", role = "user", content = {
           { type = "text", text = "and this picture?" },
           { type = "image", source = { type = "url", value = "https://example.com/a.png" } },
-          { type = "binary", mimeType = "image/png", data = "AAAA" } },
+          { type = "binary", mimeType = "image/png", data = "AAAA" },
+          { type = "not-a-content-part", x = 1 } },
           parts = { { type = "text", content = "old client parts are ignored" } } },
       },
     }
@@ -432,8 +433,10 @@ describe("ai.chat_params_from_request_body", function()
       "forwardedProps must be an object" },
     { { threadId = "t", runId = "r", messages = {}, tools = {}, context = {}, resume = { { interruptId = "i",
       status = "maybe" } } }, 'resume[0].status must be "resolved" or "cancelled"' },
-    { { threadId = "t", runId = "r", messages = { { id = "1", role = "user", content = { { type = "video" } } } },
-      tools = {}, context = {} }, "messages[1]" }, -- ai.chat would reject the part: a 400 now
+    { { threadId = "t", runId = "r", messages = { { id = "0", role = "system", content = "s" }, { id = "a",
+      role = "activity", activityType = "x", content = {} }, { id = "1", role = "user", content = {
+      { type = "video" } } } }, tools = {}, context = {} }, "messages[2].content[1]: video part needs source" },
+      -- ai.chat would reject the part: a 400 now, naming the message as the client numbered it
     { { threadId = "t", runId = "r", messages = { { id = "1", role = "assistant", toolCalls = { { id = "c" } } } },
       tools = {}, context = {} }, "messages[0].toolCalls[0].function.name must be a string" },
     { { threadId = json.null, runId = "r", messages = {}, tools = {}, context = {} }, "threadId must be a string" },

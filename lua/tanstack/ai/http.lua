@@ -32,7 +32,7 @@ function _M.set_transport(t) transport_override = t end
 
 function _M.sleep(ms, transport)
   if ngx and ngx.sleep and (transport and transport.name == "ngx") then -- luacheck: ignore
-    return ngx.sleep(ms / 1000) -- luacheck: ignore
+    return ngx.sleep(math.max(ms, 1) / 1000) -- luacheck: ignore (0 would log a warning per call)
   end
   return require("tanstack.ai.transport.curl").sleep(ms)
 end

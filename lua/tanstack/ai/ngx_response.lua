@@ -7,13 +7,18 @@
 --   * with `lua_check_client_abort on;` at once, through ngx.on_abort (the request then ends with 499);
 --   * otherwise at the next failed ngx.print / ngx.flush.
 -- Lua 5.1 syntax; no side effects at require time.
-local type, pairs, pcall, tostring, rawget = type, pairs, pcall, tostring, rawget
+local type, pairs, pcall, tostring, rawget, error = type, pairs, pcall, tostring, rawget, error
 
 local _M = {}
 
 -- Headers nginx manages itself for the client connection.
 local NGINX_OWNED = { connection = true, ["transfer-encoding"] = true, ["content-length"] = true,
   ["keep-alive"] = true }
+
+-- "cache-control" -> "Cache-Control" (nginx sends names as given)
+local function canonical(name)
+  return (name:gsub("(%a)([%w]*)", function(a, b) return a:upper() .. b:lower() end))
+end
 
 local function get_ngx()
   local ngx = rawget(_G, "ngx")
@@ -43,7 +48,7 @@ function _M.send(res)
     local h = res.headers
     if type(h) == "table" then
       for k, v in pairs(h) do
-        if type(k) == "string" and not NGINX_OWNED[k:lower()] then ngx.header[k] = v end
+        if type(k) == "string" and not NGINX_OWNED[k:lower()] then ngx.header[canonical(k)] = v end
       end
     end
     local ok, err = ngx.send_headers()

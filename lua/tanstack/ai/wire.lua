@@ -402,9 +402,7 @@ local function user_content(content, at)
       parts[#parts + 1] = { type = "text", content = text }
     elseif MEDIA[p.type] then
       parts[#parts + 1] = p
-    elseif p.type ~= "binary" then
-      return nil, where .. ".type '" .. tostring(p.type) .. "' is not supported"
-    end
+    end -- `binary` and anything that is not a content part are dropped, as TanStack does
   end
   if #parts == 0 then return json.null end
   local all_text = true
@@ -420,9 +418,11 @@ local function user_content(content, at)
 end
 
 -- AG-UI wire messages -> TanStack ModelMessages (convertMessagesToModelMessages for AG-UI input).
+-- Returns the messages and, for each, the 0-based index of the wire message it came from; or nil, reason.
 local function convert_messages(list)
-  local out, pending_thinking = {}, {}
+  local out, pending_thinking, origin = {}, {}, {}
   for i, m in ipairs(list) do
+    origin[#out + 1] = i - 1
     local at = "messages[" .. (i - 1) .. "]"
     local role = m.role
     if role == "reasoning" then
@@ -476,7 +476,7 @@ local function convert_messages(list)
       out[#out + 1] = { role = "tool", content = m.content, toolCallId = m.toolCallId, name = m.name }
     end
   end
-  return out
+  return out, origin
 end
 
 local function check_encodable(v, at)
@@ -562,13 +562,19 @@ function _M._chat_params(body)
   if body.forwardedProps ~= nil and not is_object(body.forwardedProps) then
     return invalid("forwardedProps must be an object")
   end
-  local converted, cerr = convert_messages(body.messages)
-  if not converted then return invalid(cerr) end
+  local converted, origin = convert_messages(body.messages) -- or nil, reason
+  if not converted then return invalid(origin) end
   -- what ai.chat will do with them: a message it would reject is a 400 here, not an error later
-  local okn, normalized = pcall(require("tanstack.ai.messages").normalize, converted)
-  if not okn then return invalid(tostring(normalized)) end
-  for i, m in ipairs(normalized) do
-    if converted[i] and converted[i].thinking then m.thinking = converted[i].thinking end
+  local normalize = require("tanstack.ai.messages").normalize
+  local normalized = {}
+  for i, m in ipairs(converted) do
+    local okn, res = pcall(normalize, { m })
+    if not okn then
+      local at = "messages[" .. origin[i] .. "]"
+      return invalid((tostring(res):gsub("^messages%[1%]", function() return at end)))
+    end
+    res[1].thinking = m.thinking
+    normalized[i] = res[1]
   end
   return {
     messages = normalized,

@@ -12,8 +12,7 @@ local openai = require("tanstack.ai.providers.openai")
 local catalog = require("cloudflare.tanstack_ai.providers.catalog")
 local request = require("cloudflare.tanstack_ai.providers.request")
 
-local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
-  error, tonumber
+local setmetatable, type, pairs, ipairs, error, tonumber = setmetatable, type, pairs, ipairs, error, tonumber
 
 local _M = {}
 

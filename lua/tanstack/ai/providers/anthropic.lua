@@ -9,7 +9,7 @@ local errors = require("tanstack.ai.errors")
 local openai = require("tanstack.ai.providers.openai")
 local parts = require("tanstack.ai.providers.parts")
 
-local type, ipairs, pairs, tostring, error, tonumber = type, ipairs, pairs, tostring, error, tonumber
+local type, ipairs, pairs, error, tonumber = type, ipairs, pairs, error, tonumber
 local concat = table.concat
 
 local _M = {}

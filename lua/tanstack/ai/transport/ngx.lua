@@ -269,13 +269,13 @@ function _M.request(req)
 
   -- Wait for more bytes; feed the parser. Returns true, or nil, err (err sticky in `failed`).
   local function pump()
-    local wait = MAX_WAIT
+    local wait, bound = MAX_WAIT, nil -- what ends this wait: nothing (wait again), "idle" or "total"
+    if idle then wait, bound = idle, "idle" end
     local l = left()
     if l then
       if l <= 0 then return fail(total_timeout_error()) end
-      if l < wait then wait = l end
+      if l <= wait then wait, bound = l, "total" end
     end
-    if idle and idle < wait then wait = idle end
     wait = floor(wait)
     if wait < 1 then wait = 1 end
     sock:settimeouts(MAX_WAIT, MAX_WAIT, wait)
@@ -300,9 +300,8 @@ function _M.request(req)
       return true
     end
     if err == "timeout" then
-      local remaining = left()
-      if remaining and remaining <= 1 then return fail(total_timeout_error()) end
-      if idle then return fail(failure("idle timeout: no data for " .. floor(idle) .. " ms", "timeout")) end
+      if bound == "total" then return fail(total_timeout_error()) end
+      if bound == "idle" then return fail(failure("idle timeout: no data for " .. floor(idle) .. " ms", "timeout")) end
       return true -- nothing bounds the wait: wait again
     end
     if err == "closed" then
@@ -329,14 +328,18 @@ function _M.request(req)
     parser = core.http1_response_parser({ head_request = method == "HEAD" })
     queue, qn, head, complete, failed, got_bytes = {}, 0, nil, false, nil, false
     local stale = false
+    local send_wait, send_bound = MAX_WAIT, nil
+    local l = left()
+    if l and l <= send_wait then send_wait, send_bound = l, "total" end
+    sock:settimeouts(MAX_WAIT, send_wait >= 1 and floor(send_wait) or 1, MAX_WAIT)
     local sent, serr = sock:send(head_bytes)
     if not sent then
+      release(false)
       if reused and attempt == 1 and serr ~= "timeout" then
         stale = true
-        release(false)
+      elseif serr == "timeout" and send_bound == "total" then
+        return nil, total_timeout_error()
       else
-        release(false)
-        if serr == "timeout" then return nil, total_timeout_error() end
         return nil, failure("send failed to " .. u.authority .. ": " .. tostring(serr), "network")
       end
     end
