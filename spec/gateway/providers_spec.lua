@@ -398,6 +398,19 @@ describe("openrouter specifics", function()
     assert.same({ promptTokens = 3, completionTokens = 2, totalTokens = 5 }, evs[#evs].usage)
     assert.equal(0, #replay.of_type(evs, "RUN_ERROR"))
   end)
+
+  it("ends the run with RUN_ERROR on an error chunk after the stream started", function()
+    emu:next({ sse_raw = 'data: {"choices":[{"index":0,"delta":{"content":"Par"},"finish_reason":null}]}\n\n' ..
+      ': OPENROUTER PROCESSING\n\n' ..
+      'data: {"error":{"code":"server_error","message":"Provider disconnected"},' ..
+      '"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n' ..
+      "data: [DONE]\n\n" })
+    local evs = collect(chat_adapter(PROVIDERS[5], BINDING), {})
+    assert.same({ "RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "RUN_ERROR" }, replay.types(evs))
+    assert.equal("Provider disconnected", evs[4].message)
+    assert.equal("server_error", evs[4].code)
+    assert.equal("openrouter", evs[4].error.provider)
+  end)
 end)
 
 describe("gateway errors and configuration", function()

@@ -68,7 +68,7 @@ describe("Chat Completions request", function()
     assert.equal(5, body.max_tokens)
   end)
 
-  it("asks for json_schema output without streaming and without tool history", function()
+  it("asks for json_schema output without streaming, keeping the tool history", function()
     local body = build({ messages = { { role = "user", content = "x" },
       { role = "assistant", content = "", toolCalls = { { id = "c", ["function"] = { name = "f", arguments = "{}" } } } },
       { role = "tool", toolCallId = "c", content = "r" } },
@@ -78,8 +78,10 @@ describe("Chat Completions request", function()
     assert.same({ name = "structured_output", strict = true,
       schema = { type = "object", properties = { a = { type = "string" } }, required = { "a" } } },
       body.response_format.json_schema)
-    assert.equal(2, #body.messages)
-    assert.is_nil(body.messages[2].tool_calls)
+    assert.equal(3, #body.messages)
+    assert.equal("c", body.messages[2].tool_calls[1].id)
+    assert.equal("tool", body.messages[3].role)
+    assert.is_nil(body.tools)
   end)
 
   it("rejects malformed messages with the position", function()

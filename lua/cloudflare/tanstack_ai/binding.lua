@@ -153,13 +153,11 @@ function Gateway:run(entries, options)
   if type(options.extraHeaders) == "table" then
     for k, v in pairs(options.extraHeaders) do headers[k:lower()] = v end
   end
-  local streaming = false
-  for _, e in ipairs(entries) do
-    if type(e.query) == "table" and e.query.stream == true then streaming = true end
-  end
   local res, err = request(cfg, "POST", self:get_url(), headers, json.encode(json.array(entries)))
   if not res then return nil, err end
-  if streaming and res.status >= 200 and res.status < 300 then
+  -- stream whatever answers as a stream (Gemini's streaming request has no `stream` field to look at)
+  local ct = res.headers["content-type"] or ""
+  if ct:find("event-stream", 1, true) and res.status >= 200 and res.status < 300 then
     return { status = res.status, headers = res.headers, body = res.read, close = res.close }
   end
   local bytes, rerr = turn.read_all(res)

@@ -74,7 +74,7 @@ local function engine(opts)
       if has_tools then s.text[#s.text + 1] = ev.delta end
       s.message_id = ev.messageId
     elseif t == "TOOL_CALL_START" then
-      local c = { id = ev.toolCallId, name = ev.toolCallName, args = {} }
+      local c = { id = ev.toolCallId, name = ev.toolCallName, args = {}, metadata = ev.metadata }
       s.calls[c.id] = c
       s.order[#s.order + 1] = c
     elseif t == "TOOL_CALL_ARGS" then
@@ -107,7 +107,8 @@ local function engine(opts)
     for i, c in ipairs(calls) do
       local args = concat(c.args)
       if type(c.input) == "table" then args = json.encode(c.input) end
-      tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args } }
+      tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args },
+        metadata = c.metadata }
     end
     history[#history + 1] = { role = "assistant", content = concat(s.text), toolCalls = tcs }
     for _, c in ipairs(calls) do
@@ -180,8 +181,10 @@ function _M.chat(opts)
       if err then return nil, err end
       history = p.history
     end
-    return opts.adapter:structured_output({ messages = history, systemPrompts = opts.systemPrompts,
+    local data, err = opts.adapter:structured_output({ messages = history, systemPrompts = opts.systemPrompts,
       modelOptions = opts.modelOptions, temperature = opts.temperature, maxTokens = opts.maxTokens }, schema)
+    if data == nil then return nil, err end
+    return data
   end
   local s = stream_mod.new(engine(opts))
   if opts.stream == false then return s:text() end

@@ -133,7 +133,8 @@ function _M.from_http(status, headers, body, provider, decode)
       message, code = e1.message, e1.code
     elseif type(e) == "table" then
       message, code, etype = e.message, e.code, e.type
-      if e.status and code == nil then code = e.status end
+      -- Gemini: code is the HTTP number, status the name (UNAUTHENTICATED) that tells more
+      if type(e.status) == "string" and (code == nil or type(code) == "number") then code = e.status end
       if etype and code == nil then code = etype end
     elseif type(e) == "string" then
       message = e
@@ -151,6 +152,7 @@ function _M.from_http(status, headers, body, provider, decode)
       if WORKERS_AI_CODE_STATUS[tonumber(c)] then code = tonumber(c) break end
     end
   end
+  if type(code) ~= "string" and type(code) ~= "number" then code = nil end -- JSON null and friends
   if type(code) == "string" and tonumber(code) then code = tonumber(code) end
   if type(code) == "number" and math.tointeger then code = math.tointeger(code) or code end
   local retry_after = headers and _M.parse_retry_after(headers["retry-after"])

@@ -90,6 +90,12 @@ function _M.new(open, make_translator)
         return
       end
       if not ok_core then return fail(errors.new({ message = "tanstack.ai.core is not available", kind = "internal" })) end
+      if type(res.body) == "string" and not res.read then
+        -- a whole SSE body in one string (some bindings): read it as a single chunk
+        local b = res.body
+        res.body = nil
+        res.read = function() local x = b; b = nil; return x end
+      end
       parser = core.sse_parser()
       return
     end

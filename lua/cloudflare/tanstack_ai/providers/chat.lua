@@ -38,9 +38,22 @@ local function openai_structured(v, provider)
   return data, raw
 end
 
+-- OpenRouter reports a failure after the stream started as a chunk carrying both `error` and a choice
+-- with finish_reason "error": that ends the run with RUN_ERROR, not a RUN_FINISHED.
+local function openai_translator(ctx)
+  ctx.normalize = function(v, tr)
+    if type(v) == "table" and type(v.error) == "table" then
+      tr:fail(openai.payload_error(v, ctx.provider))
+      return nil
+    end
+    return v
+  end
+  return openai.translator(ctx)
+end
+
 -- one entry per wire format: request builder, translator, structured-answer reader
 local WIRES = {
-  openai = { build = openai.build_request, translator = openai.translator, structured = openai_structured },
+  openai = { build = openai.build_request, translator = openai_translator, structured = openai_structured },
   anthropic = { build = anthropic.build_request, translator = anthropic.translator,
     structured = anthropic.structured_result },
   gemini = { build = gemini.build_request, translator = gemini.translator, structured = gemini.structured_result },

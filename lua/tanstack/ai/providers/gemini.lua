@@ -69,7 +69,8 @@ end
 
 -- top-level GenerateContentRequest fields a caller may set through modelOptions; every other key is a
 -- generation parameter (temperature, topP, thinkingConfig, ...) and goes into generationConfig
-local TOP_LEVEL = { safetySettings = true, toolConfig = true, cachedContent = true, labels = true }
+local TOP_LEVEL = { safetySettings = true, toolConfig = true, cachedContent = true, labels = true,
+  systemInstruction = true }
 
 local function media_part(p, where)
   local kind, a, b = parts.resolve(p.source)
@@ -270,7 +271,8 @@ local function to_chunk(v, state)
       calls = calls or {}
       -- calls arrive whole: one fragment with the full arguments; Gemini ids are rare, so usually generated
       calls[#calls + 1] = { index = state.calls, id = type(fc.id) == "string" and fc.id or nil,
-        ["function"] = { name = fc.name, arguments = json.encode(fc.args or json.object()) } }
+        ["function"] = { name = fc.name, arguments = json.encode(fc.args or json.object()) },
+        metadata = type(p.thoughtSignature) == "string" and { thoughtSignature = p.thoughtSignature } or nil }
       state.calls = state.calls + 1
     end
   end

@@ -102,8 +102,8 @@ function _M.build_request(options)
   local body = _M.base_body(options.modelOptions)
   body.model = options.model
   local structured = options.outputSchema ~= nil
-  body.messages = _M.convert_messages(options.systemPrompts, options.messages,
-    { include_tools = not structured })
+  -- tool history stays in a structured-output turn: after an agent loop the answer must see the results
+  body.messages = _M.convert_messages(options.systemPrompts, options.messages)
   if not structured then body.tools = _M.convert_tools(options.tools) end
   if options.temperature ~= nil then body.temperature = options.temperature end
   if options.maxTokens ~= nil then body.max_tokens = options.maxTokens end
@@ -224,7 +224,7 @@ function Translator:flush_call(call)
     call.started = true
     call.id = self:unique_id(call.backend_id)
     self:ev("TOOL_CALL_START", { toolCallId = call.id, toolCallName = call.name, toolName = call.name,
-      index = call.index, parentMessageId = self.message_id })
+      index = call.index, parentMessageId = self.message_id, metadata = call.metadata })
   end
   local args = call.args
   local n = #args
@@ -262,6 +262,7 @@ function Translator:tool_call_delta(tc)
     self.call_order[#self.call_order + 1] = call
   end
   if type(name) == "string" and name ~= "" and call.name == "" then call.name = name end
+  if type(tc.metadata) == "table" then call.metadata = tc.metadata end -- e.g. Gemini thoughtSignature
   if args ~= nil and args ~= json.null then
     if type(args) ~= "string" then args = json.encode(args) end
     if args ~= "" then call.args[#call.args + 1] = args end
