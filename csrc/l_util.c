@@ -249,6 +249,24 @@ static int l_sleep_ms(lua_State *L)
     return 0;
 }
 
+/* core.now_ms(): wall-clock milliseconds since the epoch (event timestamps). */
+static int l_now_ms(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000 + (lua_Number)(ts.tv_nsec / 1000000));
+    return 1;
+}
+
+/* core.monotonic_ms(): a clock that never jumps, for deadlines and measuring. */
+static int l_monotonic_ms(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec * 1000 + (lua_Number)ts.tv_nsec / 1e6);
+    return 1;
+}
+
 void tai_open_util(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
@@ -258,6 +276,8 @@ void tai_open_util(lua_State *L)
         {"random_hex", l_random_hex},
         {"multipart_encode", l_multipart_encode},
         {"sleep_ms", l_sleep_ms},
+        {"now_ms", l_now_ms},
+        {"monotonic_ms", l_monotonic_ms},
         {NULL, NULL},
     };
     luaL_setfuncs(L, funcs, 0);

@@ -21,7 +21,7 @@ local tasks = {}  -- array of live tasks, in spawn order
 local by_co = setmetatable({}, { __mode = "k" })
 
 local function now_ms()
-  if core.now_ms then return core.now_ms() end
+  if core.monotonic_ms then return core.monotonic_ms() end
   return os.time() * 1000
 end
 
