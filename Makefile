@@ -40,7 +40,7 @@ setup:
 	@sh scripts/setup.sh
 
 # The command the README names and CI runs.
-check: test-c test-lua test-luajit test-openresty
+check: test-c test-lua test-luajit rock-install test-openresty
 
 test-lua: all
 	$(MAKE) LUA=luajit all
@@ -139,3 +139,16 @@ test-openresty: openresty-setup
 
 openresty-example: openresty-setup
 	sh examples/openresty/run.sh
+
+# ---- packaging ----
+.PHONY: rockspec rock-install
+rockspec:
+	$(LUA) scripts/gen_rockspec.lua
+
+# Build and install as a rock into ./build/rocks (offline; Debian's lua-cjson is used at run time).
+# Debian keeps curl's header and both libraries under the multiarch directories.
+MULTIARCH  ?= $(shell gcc -print-multiarch 2>/dev/null)
+ROCK_VARS  := CURL_INCDIR=/usr/include/$(MULTIARCH) CURL_LIBDIR=/usr/lib/$(MULTIARCH) OPENSSL_LIBDIR=/usr/lib/$(MULTIARCH)
+rock-install:
+	luarocks --lua-version=5.4 --tree=$(CURDIR)/build/rocks make --deps-mode=none \
+	  rockspec/cloudflare-tanstack-ai-scm-1.rockspec $(ROCK_VARS)

@@ -63,6 +63,7 @@ describe("README examples", function()
         sandbox.ai, sandbox.cf = ai, cf
         sandbox.AI = cf.binding({ accountId = "readme-acct", apiKey = "readme-key-123456" })
         sandbox.adapter = cf.create_workers_ai_chat("@cf/meta/llama-4-scout-17b-16e-instruct", {})
+        sandbox.gw = sandbox.AI:gateway("my-gateway-id")
         local fn, err = load_chunk(code, "README example " .. i, sandbox)
         assert.is_function(fn, err)
         local ok, rerr = pcall(fn)
