@@ -868,6 +868,8 @@ static int l_http_request(lua_State *L)
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    /* fewer, larger deliveries on fast streams; no latency cost (curl hands over what recv returned) */
+    SETOPT(CURLOPT_BUFFERSIZE, 131072L);
     SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(CURLOPT_WRITEDATA, r);

@@ -129,13 +129,14 @@ local function engine(opts)
 
   local producer = { history = history }
   function producer.next()
-    while queue:empty() and not done do
+    while queue.head > queue.tail and not done do -- queue:empty(), inlined (once per event)
       if not current then start_turn() end
       local ev = current.next()
       if ev == nil then
         after_turn()
       else
-        observe(ev)
+        -- text deltas need no bookkeeping unless a tool phase may replay the turn's text
+        if has_tools or ev.type ~= "TEXT_MESSAGE_CONTENT" then observe(ev) end
         return ev
       end
     end

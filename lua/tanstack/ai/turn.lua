@@ -13,6 +13,7 @@ local events = require("tanstack.ai.events")
 local ok_core, core = pcall(require, "tanstack.ai.core")
 
 local type = type
+local now_ms = events.now_ms
 
 local _M = {}
 
@@ -50,11 +51,22 @@ local function close(res)
   if res and res.close then res.close() end
 end
 
+local function feed_events(tr, evs)
+  for i = 1, #evs do
+    tr:event(evs[i])
+    if tr.finished then return end
+  end
+end
+
 --- Start a turn. ctx: open = fn() -> res | nil, err ; translator (built with emit = the queue's push).
 --- Returns a producer { next, close } and the queue the translator emits into.
 function _M.new(open, make_translator)
   local queue = events.queue()
-  local tr = make_translator(function(e) queue:push(e) end)
+  local tr = make_translator(function(e) -- push, inlined (once per event)
+    local t = queue.tail + 1
+    queue.tail = t
+    queue[t] = e
+  end)
   local res, parser
   local done = false
 
@@ -114,25 +126,36 @@ function _M.new(open, make_translator)
       return
     end
     if chunk == false then return end
+    tr.ts = now_ms() -- every event framed from this read arrived now
     local perr
     evs, perr = parser:feed(chunk)
     if not evs then
       return fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
     end
-    for i = 1, #evs do
-      tr:event(evs[i])
-      if tr.finished then
-        done = true
-        close(res)
-        return
-      end
+    -- one protected call per read instead of one per event: a malformed event raises inside and ends the
+    -- turn with one RUN_ERROR after the events before it
+    tr.raise_on_bad_json = true
+    local ok, rerr = pcall(feed_events, tr, evs)
+    tr.raise_on_bad_json = nil
+    if not ok then
+      return fail(errors.new({ message = "malformed stream event: " .. tostring(rerr), kind = "decode" }))
+    end
+    if tr.finished then
+      done = true
+      close(res)
     end
   end
 
   local producer = {}
   function producer.next()
-    while queue:empty() and not done do step() end
-    return queue:pop()
+    -- the queue's pop, inlined: this runs once per event
+    local h = queue.head
+    while h > queue.tail and not done do step() end
+    if h > queue.tail then return nil end
+    local e = queue[h]
+    queue[h] = nil
+    queue.head = h + 1
+    return e
   end
   function producer.close()
     if not done then

@@ -21,7 +21,9 @@ end
 
 --- A native stream event or result -> a Chat Completions chunk (OpenAI-shaped input is returned as is).
 function _M.to_chunk(v)
-  if type(v) ~= "table" or is_openai(v) then return v end
+  if type(v) ~= "table" then return v end
+  local choices = v.choices -- is_openai(v), inlined: this runs once per streamed event
+  if type(choices) == "table" and (choices[1] ~= nil or v.response == nil) then return v end
   local delta = {}
   local r = v.response
   if r ~= nil and r ~= null then delta.content = r end

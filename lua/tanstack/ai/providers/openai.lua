@@ -10,6 +10,10 @@ local errors = require("tanstack.ai.errors")
 
 local type, ipairs, pairs, tostring, error = type, ipairs, pairs, tostring, error
 local concat = table.concat
+local null = json.null
+local decode = json.decode
+local decode_raising = json.decode_fast
+local now_ms = events.now_ms
 
 local _M = {}
 
@@ -172,6 +176,7 @@ function _M.translator(ctx)
 end
 
 function Translator:ev(etype, fields)
+  fields.timestamp = self.ts or now_ms()
   self.emit(events.new(etype, self.model, fields))
 end
 
@@ -273,8 +278,9 @@ end
 --- Feed one decoded Chat Completions chunk (streamed, or a whole completion turned into one).
 function Translator:chunk(chunk)
   if type(chunk) ~= "table" then return end
-  self:start()
-  if chunk.usage and chunk.usage ~= json.null then self.usage = _M.usage(chunk.usage) end
+  if not self.started then self:start() end
+  local u = chunk.usage
+  if u ~= nil and u ~= null then self.usage = _M.usage(u) end
   local choices = chunk.choices
   if type(choices) ~= "table" then return end
   local choice = choices[1]
@@ -282,9 +288,18 @@ function Translator:chunk(chunk)
   local delta = choice.delta or choice.message
   if type(delta) == "table" then
     local r = delta.reasoning_content
-    if r == nil or r == json.null then r = delta.reasoning end
-    if r ~= nil and r ~= json.null then self:reasoning(r) end
-    self:text(delta.content)
+    if r == nil or r == null then r = delta.reasoning end
+    if r ~= nil and r ~= null then self:reasoning(r) end
+    local content = delta.content
+    if self.text_open and not self.step_id and type(content) == "string" then
+      -- the hot path (one event per token): a single table constructor, no helper calls
+      if content ~= "" then
+        self.emit({ type = "TEXT_MESSAGE_CONTENT", timestamp = self.ts or now_ms(), model = self.model,
+          messageId = self.message_id, delta = content })
+      end
+    else
+      self:text(content)
+    end
     local tcs = delta.tool_calls
     if type(tcs) == "table" then
       for _, tc in ipairs(tcs) do
@@ -293,7 +308,7 @@ function Translator:chunk(chunk)
     end
   end
   local fr = choice.finish_reason
-  if fr ~= nil and fr ~= json.null and fr ~= "" then
+  if fr ~= nil and fr ~= null and fr ~= "" then
     self.finish_reason = FINISH_MAP[fr] or fr
     self:close_open()
   end
@@ -373,12 +388,17 @@ function Translator:event(ev)
   local data = ev.data
   if data == "[DONE]" then self.done_seen = true return end
   if data == "" or self.done_seen then return end
-  local v, err = json.decode(data)
-  if v == nil then
-    return self:fail(errors.new({ message = "malformed stream event: " .. tostring(err), kind = "decode",
-      body = data:sub(1, 200) }))
+  local v, err
+  if self.raise_on_bad_json then
+    v = decode_raising(data) -- the turn runner catches the error once per network read, not per event
+  else
+    v, err = decode(data)
   end
-  if is_error_payload(v) then return self:fail(_M.payload_error(v, self.provider)) end
+  if type(v) ~= "table" then
+    return self:fail(errors.new({ message = "malformed stream event: " .. tostring(err or "not an object"),
+      kind = "decode", body = data:sub(1, 200) }))
+  end
+  if v.choices == nil and is_error_payload(v) then return self:fail(_M.payload_error(v, self.provider)) end
   if self.normalize then
     v = self.normalize(v, self)
     if v == nil then return end
