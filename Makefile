@@ -152,3 +152,7 @@ ROCK_VARS  := CURL_INCDIR=/usr/include/$(MULTIARCH) CURL_LIBDIR=/usr/lib/$(MULTI
 rock-install:
 	luarocks --lua-version=5.4 --tree=$(CURDIR)/build/rocks make --deps-mode=none \
 	  rockspec/cloudflare-tanstack-ai-scm-1.rockspec $(ROCK_VARS)
+
+# Instructions per event under callgrind (deterministic; the twin of `make bench`).
+bench-callgrind: all
+	sh bench/callgrind.sh

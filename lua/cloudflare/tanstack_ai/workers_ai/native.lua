@@ -19,9 +19,8 @@ function _M.unwrap(v)
   return v
 end
 
---- A native stream event or result -> a Chat Completions chunk (OpenAI-shaped input is returned as is).
+--- A native stream event or result (a table) -> a Chat Completions chunk (OpenAI-shaped input is returned as is).
 function _M.to_chunk(v)
-  if type(v) ~= "table" then return v end
   local choices = v.choices -- is_openai(v), inlined: this runs once per streamed event
   if type(choices) == "table" and (choices[1] ~= nil or v.response == nil) then return v end
   local delta = {}

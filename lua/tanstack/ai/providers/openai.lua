@@ -276,17 +276,18 @@ function Translator:tool_call_delta(tc)
 end
 
 --- Feed one decoded Chat Completions chunk (streamed, or a whole completion turned into one).
+-- (Runs once per streamed event: nil/null comparisons instead of type() calls where a wrong type can only
+-- come from a broken upstream, which then raises inside the turn's protected call and ends as RUN_ERROR.)
 function Translator:chunk(chunk)
-  if type(chunk) ~= "table" then return end
   if not self.started then self:start() end
   local u = chunk.usage
   if u ~= nil and u ~= null then self.usage = _M.usage(u) end
   local choices = chunk.choices
-  if type(choices) ~= "table" then return end
+  if choices == nil or choices == null then return end
   local choice = choices[1]
-  if type(choice) ~= "table" then return end
+  if choice == nil or choice == null then return end
   local delta = choice.delta or choice.message
-  if type(delta) == "table" then
+  if delta ~= nil and delta ~= null then
     local r = delta.reasoning_content
     if r == nil or r == null then r = delta.reasoning end
     if r ~= nil and r ~= null then self:reasoning(r) end
@@ -301,7 +302,7 @@ function Translator:chunk(chunk)
       self:text(content)
     end
     local tcs = delta.tool_calls
-    if type(tcs) == "table" then
+    if tcs ~= nil and tcs ~= null then
       for _, tc in ipairs(tcs) do
         if type(tc) == "table" then self:tool_call_delta(tc) end
       end
