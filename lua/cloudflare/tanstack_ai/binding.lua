@@ -1,5 +1,5 @@
 -- cf.binding{ accountId, apiKey, ... }: the Lua stand-in for a Worker's env.AI, backed by the REST API.
---   AI:run(model, inputs, options)   -> table (JSON result, no envelope) | bytes | chunk iterator (stream)
+--   AI:run(model, inputs, options)   -> table (JSON result, no envelope) | bytes | chunk iterator, close (stream)
 --                                       | nil, err
 --   AI:gateway(id)                   -> gateway object
 --   gateway:run(entry_or_entries, options) -> { status, headers, body = string | iterator } | nil, err
@@ -105,11 +105,12 @@ function AI:run(model, inputs, options)
   local ct = res.headers["content-type"] or ""
   if ct:find("event-stream", 1, true) then
     local read, close = res.read, res.close
+    -- the iterator, and (second value) a function that stops the stream early and frees the connection
     return function()
       local chunk, rerr = read()
       if chunk == nil then close() end
       return chunk, rerr
-    end
+    end, close
   end
   local bytes, rerr = turn.read_all(res)
   res.close()

@@ -61,7 +61,9 @@ local function from_binding_result(v, err)
   end
   local t = type(v)
   if t == "function" then
-    return { status = 200, headers = { ["content-type"] = "text/event-stream" }, read = v }
+    -- a stream: the binding may hand back a closer as its second value (cf.binding does)
+    return { status = 200, headers = { ["content-type"] = "text/event-stream" }, read = v,
+      close = type(err) == "function" and err or nil }
   elseif t == "string" then
     return { status = 200, headers = { ["content-type"] = "application/octet-stream" }, body = v, binary = true }
   elseif t == "table" and v.status and (v.body ~= nil or v.headers ~= nil) then
