@@ -95,9 +95,11 @@ asan:
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_CPATH="$(CURDIR)/$(SAN_DIR)/?.so;;" $(LUA) $(BUSTED_BIN) $(CORE_SPEC)
 
+# The C core's specs plus every spec that streams through it over HTTP (about 3 minutes).
+VALGRIND_SPEC ?= spec/core spec/workers_ai spec/tanstack spec/providers spec/cloudflare
 valgrind: all
 	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
-	  --suppressions=csrc/valgrind.supp $(LUA) $(BUSTED_BIN) $(CORE_SPEC)
+	  --suppressions=csrc/valgrind.supp $(LUA) $(BUSTED_BIN) $(VALGRIND_SPEC)
 
 demo: all
 	$(LUA) examples/demo.lua
