@@ -1,7 +1,6 @@
 -- Error values for runtime failures (network, HTTP, provider, decode, timeout, canceled).
 -- Programmer errors raise; everything else is returned as `nil, err` with one of these.
 local setmetatable, tostring, type, pairs = setmetatable, tostring, type, pairs
-local format = string.format
 
 local _M = {}
 
@@ -163,5 +162,4 @@ function _M.from_http(status, headers, body, provider, decode)
   })
 end
 
-_M.format = format
 return _M

@@ -8,7 +8,7 @@
 --   * numbers round-trip exactly.
 local cjson = require("cjson")
 
-local type, pairs, next, tostring, tonumber = type, pairs, next, tostring, tonumber
+local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
 local concat, sort = table.concat, table.sort
 local format, floor = string.format, math.floor
 local setmetatable, getmetatable, rawlen = setmetatable, getmetatable, rawlen or function(t) return #t end
@@ -166,7 +166,5 @@ function _M.int(n)
   if tointeger then return tointeger(n) or n end
   return n
 end
-
-function _M.is_empty(t) return next(t) == nil end
 
 return _M

@@ -166,14 +166,4 @@ function _M.new(open, make_translator)
   return producer
 end
 
---- Decode an SSE data payload as JSON for a translator; nil, err for malformed JSON.
-function _M.decode_event(data)
-  local v, err = json.decode(data)
-  if v == nil then
-    return nil, errors.new({ message = "malformed stream event: " .. tostring(err), kind = "decode",
-      body = #data > 200 and data:sub(1, 200) or data })
-  end
-  return v
-end
-
 return _M
