@@ -28,7 +28,7 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
 BUSTED     ?= busted
 
-.PHONY: all check test test-c test-lua test-luajit demo bench fuzz valgrind asan setup clean rock
+.PHONY: all check lint test test-c test-lua test-luajit demo bench bench-callgrind fuzz valgrind asan setup clean rock
 
 all: $(CORE_SO)
 
@@ -40,7 +40,7 @@ setup:
 	@sh scripts/setup.sh
 
 # The command the README names and CI runs.
-check: test-c test-lua test-luajit rock-install test-openresty
+check: lint test-c test-lua test-luajit rock-install test-openresty
 
 test-lua: all
 	$(MAKE) LUA=luajit all
@@ -100,6 +100,10 @@ VALGRIND_SPEC ?= spec/core spec/workers_ai spec/tanstack spec/providers spec/clo
 valgrind: all
 	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 	  --suppressions=csrc/valgrind.supp $(LUA) $(BUSTED_BIN) $(VALGRIND_SPEC)
+
+# Static checks of every Lua file (.luacheckrc: 5.1-compatible globals only).
+lint:
+	luacheck lua spec bench examples --exclude-files 'spec/openresty/node_modules/**' -q
 
 demo: all
 	$(LUA) examples/demo.lua

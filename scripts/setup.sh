@@ -7,7 +7,7 @@ lua5.4 liblua5.4-dev lua-cjson lua-busted luarocks \
 libcurl4-openssl-dev libssl-dev \
 luajit2 libluajit2-5.1-dev \
 nginx libnginx-mod-http-lua chromium openssl \
-valgrind clang libclang-rt-14-dev neovim lua-socket"
+valgrind clang libclang-rt-14-dev neovim lua-socket lua-check"
 # The emulator runs on Node.js (standard library only); Debian's nodejs is enough when none is installed.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 # make test-openresty installs the real @tanstack/ai-client and playwright-core from npm (issue 5)

@@ -141,7 +141,6 @@ describe("core.version", function()
 end)
 
 describe("clocks", function()
-  local core = require("tanstack.ai.core")
   it("now_ms is wall time in milliseconds and monotonic_ms moves forward across a sleep", function()
     local wall = core.now_ms()
     assert.is_true(math.abs(wall / 1000 - os.time()) < 2)

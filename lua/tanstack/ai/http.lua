@@ -5,7 +5,7 @@
 local errors = require("tanstack.ai.errors")
 local json = require("tanstack.ai.json")
 
-local type, math_random, min = type, math.random, math.min
+local math_random, min = math.random, math.min
 
 local _M = {}
 

@@ -6,7 +6,7 @@
 -- A dropped stream is closed by the garbage collector (the C request's __gc on every Lua).
 local errors = require("tanstack.ai.errors")
 
-local setmetatable, type = setmetatable, type
+local setmetatable = setmetatable
 local concat = table.concat
 
 local _M = {}

@@ -21,7 +21,7 @@ function Def:server(execute)
 end
 
 --- A tool the caller (e.g. the browser) runs; the loop stops and hands the call out.
-function Def:client(execute)
+function Def:client()
   return copy_def(self, "client", nil)
 end
 

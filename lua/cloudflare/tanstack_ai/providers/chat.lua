@@ -30,7 +30,8 @@ local function openai_structured(v, provider)
   end
   local raw = msg.content
   if type(raw) == "table" then return raw, json.encode(raw) end
-  local data, derr = type(raw) == "string" and json.decode(raw) or nil
+  local data, derr
+  if type(raw) == "string" then data, derr = json.decode(raw) end
   if type(data) ~= "table" then
     return nil, errors.new({ message = "structured output is not a JSON object: " .. tostring(derr or raw),
       kind = "decode", provider = provider })
