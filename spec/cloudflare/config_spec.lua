@@ -75,3 +75,14 @@ describe("adapter configuration", function()
     assert.is_nil(tostring(a.config):find("very-secret-key", 1, true))
   end)
 end)
+
+describe("timeout defaults", function()
+  it("bounds every request unless told otherwise", function()
+    local c = cf.create_workers_ai_chat(M, { accountId = "a", apiKey = "k" }).config
+    assert.equal(600000, c.timeout)
+    assert.equal(10000, c.connect_timeout)
+    assert.equal(120000, c.idle_timeout)
+    c = cf.create_workers_ai_chat(M, { accountId = "a", apiKey = "k", idleTimeout = 5 }).config
+    assert.equal(5, c.idle_timeout)
+  end)
+end)

@@ -22,6 +22,10 @@ for camel, snake in pairs(KEYS) do SNAKE[snake] = camel end
 
 _M.DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
 _M.DEFAULT_GATEWAY_BASE = "https://gateway.ai.cloudflare.com/v1"
+-- Defaults so that nothing can hang forever: a stalled peer ends as a timeout error.
+_M.DEFAULT_CONNECT_TIMEOUT = 10000   -- ms
+_M.DEFAULT_IDLE_TIMEOUT = 120000     -- ms without a byte (reasoning models can think for a while)
+_M.DEFAULT_TIMEOUT = 600000          -- ms for the whole request, as the OpenAI SDK
 _M.CACHE_TTL_MAX = 2592000 -- one month, in seconds (docs: min 60 s, max 1 month)
 _M.METADATA_MAX_ENTRIES = 5
 
@@ -145,7 +149,8 @@ function _M.resolve(user, opts)
     session_affinity = c.sessionAffinity, anthropic_version = c.anthropicVersion,
     api_base_url = c.apiBaseUrl or getenv("CLOUDFLARE_API_BASE_URL") or _M.DEFAULT_API_BASE,
     gateway_base_url = c.gatewayBaseUrl or getenv("CLOUDFLARE_AI_GATEWAY_BASE_URL") or _M.DEFAULT_GATEWAY_BASE,
-    timeout = c.timeout, connect_timeout = c.connectTimeout, idle_timeout = c.idleTimeout,
+    timeout = c.timeout or _M.DEFAULT_TIMEOUT, connect_timeout = c.connectTimeout or _M.DEFAULT_CONNECT_TIMEOUT,
+    idle_timeout = c.idleTimeout or _M.DEFAULT_IDLE_TIMEOUT,
     max_retries = c.maxRetries, transport = c.transport, headers = c.headers, ca_file = c.caFile,
   }, redacted_mt)
   r.api_base_url = r.api_base_url:gsub("/+$", "")
