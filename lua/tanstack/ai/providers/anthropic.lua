@@ -89,15 +89,7 @@ end
 function _M.convert_messages(msgs)
   local out = json.array()
   local seen_results = {}
-  local function push(role, blocks)
-    if #blocks == 0 then return end
-    local last = out[#out]
-    if last and last.role == role then
-      for _, b in ipairs(blocks) do last.content[#last.content + 1] = b end
-    else
-      out[#out + 1] = { role = role, content = blocks }
-    end
-  end
+  local push = parts.role_merger(out, "content")
   for i, m in ipairs(msgs) do
     local where = "messages[" .. i .. "]"
     if m.role == "user" then

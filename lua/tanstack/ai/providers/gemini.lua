@@ -116,15 +116,7 @@ end
 function _M.convert_messages(msgs)
   local out = json.array()
   local name_of = {}
-  local function push(role, ps)
-    if #ps == 0 then return end
-    local last = out[#out]
-    if last and last.role == role then
-      for _, p in ipairs(ps) do last.parts[#last.parts + 1] = p end
-    else
-      out[#out + 1] = { role = role, parts = ps }
-    end
-  end
+  local push = parts.role_merger(out, "parts")
   for i, m in ipairs(msgs) do
     local where = "messages[" .. i .. "]"
     if m.role == "user" then

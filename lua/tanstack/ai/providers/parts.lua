@@ -15,6 +15,21 @@ function _M.resolve(source)
   return "url", v, source.mimeType
 end
 
+--- push(role, items) appending to `out` as {role, [key] = items}, merging into the previous message when it has
+--- the same role (Anthropic and Gemini want alternating roles; consecutive tool results share one user turn).
+function _M.role_merger(out, key)
+  return function(role, items)
+    if #items == 0 then return end
+    local last = out[#out]
+    if last and last.role == role then
+      local into = last[key]
+      for i = 1, #items do into[#into + 1] = items[i] end
+    else
+      out[#out + 1] = { role = role, [key] = items }
+    end
+  end
+end
+
 --- A provider-neutral error for a part a provider cannot take (a programmer error: raises).
 function _M.unsupported(provider, part_type, where)
   error(where .. ": " .. provider .. " does not support " .. tostring(part_type) .. " content", 0)
