@@ -18,6 +18,7 @@ _M.to_http_stream = lazy("tanstack.ai.wire", "to_http_stream")
 _M.to_server_sent_events_response = lazy("tanstack.ai.wire", "to_server_sent_events_response")
 _M.to_http_response = lazy("tanstack.ai.wire", "to_http_response")
 _M.chat_params_from_request_body = lazy("tanstack.ai.wire", "chat_params_from_request_body")
+_M.merge_agent_tools = lazy("tanstack.ai.wire", "merge_agent_tools")
 _M.stream_to_text = function(stream) return stream:text() end
 
 -- camelCase aliases, exactly as TanStack names them
@@ -31,5 +32,6 @@ _M.toServerSentEventsResponse = _M.to_server_sent_events_response
 _M.toHttpResponse = _M.to_http_response
 _M.chatParamsFromRequestBody = _M.chat_params_from_request_body
 _M.streamToText = _M.stream_to_text
+_M.mergeAgentTools = _M.merge_agent_tools
 
 return _M
