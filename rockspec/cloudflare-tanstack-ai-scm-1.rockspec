@@ -59,6 +59,7 @@ build = {
     ["tanstack.ai.events"] = "lua/tanstack/ai/events.lua",
     ["tanstack.ai.http"] = "lua/tanstack/ai/http.lua",
     ["tanstack.ai"] = "lua/tanstack/ai/init.lua",
+    ["tanstack.ai.interrupts"] = "lua/tanstack/ai/interrupts.lua",
     ["tanstack.ai.json"] = "lua/tanstack/ai/json.lua",
     ["tanstack.ai.messages"] = "lua/tanstack/ai/messages.lua",
     ["tanstack.ai.ngx_response"] = "lua/tanstack/ai/ngx_response.lua",

@@ -1,8 +1,14 @@
 -- POST /api/chat for nginx (content_by_lua_file): the Lua twin of TanStack's canonical route
 --
 --   const params = await chatParamsFromRequest(request)
---   const stream = chat({ adapter, messages: params.messages, threadId: params.threadId, runId: params.runId, tools })
+--   const stream = chat({ adapter, messages: params.messages, threadId: params.threadId, runId: params.runId,
+--                         parentRunId: params.parentRunId, resume: params.resume, tools })
 --   return toServerSentEventsResponse(stream)
+--
+-- Client tools (declared by the page, run in the browser) round-trip as with a TanStack server: a model turn that
+-- calls one ends the run with an interrupt (RUN_FINISHED outcome {type = "interrupt"}); @tanstack/ai-client runs
+-- the tool and posts a new run with parentRunId + resume, which continues the conversation here. The ids must be
+-- the client's (threadId / runId from the body): the interrupt's binding names the run it interrupted.
 --
 -- Credentials come from the environment (CLOUDFLARE_ACCOUNT_ID + CLOUDFLARE_API_KEY or CLOUDFLARE_API_TOKEN;
 -- CLOUDFLARE_API_BASE_URL points it at the local emulator). Every network wait here is a cosocket wait: the
@@ -56,14 +62,8 @@ local get_weather = ai.tool_definition({
   return { city = input.city, temperatureC = 21, conditions = "sunny" }
 end)
 
--- Server tools first; tools the page declared (client tools, no execute) are handed back to it.
-local tools, seen = { get_weather }, { get_weather = true }
-for _, t in ipairs(params.tools) do
-  if not seen[t.name] then
-    seen[t.name] = true
-    tools[#tools + 1] = t
-  end
-end
+-- Server tools first; tools the page declared (client tools, no execute) are handed back to it (mergeAgentTools).
+local tools = ai.merge_agent_tools({ get_weather }, params.tools)
 
 local ok, adapter = pcall(cf.create_workers_ai_chat, MODEL, {})
 if not ok then
@@ -76,6 +76,8 @@ local stream = ai.chat({
   messages = params.messages,
   threadId = params.threadId,
   runId = params.runId,
+  parentRunId = params.parentRunId, -- a resumed run: the interrupted run's id and the answers to its interrupts
+  resume = params.resume,
   tools = tools,
 })
 

@@ -161,6 +161,26 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       assert.same(ref_last, last)
     end)
 
+    describe("interrupts: ai.chat against @tanstack/ai's chat() on the same scripted adapter", function()
+      local scenarios = require("openresty.interrupt_scenarios")
+      for _, sc in ipairs(scenarios.all()) do
+        it(sc.name, function()
+          local ref = node("interrupt-reference.mjs", {}, json.encode(sc))
+          local lua = scenarios.run_lua(sc)
+          local want, snapshots = scenarios.normalize(ref.wire)
+          local got = scenarios.normalize(lua.wire)
+          assert.equals(#want, #got, json.encode(got))
+          for i = 1, #want do assert.same(want[i], got[i]) end
+          -- what each model call received
+          assert.same(ref.calls, lua.calls)
+          -- TanStack puts a MESSAGES_SNAPSHOT right before an interrupt terminal; the Lua engine does not
+          local last = want[#want]
+          local paused = last and last.type == "RUN_FINISHED" and last.outcome ~= nil
+          assert.equals(paused and 1 or 0, snapshots)
+        end)
+      end
+    end)
+
     it("write SSE inside nginx with TanStack's headers", function()
       local status, headers, body = http("GET", srv.test_url .. "/__wire?format=sse&n=3&id=sse1")
       assert.equals(200, status)
@@ -282,6 +302,62 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       assert.equals("tool", msgs[#msgs].role)
       assert.equals(call.id, msgs[#msgs].tool_call_id)
       assert.equals("get_weather", msgs[#msgs - 1].tool_calls[1]["function"].name)
+    end)
+
+    it("round-trips a client tool: interrupt, the client runs it, resume, the answer", function()
+      -- the model calls the page's client tool (declared in RunAgentInput.tools, run by ChatClient's .client(fn))
+      emu:next({ match = "/ai/v1/chat/completions",
+        tool_calls = { { name = "show_notification", arguments = { text = "Saved!" }, id = "call_note1" } } })
+      local r = node("client-tool.mjs", { srv.url .. "/api/chat", "Save my note" })
+      assert.is_true(r.error == nil or r.error == json.null, tostring(r.error))
+      -- the client ran its tool once, with the model's input
+      assert.same({ { text = "Saved!" } }, r.executed)
+      -- one interrupt terminal: a client-tool-execution interrupt whose binding the client accepted (such items
+      -- stay out of the public interrupt list; a binding that fails its hash checks would be listed as generic)
+      assert.equals(1, #r.interrupts)
+      local it1 = r.interrupts[1][1]
+      assert.equals("client_tool_call_note1", it1.id)
+      assert.equals("tanstack:client_tool_execution", it1.reason)
+      assert.equals("call_note1", it1.toolCallId)
+      assert.equals("client_tool", it1.metadata.kind)
+      assert.same({ text = "Saved!" }, it1.metadata.input)
+      local binding = it1.metadata["tanstack:interruptBinding"]
+      assert.equals("client-tool-execution", binding.kind)
+      assert.equals(r.requests[1].runId, binding.interruptedRunId)
+      assert.equals(0, binding.generation)
+      assert.equals(r.expectedHashes[1].responseSchemaHash, binding.responseSchemaHash)
+      assert.equals(r.expectedHashes[1].outputSchemaHash, binding.outputSchemaHash)
+      assert.same({}, r.interruptsDuringTool)
+      local finished = 0
+      for _, t in ipairs(r.chunkTypes) do if t == "RUN_FINISHED" then finished = finished + 1 end end
+      assert.equals(2, finished) -- the interrupt terminal, then the resumed run's end
+      -- the resume request: a new run naming the interrupted one, the answer, and the output in the history
+      assert.equals(2, #r.requests)
+      local resume = r.requests[2]
+      assert.equals(r.requests[1].threadId, resume.threadId)
+      assert.equals(r.requests[1].runId, resume.parentRunId)
+      assert.are_not.equals(r.requests[1].runId, resume.runId)
+      assert.same({ { interruptId = "client_tool_call_note1", status = "resolved",
+        payload = { shown = true, text = "Saved!" } } }, resume.resume)
+      -- the conversation: the tool call with the client's output, then the model's follow-up
+      local call, text
+      for _, m in ipairs(r.messages) do
+        for _, p in ipairs(m.parts) do
+          if p.type == "tool-call" then call = p end
+          if p.type == "text" and m.role == "assistant" then text = p.content end
+        end
+      end
+      assert.equals("show_notification", call.name)
+      assert.equals("complete", call.state)
+      assert.same({ shown = true, text = "Saved!" }, call.output)
+      assert.equals('The tool said: {"shown":true,"text":"Saved!"}', text)
+      -- upstream: two model turns; the second carried the client's output as the tool result
+      local up = chat_requests(emu, "Save my note")
+      assert.equals(2, #up)
+      local msgs = up[2].json.messages
+      assert.equals("tool", msgs[#msgs].role)
+      assert.equals("call_note1", msgs[#msgs].tool_call_id)
+      assert.equals("show_notification", msgs[#msgs - 1].tool_calls[1]["function"].name)
     end)
 
     it("serves fetchHttpStream (NDJSON) with ?format=ndjson", function()

@@ -1,0 +1,429 @@
+-- Interrupts (TanStack AI 0.58's pause/resume protocol for client tools and approvals): the descriptors a run ends
+-- with (RUN_FINISHED outcome {type = "interrupt", interrupts}), their resume bindings, and the validation of a
+-- resume batch (RunAgentInput.resume) against the calls pending in the history.
+--
+-- A binding carries hashes that @tanstack/ai-client recomputes before it treats a descriptor as its own
+-- (`tanstack:interruptBinding`): "sha256:<hex>" of TanStack's canonical JSON (object keys sorted, JSON.stringify
+-- scalars). Both are here, in pure Lua with 5.1-compatible syntax (bit operations from LuaJIT's `bit` or, on
+-- Lua 5.3+, from native operators compiled with load()).
+local json = require("tanstack.ai.json")
+
+local type, pairs, ipairs, tostring, tonumber, error, next = type, pairs, ipairs, tostring, tonumber, error, next
+local load = load
+local byte, char, format, rep, sub = string.byte, string.char, string.format, string.rep, string.sub
+local concat, sort = table.concat, table.sort
+local floor = math.floor
+
+local _M = {}
+
+_M.BINDING_KEY = "tanstack:interruptBinding"
+_M.BINDING_VERSION = 1
+_M.CLIENT_TOOL_REASON = "tanstack:client_tool_execution"
+
+---------------------------------------------------------------------------------------------------
+-- Canonical JSON (canonicalInterruptJson)
+---------------------------------------------------------------------------------------------------
+
+local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n", ["\r"] = "\\r",
+  ["\t"] = "\\t" }
+
+-- JSON.stringify(string): only '"', '\' and control characters are escaped (not '/', not non-ASCII).
+local function js_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    local e = ESC[c]
+    if e then return e end
+    local b = byte(c)
+    if b < 32 then return format("\\u%04x", b) end
+    return c -- DEL (0x7f) is not escaped by JSON.stringify
+  end) .. '"'
+end
+_M.js_string = js_string
+
+-- JSON.stringify(number) (ECMAScript Number::toString): shortest round-trip digits, fixed notation for
+-- exponents in [-7, 20], else d.ddde+N.
+local function js_number(x)
+  if x ~= x or x == 1 / 0 or x == -1 / 0 then error("Interrupt values must be JSON-compatible.", 0) end
+  if x == 0 then return "0" end
+  local neg = x < 0
+  if neg then x = -x end
+  local out
+  if x == floor(x) and x < 9007199254740992 then
+    out = format("%.0f", x)
+  else
+    local s
+    for p = 1, 17 do
+      s = format("%." .. (p - 1) .. "e", x)
+      if tonumber(s) == x then break end
+    end
+    local mant, exp = s:match("^([%d%.]+)e([-+]%d+)$")
+    local digits = mant:gsub("%.", ""):gsub("0+$", "")
+    if digits == "" then digits = "0" end
+    local k = #digits
+    local n = tonumber(exp) + 1 -- position of the decimal point
+    if k <= n and n <= 21 then
+      out = digits .. rep("0", n - k)
+    elseif 0 < n and n <= 21 then
+      out = sub(digits, 1, n) .. "." .. sub(digits, n + 1)
+    elseif -6 < n and n <= 0 then
+      out = "0." .. rep("0", -n) .. digits
+    else
+      local e = n - 1
+      local es = (e >= 0 and "+" or "-") .. tostring(e >= 0 and e or -e)
+      if k == 1 then out = digits .. "e" .. es else out = sub(digits, 1, 1) .. "." .. sub(digits, 2) .. "e" .. es end
+    end
+  end
+  return neg and ("-" .. out) or out
+end
+_M.js_number = js_number
+
+local function canonical(v, depth)
+  if depth > 200 then error("Interrupt values must not cycle.", 0) end
+  local tv = type(v)
+  if v == nil or v == json.null then return "null" end
+  if tv == "boolean" then return v and "true" or "false" end
+  if tv == "string" then return js_string(v) end
+  if tv == "number" then return js_number(v) end
+  if tv ~= "table" then error("Interrupt values must be JSON-compatible.", 0) end
+  if json.is_array(v) then
+    local items = {}
+    for i = 1, #v do items[i] = canonical(v[i], depth + 1) end
+    return "[" .. concat(items, ",") .. "]"
+  end
+  local keys = {}
+  for k, x in pairs(v) do
+    local tx = type(x)
+    if tx ~= "function" and tx ~= "thread" then keys[#keys + 1] = tostring(k) end
+  end
+  sort(keys)
+  local items = {}
+  for i, k in ipairs(keys) do
+    local x = v[k]
+    if x == nil then x = v[tonumber(k)] end
+    items[i] = js_string(k) .. ":" .. canonical(x, depth + 1)
+  end
+  return "{" .. concat(items, ",") .. "}"
+end
+
+--- canonicalInterruptJson(value): keys sorted, no whitespace, JSON.stringify scalars.
+function _M.canonical(v) return canonical(v, 0) end
+
+---------------------------------------------------------------------------------------------------
+-- SHA-256 (FIPS 180-4) over unsigned 32-bit words held in Lua numbers
+---------------------------------------------------------------------------------------------------
+
+local M32 = 4294967296
+local band, bxor, bnot, rshift, ror
+
+local okbit, bit = pcall(require, "bit")
+if okbit and type(bit) == "table" and bit.ror then -- LuaJIT: signed results, normalized with % 2^32
+  local b_and, b_xor, b_not, b_shr, b_ror = bit.band, bit.bxor, bit.bnot, bit.rshift, bit.ror
+  band = function(a, b) return b_and(a, b) % M32 end
+  bxor = function(a, b) return b_xor(a, b) % M32 end
+  bnot = function(a) return b_not(a) % M32 end
+  rshift = function(a, n) return b_shr(a, n) % M32 end
+  ror = function(a, n) return b_ror(a, n) % M32 end
+else -- Lua 5.3+: native integer operators, compiled at run time so this file still parses on 5.1
+  local ops = assert(load([[
+    return {
+      band = function(a, b) return a & b end,
+      bxor = function(a, b) return a ~ b end,
+      bnot = function(a) return (~a) & 0xffffffff end,
+      rshift = function(a, n) return (a & 0xffffffff) >> n end,
+      ror = function(a, n) a = a & 0xffffffff return ((a >> n) | (a << (32 - n))) & 0xffffffff end,
+    }
+  ]]))()
+  band, bxor, bnot, rshift, ror = ops.band, ops.bxor, ops.bnot, ops.rshift, ops.ror
+end
+
+local K = {
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+
+--- SHA-256 of a byte string, as 64 lower-case hex digits.
+function _M.sha256_hex(msg)
+  local len = #msg
+  local bits = len * 8
+  local pad = (55 - len) % 64
+  local tail = {}
+  for i = 7, 0, -1 do tail[#tail + 1] = char(floor(bits / 2 ^ (8 * i)) % 256) end
+  msg = msg .. "\128" .. rep("\0", pad) .. concat(tail)
+  local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
+  local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+  local w = {}
+  for off = 1, #msg, 64 do
+    for i = 0, 15 do
+      local b1, b2, b3, b4 = byte(msg, off + 4 * i, off + 4 * i + 3)
+      w[i] = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+    end
+    for i = 16, 63 do
+      local x15, x2 = w[i - 15], w[i - 2]
+      local s0 = bxor(bxor(ror(x15, 7), ror(x15, 18)), rshift(x15, 3))
+      local s1 = bxor(bxor(ror(x2, 17), ror(x2, 19)), rshift(x2, 10))
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) % M32
+    end
+    local a, b, c, d, e, f, g, h = h0, h1, h2, h3, h4, h5, h6, h7
+    for i = 0, 63 do
+      local S1 = bxor(bxor(ror(e, 6), ror(e, 11)), ror(e, 25))
+      local ch = bxor(band(e, f), band(bnot(e), g))
+      local t1 = (h + S1 + ch + K[i + 1] + w[i]) % M32
+      local S0 = bxor(bxor(ror(a, 2), ror(a, 13)), ror(a, 22))
+      local maj = bxor(bxor(band(a, b), band(a, c)), band(b, c))
+      local t2 = (S0 + maj) % M32
+      h, g, f, e, d, c, b, a = g, f, e, (d + t1) % M32, c, b, a, (t1 + t2) % M32
+    end
+    h0, h1, h2, h3 = (h0 + a) % M32, (h1 + b) % M32, (h2 + c) % M32, (h3 + d) % M32
+    h4, h5, h6, h7 = (h4 + e) % M32, (h5 + f) % M32, (h6 + g) % M32, (h7 + h) % M32
+  end
+  return format("%08x%08x%08x%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4, h5, h6, h7)
+end
+
+--- digestInterruptJson(canonicalJson) with TanStack's default hash: "sha256:<hex>".
+function _M.digest(canonical_json)
+  return "sha256:" .. _M.sha256_hex(canonical_json)
+end
+
+--- hashSchemaInput(schema): a plain JSON Schema is hashed as is; no schema hashes the text "undefined".
+function _M.hash_schema(schema)
+  if schema == nil then return _M.digest("undefined") end
+  return _M.digest(canonical(schema, 0))
+end
+
+---------------------------------------------------------------------------------------------------
+-- Descriptors (buildActionableInterrupts + completeEphemeralInterruptBindings)
+---------------------------------------------------------------------------------------------------
+
+local function obj(t) return json.object(t) end
+
+-- normalizeApprovalSchema for plain JSON Schemas: the decision envelopes, their hash and the approval hash.
+function _M.approval_schema(tool)
+  local input = tool.inputSchema
+  local cfg = tool.approvalSchema
+  local approve, reject
+  if type(cfg) == "table" then
+    local branch_map = next(cfg) ~= nil
+    for k in pairs(cfg) do if k ~= "approve" and k ~= "reject" then branch_map = false end end
+    if branch_map then
+      approve, reject = cfg.approve, cfg.reject
+    else
+      approve, reject = cfg, cfg
+    end
+  end
+  local function envelope(approved, payload, input_schema)
+    local properties = obj({ approved = obj({ const = approved }) })
+    local required = json.array({ "approved" })
+    if approved and input_schema ~= nil then properties.editedArgs = input_schema end
+    if payload ~= nil then
+      properties.payload = payload
+      required[#required + 1] = "payload"
+    end
+    return obj({ type = "object", properties = properties, required = required, additionalProperties = false })
+  end
+  local response = obj({ oneOf = json.array({ envelope(true, approve, input), envelope(false, reject, nil) }) })
+  return {
+    responseSchema = response,
+    responseSchemaHash = _M.digest(canonical(response, 0)),
+    approvalSchemaHash = _M.digest(canonical(obj({ approve = approve or json.null, reject = reject or json.null }), 0)),
+  }
+end
+
+--- The interrupt asking the caller to run a client tool: client_tool_<toolCallId>.
+function _M.client_tool(tool, call_id, tool_name, input, run_id)
+  local response = (tool and tool.outputSchema) or obj()
+  local id = "client_tool_" .. call_id
+  return {
+    id = id,
+    reason = _M.CLIENT_TOOL_REASON,
+    message = "Client tool " .. tool_name .. " is ready to run",
+    toolCallId = call_id,
+    responseSchema = response,
+    metadata = obj({
+      kind = "client_tool",
+      toolName = tool_name,
+      input = input,
+      [_M.BINDING_KEY] = obj({
+        v = _M.BINDING_VERSION,
+        kind = "client-tool-execution",
+        interruptId = id,
+        toolName = tool_name,
+        toolCallId = call_id,
+        outputSchemaHash = _M.hash_schema(tool and tool.outputSchema),
+        responseSchemaHash = _M.digest(canonical(response, 0)),
+        interruptedRunId = run_id,
+        generation = 0,
+      }),
+    }),
+  }
+end
+
+--- The interrupt asking for an approval: approval_<toolCallId>.
+function _M.approval(tool, call_id, tool_name, input, run_id)
+  local a = _M.approval_schema(tool)
+  local id = "approval_" .. call_id
+  return {
+    id = id,
+    reason = "tool_call",
+    message = "Approval required to run " .. tool_name,
+    toolCallId = call_id,
+    responseSchema = a.responseSchema,
+    metadata = obj({
+      kind = "approval",
+      toolName = tool_name,
+      input = input,
+      [_M.BINDING_KEY] = obj({
+        v = _M.BINDING_VERSION,
+        kind = "tool-approval",
+        interruptId = id,
+        toolName = tool_name,
+        toolCallId = call_id,
+        originalArgs = input,
+        inputSchemaHash = _M.hash_schema(tool.inputSchema),
+        approvalSchemaHash = a.approvalSchemaHash,
+        responseSchemaHash = a.responseSchemaHash,
+        interruptedRunId = run_id,
+        generation = 0,
+      }),
+    }),
+  }
+end
+
+---------------------------------------------------------------------------------------------------
+-- Resume validation (validateInterruptResumeBatch, for tool interrupts)
+---------------------------------------------------------------------------------------------------
+
+local function item_error(ctx, interrupt_id, code, message, source)
+  return { scope = "item", threadId = ctx.threadId, interruptedRunId = ctx.interruptedRunId, generation = 0,
+    interruptId = interrupt_id, code = code, message = message, source = source or "client", retryable = false }
+end
+
+local function batch_error(ctx, code, message, ids, source)
+  return { scope = "batch", threadId = ctx.threadId, interruptedRunId = ctx.interruptedRunId, generation = 0,
+    code = code, message = message, source = source or "client", retryable = false, interruptIds = json.array(ids) }
+end
+
+--- The error of a resume without parentRunId.
+function _M.missing_parent_error(thread_id, run_id, resume)
+  local ids = {}
+  for i, r in ipairs(resume) do ids[i] = tostring(r.interruptId) end
+  return { batch_error({ threadId = thread_id, interruptedRunId = run_id }, "stale",
+    "Interrupt continuation requires parentRunId to identify the interrupted run.", ids, "server") }
+end
+
+--- Validate resume entries against the pending records ({interruptId, kind = "client"|"approval", toolCallId,
+--- tool}). Returns the errors (an array, empty when the batch is valid) and the resolved state:
+--- { approvals = {[toolCallId] = true|false|{approved, editedArgs?, payload?}}, clientResults = {[toolCallId] =
+--- {value = payload}}, cancelled = {[toolCallId] = true}, denied = {[toolCallId] = payload} }.
+function _M.validate(ctx, records, resume)
+  local errs_by, order = {}, {}
+  local function group(id)
+    local g = errs_by[id]
+    if not g then g = {}; errs_by[id] = g; order[#order + 1] = id end
+    return g
+  end
+  local by_id, counts = {}, {}
+  for _, r in ipairs(resume) do
+    local id = r.interruptId
+    counts[id] = (counts[id] or 0) + 1
+    if by_id[id] == nil then by_id[id] = r end
+  end
+  for _, r in ipairs(resume) do
+    local id = r.interruptId
+    if counts[id] > 1 and not errs_by[id] then
+      group(id)[1] = item_error(ctx, id, "conflict", "Interrupt " .. id .. " has duplicate resume entries.")
+    end
+  end
+  local pending_ids, known = {}, {}
+  local incomplete = false
+  for _, rec in ipairs(records) do
+    local id = rec.interruptId
+    pending_ids[#pending_ids + 1] = id
+    known[id] = true
+    local errs = group(id)
+    local entry = by_id[id]
+    if not entry then
+      incomplete = true
+      errs[#errs + 1] = item_error(ctx, id, "unknown-interrupt", "Missing resume entry for interrupt " .. id .. ".")
+    elseif entry.status ~= "resolved" and entry.status ~= "cancelled" then
+      errs[#errs + 1] = item_error(ctx, id, "invalid-payload",
+        "Interrupt " .. id .. " has invalid status " .. tostring(entry.status) .. ".")
+    elseif entry.status == "cancelled" then
+      if entry.payload ~= nil then
+        errs[#errs + 1] = item_error(ctx, id, "invalid-payload",
+          "Cancelled interrupt " .. id .. " must not include a payload.")
+      end
+    elseif rec.kind == "approval" then
+      local p = entry.payload
+      local envelope = type(p) == "table" and p or nil
+      if type(p) ~= "boolean" and not (envelope and type(envelope.approved) == "boolean") then
+        errs[#errs + 1] = item_error(ctx, id, "invalid-payload",
+          "Approval " .. id .. " must be a boolean or decision envelope.")
+      elseif envelope and envelope.approved and envelope.editedArgs ~= nil and rec.tool.inputSchema == nil then
+        errs[#errs + 1] = item_error(ctx, id, "invalid-edited-args",
+          "Approval " .. id .. " cannot edit arguments without an input schema.")
+      end
+    end
+  end
+  for _, r in ipairs(resume) do
+    local id = r.interruptId
+    if not known[id] then
+      incomplete = true
+      local g = group(id)
+      g[#g + 1] = item_error(ctx, id, "unknown-interrupt", "Resume entry references unknown interrupt " .. id .. ".")
+    end
+  end
+  sort(order)
+  local errs = {}
+  for _, id in ipairs(order) do
+    for _, e in ipairs(errs_by[id]) do errs[#errs + 1] = e end
+  end
+  if #errs > 0 then
+    if incomplete then
+      errs[#errs + 1] = batch_error(ctx, "incomplete-batch",
+        "Resume entries must resolve or cancel the complete interrupt batch.", pending_ids)
+    end
+    errs[#errs + 1] = batch_error(ctx, "item-validation-failed", "One or more interrupt resolutions are invalid.",
+      pending_ids)
+    return errs
+  end
+
+  local state = { approvals = {}, clientResults = {}, cancelled = {}, denied = {} }
+  for _, rec in ipairs(records) do
+    local entry = by_id[rec.interruptId]
+    local call_id = rec.toolCallId
+    if entry.status == "cancelled" then
+      state.cancelled[call_id] = true
+    elseif rec.kind == "client" then
+      state.clientResults[call_id] = { value = entry.payload }
+    else
+      local p = entry.payload
+      local resolution
+      if type(p) == "boolean" then
+        resolution = p
+      elseif p.approved == true then
+        resolution = { approved = true, editedArgs = p.editedArgs, payload = p.payload }
+      else
+        resolution = { approved = false, payload = p.payload }
+      end
+      state.approvals[call_id] = resolution
+      if resolution == false or (type(resolution) == "table" and not resolution.approved) then
+        state.denied[call_id] = type(resolution) == "table" and resolution.payload or nil
+      end
+    end
+  end
+  return errs, state
+end
+
+--- RUN_ERROR text for a failed validation: every message joined with " "; the code is the first error's.
+function _M.failure(errs)
+  local msgs = {}
+  for i, e in ipairs(errs) do msgs[i] = e.message end
+  return concat(msgs, " "), errs[1] and errs[1].code or "server"
+end
+
+return _M
