@@ -152,12 +152,9 @@ rockspec:
 	$(LUA) scripts/gen_rockspec.lua
 
 # Build and install as a rock into ./build/rocks (offline; Debian's lua-cjson is used at run time).
-# Debian keeps curl's header and both libraries under the multiarch directories.
-MULTIARCH  ?= $(shell gcc -print-multiarch 2>/dev/null)
-ROCK_VARS  := CURL_INCDIR=/usr/include/$(MULTIARCH) CURL_LIBDIR=/usr/lib/$(MULTIARCH) OPENSSL_LIBDIR=/usr/lib/$(MULTIARCH)
 rock-install:
 	luarocks --lua-version=5.4 --tree=$(CURDIR)/build/rocks make --deps-mode=none \
-	  rockspec/cloudflare-tanstack-ai-scm-1.rockspec $(ROCK_VARS)
+	  rockspec/cloudflare-tanstack-ai-scm-1.rockspec
 
 # Instructions per event under callgrind (deterministic; the twin of `make bench`).
 bench-callgrind: all

@@ -10,8 +10,8 @@ description = {
 }
 dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
-  OPENSSL = { header = "openssl/rand.h", library = "crypto" },
+  CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },
 }
 build = {
   type = "builtin",

@@ -27,9 +27,11 @@ add('  detailed = "Chat (streaming, tools, structured output), summarization, im
 add('  license = "MIT",')
 add('}')
 add('dependencies = { "lua >= 5.1", "lua-cjson" }')
+-- libraries only: Debian keeps curl/curl.h under the multiarch include directory, which the compiler searches
+-- by itself but LuaRocks' header probe does not
 add('external_dependencies = {')
-add('  CURL = { header = "curl/curl.h", library = "curl" },')
-add('  OPENSSL = { header = "openssl/rand.h", library = "crypto" },')
+add('  CURL = { library = "curl" },')
+add('  OPENSSL = { library = "crypto" },')
 add('}')
 add('build = {')
 add('  type = "builtin",')
