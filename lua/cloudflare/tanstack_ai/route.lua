@@ -9,6 +9,7 @@
 local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local http = require("tanstack.ai.http")
+local turn = require("tanstack.ai.turn")
 local gateway = require("cloudflare.tanstack_ai.gateway")
 
 local type, pairs = type, pairs
@@ -149,6 +150,26 @@ local function attempt_once(cfg, spec)
     if not ok then return nil, errors.wrap(v, { kind = "provider", provider = "workers-ai" }) end
     return from_binding_result(v, err)
   end
+end
+
+--- Read a whole (2xx) answer into { value = <decoded JSON>, headers } or { bytes, content_type, headers };
+--- an error report inside a JSON answer becomes nil, err. Shared by every non-streaming activity.
+function _M.read_result(res, label, provider)
+  if res.value ~= nil then return { value = res.value, headers = res.headers } end
+  local bytes, rerr = turn.read_all(res)
+  if res.close then res.close() end
+  if not bytes then return nil, rerr end
+  local ct = res.headers and res.headers["content-type"] or ""
+  if ct:find("json", 1, true) then
+    local v, derr = json.decode(bytes)
+    if v == nil then
+      return nil, errors.new({ message = label .. ": invalid JSON response: " .. tostring(derr), kind = "decode",
+        provider = provider, body = bytes:sub(1, 200) })
+    end
+    if errors.is_payload(v) then return nil, errors.from_payload(v, provider) end
+    return { value = v, headers = res.headers }
+  end
+  return { bytes = bytes, content_type = ct ~= "" and ct or nil, headers = res.headers }
 end
 
 --- Send with retries. Returns a 2xx response (see turn.lua for its shapes) or nil, err.

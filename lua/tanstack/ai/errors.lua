@@ -123,8 +123,12 @@ end
 --- OpenAI `{error:{message,type,code}}`, Anthropic `{type:"error", error:{type,message}}`,
 --- Gemini `{error:{code,message,status}}`, or plain text.
 function _M.from_http(status, headers, body, provider, decode)
+  return _M.from_decoded(status, headers, body and decode and decode(body), body, provider)
+end
+
+--- The same from an already decoded body (decoded may be nil; body is the raw text when there is one).
+function _M.from_decoded(status, headers, decoded, body, provider)
   local message, code, etype
-  local decoded = body and decode and decode(body)
   if type(decoded) == "table" then
     local e = decoded.error
     local e1 = first(decoded.errors) or first(e)
@@ -142,7 +146,7 @@ function _M.from_http(status, headers, body, provider, decode)
     if code == nil and decoded.internalCode then code = decoded.internalCode end
   end
   if message == nil then
-    message = (body and #body > 0) and body:sub(1, 500) or ("HTTP " .. tostring(status))
+    message = (body and #body > 0) and body:sub(1, 500) or ("HTTP " .. tostring(status or "error"))
   end
   message = tostring(message)
   -- Workers AI puts its numeric code in the message: "InferenceUpstreamError: 3040: Capacity ..."
@@ -160,6 +164,22 @@ function _M.from_http(status, headers, body, provider, decode)
     message = message, status = status, code = code, type = etype, provider = provider, kind = "http",
     retryable = retryable, retry_after = retry_after, body = body and body:sub(1, 4096),
   })
+end
+
+--- Is a decoded JSON body (or stream event) an error report rather than a result?
+--- (cjson's null is a light userdata: `"error": null` is not an error.)
+function _M.is_payload(v)
+  if type(v) ~= "table" then return false end
+  local e = v.error
+  return (e ~= nil and type(e) ~= "userdata" and v.choices == nil) or v.success == false or v.type == "error"
+end
+
+--- An error report that arrived inside a 200 answer or a stream -> an error value (not retried).
+function _M.from_payload(v, provider)
+  local e = _M.from_decoded(nil, nil, v, nil, provider)
+  e.kind = "provider"
+  e.retryable = false
+  return e
 end
 
 return _M

@@ -2,33 +2,17 @@
 --   { value = <decoded JSON>, headers }  or  { bytes = "<body>", content_type, headers }
 -- Failures (network, HTTP status, a provider error body) come back as nil, err.
 local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
 local http = require("tanstack.ai.http")
-local turn = require("tanstack.ai.turn")
 local openai = require("tanstack.ai.providers.openai")
 local route = require("cloudflare.tanstack_ai.route")
 local gateway = require("cloudflare.tanstack_ai.gateway")
 
-local type, pairs, tostring = type, pairs, tostring
+local type, pairs = type, pairs
 
 local _M = {}
 
 local function read(res, spec)
-  if res.value ~= nil then return { value = res.value, headers = res.headers } end
-  local bytes, rerr = turn.read_all(res)
-  if res.close then res.close() end
-  if not bytes then return nil, rerr end
-  local ct = res.headers and res.headers["content-type"] or ""
-  if ct:find("json", 1, true) then
-    local v, derr = json.decode(bytes)
-    if v == nil then
-      return nil, errors.new({ message = spec.label .. ": invalid JSON response: " .. tostring(derr), kind = "decode",
-        provider = spec.provider, body = bytes:sub(1, 200) })
-    end
-    if openai.is_error_payload(v) then return nil, openai.payload_error(v, spec.provider) end
-    return { value = v, headers = res.headers }
-  end
-  return { bytes = bytes, content_type = ct ~= "" and ct or nil, headers = res.headers }
+  return route.read_result(res, spec.label, spec.provider)
 end
 
 --- Send a route spec (see route.lua) and read the whole answer.

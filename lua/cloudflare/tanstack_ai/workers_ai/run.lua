@@ -1,12 +1,8 @@
 -- A non-chat Workers AI call on any of the four paths, read into one result shape:
 --   { value = <decoded JSON, REST {result} envelope removed> }  or  { bytes = "<binary>", content_type = ... }
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local turn = require("tanstack.ai.turn")
 local route = require("cloudflare.tanstack_ai.route")
 local native = require("cloudflare.tanstack_ai.workers_ai.native")
 
-local type = type
 
 local _M = {}
 
@@ -33,23 +29,10 @@ function _M.call(cfg, model, req)
     if err and not err.label then err.label = req.label end
     return nil, err
   end
-  if res.value ~= nil then return { value = native.unwrap(res.value) } end
-  local bytes, rerr = turn.read_all(res)
-  if res.close then res.close() end
-  if not bytes then return nil, rerr end
-  local ct = res.headers and res.headers["content-type"] or ""
-  if ct:find("json", 1, true) then
-    local v, derr = json.decode(bytes)
-    if v == nil then
-      return nil, errors.new({ message = req.label .. ": invalid JSON response: " .. tostring(derr), kind = "decode",
-        provider = "workers-ai" })
-    end
-    if type(v) == "table" and v.success == false then
-      return nil, errors.from_http(res.status, res.headers, bytes, "workers-ai", json.decode)
-    end
-    return { value = native.unwrap(v) }
-  end
-  return { bytes = bytes, content_type = ct ~= "" and ct or nil }
+  local out, rerr = route.read_result(res, req.label, "workers-ai")
+  if not out then return nil, rerr end
+  if out.value ~= nil then out.value = native.unwrap(out.value) end
+  return out
 end
 
 --- Sniff a media type from magic bytes (the response's word is not always there or right).

@@ -369,19 +369,10 @@ function Translator:fail(err)
     code = code ~= nil and tostring(code) or nil, error = err })
 end
 
-local function is_error_payload(v)
-  return type(v) == "table" and ((v.error ~= nil and v.error ~= json.null and v.choices == nil)
-    or v.success == false or v.type == "error")
-end
-_M.is_error_payload = is_error_payload
-
+local is_error_payload = errors.is_payload
+_M.is_error_payload = errors.is_payload
 --- An error carried inside a stream event or a 200 body -> error value.
-function _M.payload_error(v, provider)
-  local e = errors.from_http(nil, nil, json.encode(v), provider, json.decode)
-  e.kind = "provider"
-  e.retryable = false
-  return e
-end
+_M.payload_error = errors.from_payload
 
 --- One framed SSE event. `[DONE]` ends nothing by itself: the stream's end does (usage may follow).
 --- self.normalize (optional) maps a decoded payload to a Chat Completions chunk (Workers AI native events).
