@@ -40,7 +40,7 @@ setup:
 	@sh scripts/setup.sh
 
 # The command the README names and CI runs.
-check: lint test-c test-lua test-luajit rock-install test-openresty
+check: lint test-c test-lua test-luajit asan rock-install test-openresty
 
 test-lua: all
 	$(MAKE) LUA=luajit all
@@ -56,7 +56,7 @@ test-lua-only:
 # ---- C core: unit tests, fuzzing, sanitizers (csrc/) ----
 PURE_SRC   := $(filter-out csrc/l_%,$(CORE_SRC))
 CTEST_SAN  ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-CORE_SPEC  ?= spec/core
+CORE_SPEC  ?= spec/core spec/workers_ai spec/tanstack spec/providers spec/cloudflare spec/gateway
 BUSTED_BIN ?= $(shell command -v $(BUSTED))
 FUZZ_SECONDS ?= 20
 FUZZ_CC    ?= clang
