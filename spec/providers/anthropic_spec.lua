@@ -135,12 +135,16 @@ describe("anthropic stream translation (fixtures, every split)", function()
 
   it("thinking, text and two parallel tool calls with argument fragments", function()
     local evs = replay.check_all_splits(anthropic, fixture("tools"))
-    assert.same({ "RUN_STARTED", "STEP_STARTED", "STEP_FINISHED", "STEP_FINISHED",
+    assert.same({ "RUN_STARTED", "STEP_STARTED", "STEP_FINISHED", "STEP_FINISHED", "STEP_FINISHED",
       "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
       "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_ARGS",
       "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_ARGS",
       "TOOL_CALL_END", "TOOL_CALL_END", "TEXT_MESSAGE_END", "RUN_FINISHED" }, replay.types(evs))
     assert.equal("The user wants weather in two cities.", replay.joined(evs, "STEP_FINISHED"))
+    -- the thinking block's signature arrives as its own STEP_FINISHED (kept for the next turn)
+    local signed = replay.of_type(evs, "STEP_FINISHED")[3]
+    assert.is_string(signed.signature)
+    assert.is_nil(signed.delta)
     local starts = replay.of_type(evs, "TOOL_CALL_START")
     assert.equal("toolu_01T1x1fJ34qAmk2tNTrN7Up6", starts[1].toolCallId)
     assert.equal("toolu_01BwHgSdA8rRi4Gq3Yx3c8vN", starts[2].toolCallId)
@@ -211,12 +215,14 @@ describe("anthropic whole messages", function()
     local tr = anthropic.translator({ model = "m", emit = function(e) out[#out + 1] = e end })
     tr:body(json.decode(json.encode(msg)))
     tr:finish()
-    assert.same({ "RUN_STARTED", "STEP_STARTED", "STEP_FINISHED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
-      "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TEXT_MESSAGE_END", "RUN_FINISHED" }, replay.types(out))
-    assert.equal("toolu_9", out[6].toolCallId)
-    assert.same({ city = "Oslo" }, out[8].input)
-    assert.equal("tool_calls", out[10].finishReason)
-    assert.same({ promptTokens = 10, completionTokens = 5, totalTokens = 15 }, out[10].usage)
+    assert.same({ "RUN_STARTED", "STEP_STARTED", "STEP_FINISHED", "STEP_FINISHED", "TEXT_MESSAGE_START",
+      "TEXT_MESSAGE_CONTENT", "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TEXT_MESSAGE_END", "RUN_FINISHED" },
+      replay.types(out))
+    assert.equal("sig", out[4].signature)
+    assert.equal("toolu_9", out[7].toolCallId)
+    assert.same({ city = "Oslo" }, out[9].input)
+    assert.equal("tool_calls", out[11].finishReason)
+    assert.same({ promptTokens = 10, completionTokens = 5, totalTokens = 15 }, out[11].usage)
   end)
 
   it("reads an error body as one RUN_ERROR", function()

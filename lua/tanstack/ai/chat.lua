@@ -149,7 +149,8 @@ local function engine(opts)
 
   local function start_turn()
     iteration = iteration + 1
-    turn_state = { text = {}, calls = {}, order = {}, finish = nil, errored = false, message_id = nil }
+    turn_state = { text = {}, reasoning = {}, calls = {}, order = {}, finish = nil, errored = false,
+      message_id = nil }
     current = adapter:chat_stream({
       messages = history, systemPrompts = opts.systemPrompts, tools = tool_list,
       modelOptions = opts.modelOptions, temperature = opts.temperature, maxTokens = opts.maxTokens,
@@ -174,6 +175,10 @@ local function engine(opts)
     elseif t == "TOOL_CALL_END" then
       local c = s.calls[ev.toolCallId]
       if c then c.input = ev.input; c.ended = true end
+    elseif t == "STEP_FINISHED" and has_tools then
+      -- reasoning to replay with the tool results (providers that sign it reject a turn without it)
+      if ev.delta then s.reasoning[#s.reasoning + 1] = ev.delta end
+      if ev.signature then s.signature = ev.signature end
     elseif t == "RUN_FINISHED" then
       s.finish = ev.finishReason
     elseif t == "RUN_ERROR" then
@@ -368,7 +373,11 @@ local function engine(opts)
       tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args },
         metadata = c.metadata }
     end
-    history[#history + 1] = { role = "assistant", content = concat(s.text), toolCalls = tcs }
+    local thinking
+    if s.signature or #s.reasoning > 0 then
+      thinking = { { content = concat(s.reasoning), signature = s.signature } }
+    end
+    history[#history + 1] = { role = "assistant", content = concat(s.text), toolCalls = tcs, thinking = thinking }
     local results, need_approval, need_client = execute_calls(calls)
     if #need_approval > 0 or #need_client > 0 then
       -- server tools of the batch ran first; the run pauses for the rest

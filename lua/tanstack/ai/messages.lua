@@ -146,6 +146,7 @@ function _M.normalize(list)
         content = normalize_content(m.content, where),
         name = m.name,
         toolCalls = normalize_tool_calls(m.toolCalls or m.tool_calls, where),
+        thinking = role == "assistant" and type(m.thinking) == "table" and m.thinking or nil,
       }
     end
   end

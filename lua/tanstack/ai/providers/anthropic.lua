@@ -98,6 +98,17 @@ function _M.convert_messages(msgs)
       push("user", blocks)
     elseif m.role == "assistant" then
       local blocks = content_blocks(m.content, where)
+      -- signed thinking goes back first, as Anthropic requires when thinking is on and tools are used
+      local signed = {}
+      for _, th in ipairs(m.thinking or {}) do
+        if type(th.signature) == "string" and th.signature ~= "" then
+          signed[#signed + 1] = { type = "thinking", thinking = th.content or "", signature = th.signature }
+        end
+      end
+      if #signed > 0 then
+        for _, b in ipairs(blocks) do signed[#signed + 1] = b end
+        blocks = json.array(signed)
+      end
       for _, tc in ipairs(m.toolCalls or {}) do
         blocks[#blocks + 1] = { type = "tool_use", id = tc.id, name = tc["function"].name,
           input = decode_args(tc["function"].arguments) }
@@ -224,6 +235,9 @@ local function to_chunk(v, state)
       return delta_chunk({ tool_calls = { { index = v.index, ["function"] = { arguments = d.partial_json } } } })
     elseif d.type == "thinking_delta" then
       return delta_chunk({ reasoning_content = d.thinking })
+    elseif d.type == "signature_delta" and type(d.signature) == "string" then
+      -- the signature of the thinking block: it must be sent back with the block in the next turn
+      return delta_chunk({ reasoning_signature = d.signature })
     end
     return nil
   elseif t == "message_delta" then
@@ -242,9 +256,12 @@ _M.to_chunk = to_chunk
 local function to_completion(v)
   if type(v) ~= "table" or type(v.content) ~= "table" then return v end
   local text, reasoning, calls = {}, {}, {}
+  local signature
   for _, b in ipairs(v.content) do
     if b.type == "text" then text[#text + 1] = b.text
-    elseif b.type == "thinking" then reasoning[#reasoning + 1] = b.thinking
+    elseif b.type == "thinking" then
+      reasoning[#reasoning + 1] = b.thinking
+      if type(b.signature) == "string" then signature = b.signature end
     elseif b.type == "tool_use" then
       calls[#calls + 1] = { id = b.id, ["function"] = { name = b.name, arguments = json.encode(b.input or json.object()) } }
     end
@@ -253,7 +270,8 @@ local function to_completion(v)
   absorb_usage(state, v.usage)
   return {
     choices = { { message = { content = concat(text), reasoning_content = #reasoning > 0 and concat(reasoning) or nil,
-      tool_calls = #calls > 0 and calls or nil }, finish_reason = finish_of(v.stop_reason) } },
+      reasoning_signature = signature, tool_calls = #calls > 0 and calls or nil },
+      finish_reason = finish_of(v.stop_reason) } },
     usage = usage_chunk(state),
   }
 end

@@ -188,6 +188,7 @@ end
 
 function Translator:close_reasoning()
   if self.step_id then
+    self.last_step_id = self.step_id
     self.step_id = nil
   end
 end
@@ -211,6 +212,13 @@ function Translator:reasoning(delta)
     self:ev("STEP_STARTED", { stepName = "thinking", stepId = self.step_id, stepType = "thinking" })
   end
   self:ev("STEP_FINISHED", { stepName = "thinking", stepId = self.step_id, stepType = "thinking", delta = delta })
+end
+
+--- The provider's signature of the reasoning so far (Anthropic): a STEP_FINISHED carrying it, no delta.
+function Translator:reasoning_signature(sig)
+  if type(sig) ~= "string" or sig == "" then return end
+  local id = self.step_id or self.last_step_id or events.id("step")
+  self:ev("STEP_FINISHED", { stepName = "thinking", stepId = id, stepType = "thinking", signature = sig })
 end
 
 function Translator:unique_id(backend_id)
@@ -291,6 +299,8 @@ function Translator:chunk(chunk)
     local r = delta.reasoning_content
     if r == nil or r == null then r = delta.reasoning end
     if r ~= nil and r ~= null then self:reasoning(r) end
+    local sig = delta.reasoning_signature
+    if sig ~= nil then self:reasoning_signature(sig) end
     local content = delta.content
     if self.text_open and not self.step_id and type(content) == "string" then
       -- the hot path (one event per token): a single table constructor, no helper calls
@@ -434,7 +444,7 @@ function Translator:completion(resp)
   self:chunk({
     usage = resp.usage,
     choices = { { delta = { content = msg.content, reasoning_content = msg.reasoning_content or msg.reasoning,
-      tool_calls = tcs }, finish_reason = choice.finish_reason } },
+      reasoning_signature = msg.reasoning_signature, tool_calls = tcs }, finish_reason = choice.finish_reason } },
   })
   return true
 end
