@@ -13,40 +13,9 @@ local cjson = require("cjson")
 
 local M = {}
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function sleep(seconds)
-  os.execute("sleep " .. string.format("%.3f", seconds))
-end
-
-local function run(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function exec_ok(cmd)
-  local a, b, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end -- Lua 5.1
-  return a == true and (c == 0 or c == nil)
-end
+local shell = require("helpers.shell")
+local shell_quote, read_file, write_file = shell.quote, shell.read_file, shell.write_file
+local sleep, run, exec_ok = shell.sleep, shell.run, shell.exec_ok
 
 -- Is the process alive? Zombies count as dead: when the shell that launched node has
 -- exited, node is re-parented to PID 1, which in containers often never reaps it.

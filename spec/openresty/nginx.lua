@@ -11,38 +11,9 @@
 --   srv.url, srv.test_url, srv:stop(), srv:error_log()
 local M = {}
 
-local function run(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function exec_ok(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end
-  return a == true and (c == 0 or c == nil)
-end
-
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("*a")
-  f:close()
-  return d
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function sleep(s) os.execute("sleep " .. string.format("%.3f", s)) end
+local shell = require("helpers.shell")
+local run, exec_ok, q = shell.run, shell.exec_ok, shell.quote
+local read_file, write_file, sleep = shell.read_file, shell.write_file, shell.sleep
 
 local function repo_root()
   local src = debug.getinfo(1, "S").source:sub(2)

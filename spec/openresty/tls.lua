@@ -6,28 +6,8 @@
 -- Lua 5.1 syntax (the case list that uses the URLs runs inside nginx too); this module runs only in the test process.
 local M = {}
 
-local function run(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function ok(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end
-  return a == true and (c == 0 or c == nil)
-end
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("*a")
-  f:close()
-  return d
-end
+local shell = require("helpers.shell")
+local run, ok, q, read_file = shell.run, shell.exec_ok, shell.quote, shell.read_file
 
 --- Create the certificates in dir (idempotent). Raises when openssl fails.
 function M.certificates(dir)
