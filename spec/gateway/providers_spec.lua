@@ -429,17 +429,17 @@ describe("gateway errors and configuration", function()
   it("OpenAI requests: max_completion_tokens, and no sampling parameters for reasoning models", function()
     local cfg = { accountId = "acct", gatewayId = "gw" }
     local msgs = { { role = "user", content = "x" } }
-    local spec = cf.create_openai_chat("o4-mini", cfg):request_spec({ model = "o4-mini", messages = msgs,
+    local spec = cf.create_openai_chat("o4-mini", cfg):describe({ model = "o4-mini", messages = msgs,
       temperature = 0.5, maxTokens = 99, modelOptions = { top_p = 0.9, reasoning_effort = "low" } })
     assert.is_nil(spec.body.temperature)
     assert.is_nil(spec.body.top_p)
     assert.is_nil(spec.body.max_tokens)
     assert.equal(99, spec.body.max_completion_tokens)
     assert.equal("low", spec.body.reasoning_effort)
-    spec = cf.create_openai_chat("gpt-4o", cfg):request_spec({ model = "gpt-4o", messages = msgs, temperature = 0.5 })
+    spec = cf.create_openai_chat("gpt-4o", cfg):describe({ model = "gpt-4o", messages = msgs, temperature = 0.5 })
     assert.equal(0.5, spec.body.temperature)
     -- Grok and OpenRouter keep max_tokens
-    spec = cf.create_grok_chat("grok-4", cfg):request_spec({ model = "grok-4", messages = msgs, maxTokens = 7 })
+    spec = cf.create_grok_chat("grok-4", cfg):describe({ model = "grok-4", messages = msgs, maxTokens = 7 })
     assert.equal(7, spec.body.max_tokens)
   end)
 

@@ -1,6 +1,7 @@
--- Replay a recorded SSE byte stream through core.sse_parser into a translator, the way turn.lua does,
--- and compare event lists whatever the chunking.
+-- Replay a recorded SSE byte stream through core.sse_parser into a wire format's decoder (turn.decoder, the
+-- sans-I/O half of turn.lua), and compare event lists whatever the chunking.
 local core = require("tanstack.ai.core")
+local turn = require("tanstack.ai.turn")
 local luassert = require("luassert")
 
 local M = {}
@@ -25,23 +26,27 @@ function M.read(path)
   return data
 end
 
---- Feed `chunks` (strings) to a fresh parser and translator. mod: a translator module (translator(ctx)).
-function M.events(mod, chunks, ctx)
-  local out = {}
-  local c = { model = "m", runId = "run-1", threadId = "thread-1" }
+--- A decoder for a wire format (tanstack/ai/formats/*) emitting into `out`; RUN_STARTED already sent, as
+--- turn.lua does when an answer arrives.
+function M.decoder(format, out, ctx)
+  local c = { format = format, model = "m", runId = "run-1", threadId = "thread-1" }
   for k, v in pairs(ctx or {}) do c[k] = v end
   c.emit = function(e) out[#out + 1] = e end
-  local tr = mod.translator(c)
+  return turn.decoder(c)
+end
+
+--- Feed `chunks` (strings) to a fresh parser and decoder, one read per chunk, as turn.lua does.
+function M.events(format, chunks, ctx)
+  local out = {}
+  local dec = M.decoder(format, out, ctx)
+  dec.out:start()
   local p = core.sse_parser()
-  local function feed(evs)
-    for i = 1, #evs do
-      if tr.finished then return end
-      tr:event(evs[i])
-    end
+  for _, chunk in ipairs(chunks) do
+    if dec:finished() then break end
+    dec:feed(assert(p:feed(chunk)))
   end
-  for _, chunk in ipairs(chunks) do feed(assert(p:feed(chunk))) end
-  feed(assert(p:finish()))
-  if not tr.finished then tr:finish() end
+  if not dec:finished() then dec:feed(assert(p:finish())) end
+  dec:finish()
   return out
 end
 

@@ -1,6 +1,6 @@
 -- The Anthropic Messages translator: requests built from TanStack options, and recorded event streams
 -- (spec/fixtures/anthropic) replayed through the SSE parser at every split.
-local anthropic = require("tanstack.ai.providers.anthropic")
+local anthropic = require("tanstack.ai.formats.anthropic")
 local messages = require("tanstack.ai.messages")
 local json = require("tanstack.ai.json")
 local replay = require("helpers.replay")
@@ -212,7 +212,7 @@ describe("anthropic whole messages", function()
 
   it("gives the same events as the stream", function()
     local out = {}
-    local tr = anthropic.translator({ model = "m", emit = function(e) out[#out + 1] = e end })
+    local tr = replay.decoder(anthropic, out)
     tr:body(json.decode(json.encode(msg)))
     tr:finish()
     assert.same({ "RUN_STARTED", "STEP_STARTED", "STEP_FINISHED", "STEP_FINISHED", "TEXT_MESSAGE_START",
@@ -227,20 +227,20 @@ describe("anthropic whole messages", function()
 
   it("reads an error body as one RUN_ERROR", function()
     local out = {}
-    local tr = anthropic.translator({ model = "m", emit = function(e) out[#out + 1] = e end })
+    local tr = replay.decoder(anthropic, out)
     tr:body({ type = "error", error = { type = "invalid_request_error", message = "max_tokens: Field required" } })
     assert.same({ "RUN_STARTED", "RUN_ERROR" }, replay.types(out))
     assert.equal("invalid_request_error", out[2].code)
   end)
 
   it("reads the structured answer from the forced tool, else from JSON text", function()
-    local data, raw = anthropic.structured_result({ content = { { type = "tool_use", name = "structured_output",
+    local data, raw = anthropic.structured({ content = { { type = "tool_use", name = "structured_output",
       input = { name = "Ada" } } } })
     assert.same({ name = "Ada" }, data)
     assert.equal('{"name":"Ada"}', raw)
-    data = anthropic.structured_result({ content = { { type = "text", text = '{"name":"Bob"}' } } })
+    data = anthropic.structured({ content = { { type = "text", text = '{"name":"Bob"}' } } })
     assert.same({ name = "Bob" }, data)
-    local none, err = anthropic.structured_result({ content = { { type = "text", text = "sorry" } } })
+    local none, err = anthropic.structured({ content = { { type = "text", text = "sorry" } } })
     assert.is_nil(none)
     assert.matches("no structured_output", err.message)
   end)

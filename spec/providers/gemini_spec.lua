@@ -1,6 +1,6 @@
 -- The Gemini generateContent translator: requests built from TanStack options, and recorded SSE streams
 -- (spec/fixtures/gemini, CRLF-framed as Google sends them) replayed through the parser at every split.
-local gemini = require("tanstack.ai.providers.gemini")
+local gemini = require("tanstack.ai.formats.gemini")
 local messages = require("tanstack.ai.messages")
 local json = require("tanstack.ai.json")
 local replay = require("helpers.replay")
@@ -147,7 +147,7 @@ describe("gemini stream translation (fixtures, every split)", function()
   end)
 
   it("an error payload in the stream is one RUN_ERROR", function()
-    local evs = replay.check_all_splits(gemini, fixture("error"))
+    local evs = replay.check_all_splits(gemini, fixture("error"), { provider = "google-ai-studio" })
     assert.same({ "RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "RUN_ERROR" }, replay.types(evs))
     assert.equal("The model is overloaded. Please try again later.", evs[4].message)
     assert.equal("google-ai-studio", evs[4].error.provider)
@@ -164,7 +164,7 @@ end)
 describe("gemini whole responses", function()
   it("gives the same events as the stream for a non-stream body", function()
     local out = {}
-    local tr = gemini.translator({ model = "m", emit = function(e) out[#out + 1] = e end })
+    local tr = replay.decoder(gemini, out)
     tr:body(json.decode('{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"},'
       .. '{"functionCall":{"name":"f","args":{"a":1}}}]},"finishReason":"STOP"}],'
       .. '"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":3,"totalTokenCount":5}}'))
@@ -177,11 +177,11 @@ describe("gemini whole responses", function()
   end)
 
   it("reads structured output from the JSON text, skipping thoughts", function()
-    local data, raw = gemini.structured_result({ candidates = { { content = { parts = {
+    local data, raw = gemini.structured({ candidates = { { content = { parts = {
       { text = "thinking...", thought = true }, { text = '{"n":' }, { text = "42}" } } } } } })
     assert.same({ n = 42 }, data)
     assert.equal('{"n":42}', raw)
-    local none, err = gemini.structured_result({ promptFeedback = { blockReason = "SAFETY" } })
+    local none, err = gemini.structured({ promptFeedback = { blockReason = "SAFETY" } })
     assert.is_nil(none)
     assert.matches("prompt blocked: SAFETY", err.message)
   end)

@@ -1,5 +1,5 @@
 -- Chat Completions request building: messages, tools, options, structured output.
-local openai = require("tanstack.ai.providers.openai")
+local openai = require("tanstack.ai.formats.openai")
 local messages = require("tanstack.ai.messages")
 local json = require("tanstack.ai.json")
 

@@ -1,18 +1,21 @@
--- The Chat Completions translator fed decoded chunks directly (no I/O).
-local openai = require("tanstack.ai.providers.openai")
-local native = require("cloudflare.tanstack_ai.workers_ai.native")
+-- The Chat Completions wire format (and Workers AI's, which wraps it) decoded into AG-UI events through the
+-- turn's decoder, fed SSE data lines or decoded chunks directly (no I/O).
+local openai = require("tanstack.ai.formats.openai")
+local workers_ai = require("cloudflare.tanstack_ai.workers_ai.format")
+local replay = require("helpers.replay")
 local json = require("tanstack.ai.json")
 
 local function run(chunks, opts)
   local out = {}
   opts = opts or {}
-  local tr = openai.translator({ model = "m", runId = "r", threadId = "t", emit = function(e) out[#out + 1] = e end,
-    normalize = opts.native and native.to_chunk or nil, normalize_body = native.to_body })
+  local format = opts.native and workers_ai or openai
+  local dec = replay.decoder(format, out, { runId = "r", threadId = "t" })
+  dec.out:start()
   for _, c in ipairs(chunks) do
-    if type(c) == "string" then tr:event({ data = c }) else tr:chunk(c) end
-    if tr.finished then break end
+    if type(c) == "string" then dec:event({ data = c }) else format.decode_event(nil, c, dec.out) end
+    if dec:finished() then break end
   end
-  if not opts.no_finish then tr:finish() end
+  if not opts.no_finish then dec:finish() end
   return out
 end
 
@@ -146,10 +149,7 @@ describe("Workers AI native events through the shared translator", function()
       { choices = { { message = { content = "ok" }, finish_reason = "stop" } } },
     }) do
       local out = {}
-      local tr = openai.translator({ model = "m", emit = function(e) out[#out + 1] = e end,
-        normalize = native.to_chunk, normalize_body = native.to_body })
-      tr:body(body)
-      tr:finish()
+      replay.decoder(workers_ai, out):body(body)
       assert.same({ "RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "RUN_FINISHED" },
         types(out))
       assert.equal("ok", out[3].delta)
@@ -158,9 +158,7 @@ describe("Workers AI native events through the shared translator", function()
 
   it("encodes a JSON-mode object response as text", function()
     local out = {}
-    local tr = openai.translator({ model = "m", emit = function(e) out[#out + 1] = e end,
-      normalize = native.to_chunk, normalize_body = native.to_body })
-    tr:body({ result = { response = { name = "India" } }, success = true })
+    replay.decoder(workers_ai, out):body({ result = { response = { name = "India" } }, success = true })
     assert.same({ name = "India" }, json.decode(out[3].delta))
   end)
 end)

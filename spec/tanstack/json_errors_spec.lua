@@ -28,11 +28,14 @@ end)
 
 describe("errors", function()
   it("reads every provider's error shape", function()
-    local function e(body, status) return errors.from_http(status or 400, {}, body, "p", json.decode) end
-    local a = e('{"success":false,"errors":[{"code":5007,"message":"No such model"}]}')
+    local classify = require("cloudflare.tanstack_ai.errors").classify
+    local function e(body, status, c) return errors.from_http(status or 400, {}, body, "p", json.decode, c) end
+    -- Cloudflare's shapes are read by its classifier hook; the provider-neutral layer does not know them
+    local a = e('{"success":false,"errors":[{"code":5007,"message":"No such model"}]}', 400, classify)
     assert.equal(5007, a.code)
     assert.equal("No such model", a.message)
-    local g = e('{"success":false,"error":[{"code":2009,"message":"Unauthorized"}]}', 401)
+    assert.is_nil(e('{"success":false,"errors":[{"code":5007,"message":"No such model"}]}').code)
+    local g = e('{"success":false,"error":[{"code":2009,"message":"Unauthorized"}]}', 401, classify)
     assert.equal(2009, g.code)
     local o = e('{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}', 401)
     assert.equal("invalid_api_key", o.code)
@@ -44,8 +47,10 @@ describe("errors", function()
     local t = e("upstream said no", 502)
     assert.equal("upstream said no", t.message)
     assert.is_true(t.retryable)
-    local w = e('{"errors":[{"message":"InferenceUpstreamError: 3040: Capacity temporarily exceeded"}]}', 429)
+    local w = e('{"errors":[{"message":"InferenceUpstreamError: 3040: Capacity temporarily exceeded"}]}', 429,
+      classify)
     assert.equal(3040, w.code)
+    assert.is_true(w.retryable)
   end)
   it("parses Retry-After in seconds and as an HTTP date", function()
     assert.equal(3, errors.parse_retry_after("3"))

@@ -1,8 +1,7 @@
 -- Recorded Workers AI streams replayed through framing + translator, split at every byte offset:
 -- the events must not depend on where the network cut the bytes.
 local turn = require("tanstack.ai.turn")
-local openai = require("tanstack.ai.providers.openai")
-local native = require("cloudflare.tanstack_ai.workers_ai.native")
+local workers_ai = require("cloudflare.tanstack_ai.workers_ai.format")
 
 local DIR = "spec/fixtures/workers_ai/"
 
@@ -19,10 +18,7 @@ local function run(pieces)
   local p = turn.new(function()
     return { status = 200, headers = { ["content-type"] = "text/event-stream" },
       read = function() i = i + 1 return pieces[i] end }
-  end, function(emit)
-    return openai.translator({ model = "m", runId = "r", threadId = "t", emit = emit,
-      normalize = native.to_chunk, normalize_body = native.to_body })
-  end)
+  end, { format = workers_ai, model = "m", runId = "r", threadId = "t" })
   local out, ids, n = {}, {}, 0
   local function stable(id)
     if id == nil then return nil end

@@ -11,6 +11,8 @@ local http = require("tanstack.ai.http")
 local turn = require("tanstack.ai.turn")
 local config = require("cloudflare.tanstack_ai.config")
 local gateway = require("cloudflare.tanstack_ai.gateway")
+local request = require("cloudflare.tanstack_ai.request")
+local cf_errors = require("cloudflare.tanstack_ai.errors")
 
 local type, pairs, setmetatable, tostring = type, pairs, setmetatable, tostring
 
@@ -30,23 +32,8 @@ function _M.new(user)
   return setmetatable({ cfg = cfg }, AI)
 end
 
-local function request(cfg, method, url, headers, body)
-  if cfg.headers then for k, v in pairs(cfg.headers) do headers[k] = v end end
-  local t = http.transport(cfg.transport)
-  return t.request({ method = method, url = url, headers = headers, body = body, timeout = cfg.timeout,
-    connect_timeout = cfg.connect_timeout, idle_timeout = cfg.idle_timeout, ca_file = cfg.ca_file })
-end
-
--- gateway options (binding form) -> cf-aig-* headers
-local function gateway_option_headers(g, h)
-  if g.skipCache ~= nil then h["cf-aig-skip-cache"] = g.skipCache and "true" or "false" end
-  if g.cacheTtl then h["cf-aig-cache-ttl"] = string.format("%d", g.cacheTtl) end
-  if g.cacheKey then h["cf-aig-cache-key"] = g.cacheKey end
-  if g.metadata then h["cf-aig-metadata"] = json.encode(g.metadata) end
-  if g.collectLog ~= nil then h["cf-aig-collect-log"] = g.collectLog and "true" or "false" end
-  if g.eventId then h["cf-aig-event-id"] = g.eventId end
-  if g.requestTimeoutMs then h["cf-aig-request-timeout"] = tostring(g.requestTimeoutMs) end
-  return h
+local function send(cfg, url, headers, body)
+  return http.transport(cfg.transport).request(request.transport_request(cfg, "POST", url, headers, body))
 end
 
 local RUN_OPTION_SKIP = { gateway = true, extraHeaders = true, returnRawResponse = true, prefix = true }
@@ -84,14 +71,14 @@ function AI:run(model, inputs, options)
   local url
   local g = options.gateway
   if type(g) == "table" and g.id then
-    gateway_option_headers(g, headers)
-    if cfg.cf_api_key then headers["cf-aig-authorization"] = "Bearer " .. cfg.cf_api_key end
+    gateway.option_headers(g, headers)
+    gateway.gateway_auth(cfg.cf_api_key, headers)
     url = gateway.url(cfg.gateway_base_url, cfg.account_id, g.id, "workers-ai", model)
   else
     url = cfg.api_base_url .. "/accounts/" .. cfg.account_id .. "/ai/run/" .. model
   end
   url = url .. gateway.query_string(query)
-  local res, err = request(cfg, "POST", url, headers, body)
+  local res, err = send(cfg, url, headers, body)
   if not res then return nil, err end
   self.lastRequestId = res.headers["cf-ai-req-id"]
   self.aiGatewayLogId = res.headers["cf-aig-log-id"]
@@ -100,7 +87,7 @@ function AI:run(model, inputs, options)
     return { status = res.status, headers = res.headers, body = res.read, close = res.close }
   end
   if res.status < 200 or res.status >= 300 then
-    return nil, http.http_error(res, "workers-ai")
+    return nil, http.http_error(res, "workers-ai", cf_errors.classify)
   end
   local ct = res.headers["content-type"] or ""
   if ct:find("event-stream", 1, true) then
@@ -119,10 +106,9 @@ function AI:run(model, inputs, options)
     local v, derr = json.decode(bytes)
     if v == nil then return nil, errors.new({ message = "invalid JSON from Workers AI: " .. tostring(derr), kind = "decode" }) end
     if type(v) == "table" and v.success == false then
-      return nil, errors.from_http(res.status, res.headers, bytes, "workers-ai", json.decode)
+      return nil, errors.from_http(res.status, res.headers, bytes, "workers-ai", json.decode, cf_errors.classify)
     end
-    if type(v) == "table" and v.result ~= nil and v.success ~= nil then v = v.result end
-    return v
+    return request.unwrap(v)
   end
   return bytes
 end
@@ -149,12 +135,12 @@ function Gateway:run(entries, options)
   options = options or {}
   local cfg = self.ai.cfg
   local headers = { ["content-type"] = "application/json" }
-  if cfg.cf_api_key then headers["cf-aig-authorization"] = "Bearer " .. cfg.cf_api_key end
-  if type(options.gateway) == "table" then gateway_option_headers(options.gateway, headers) end
+  gateway.gateway_auth(cfg.cf_api_key, headers)
+  if type(options.gateway) == "table" then gateway.option_headers(options.gateway, headers) end
   if type(options.extraHeaders) == "table" then
     for k, v in pairs(options.extraHeaders) do headers[k:lower()] = v end
   end
-  local res, err = request(cfg, "POST", self:get_url(), headers, json.encode(json.array(entries)))
+  local res, err = send(cfg, self:get_url(), headers, json.encode(json.array(entries)))
   if not res then return nil, err end
   -- stream whatever answers as a stream (Gemini's streaming request has no `stream` field to look at)
   local ct = res.headers["content-type"] or ""

@@ -1,8 +1,8 @@
--- cloudflare.tanstack_ai: adapter constructors for Workers AI and the AI Gateway providers, and
--- cf.binding (a REST-backed stand-in for the Worker's env.AI). snake_case with the seed's camelCase aliases.
+-- cloudflare.tanstack_ai: the adapter constructors for Workers AI and the AI Gateway providers, and cf.binding
+-- (a REST-backed stand-in for a Worker's env.AI). snake_case names with TanStack's camelCase spellings beside.
 local config = require("cloudflare.tanstack_ai.config")
 
-local type, error = type, error
+local type, error, ipairs = type, error, ipairs
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -11,62 +11,37 @@ local function check_model(label, model)
   if model:find("[\r\n%z]") then error(label .. ": model must not contain CR, LF or NUL", 3) end
 end
 
--- constructor(label, module, opts): (model, cfg) -> adapter
-local function constructor(label, mod, opts)
-  return function(model, cfg)
-    check_model(label, model)
-    local resolved = config.resolve(cfg, { label = label, gateway_only = opts.gateway_only,
-      needs_provider_key = opts.needs_provider_key })
-    return require(mod).new(model, resolved, opts)
+-- Workers AI adapters: module, and the function of it that builds the adapter (model, resolved config).
+local function workers_ai(model, cfg, kind)
+  if kind == "chat" then return require("cloudflare.tanstack_ai.workers_ai.chat").new(model, cfg) end
+  return require("cloudflare.tanstack_ai.workers_ai.media")[kind](model, cfg)
+end
+
+-- Gateway providers: chat, image, transcription and tts adapters, and summarize on top of chat (as TanStack).
+local GATEWAY_MODULES = {
+  chat = "cloudflare.tanstack_ai.gateway.chat",
+  image = "cloudflare.tanstack_ai.gateway.image",
+  transcription = "cloudflare.tanstack_ai.gateway.transcription",
+  tts = "cloudflare.tanstack_ai.gateway.tts",
+}
+local function gateway_provider(model, cfg, kind, provider)
+  local p = require("cloudflare.tanstack_ai.gateway.catalog").get(provider)
+  if not p.kinds[kind] then error(p.label .. " has no " .. kind .. " adapter", 3) end
+  if kind == "summarize" then
+    local chat = require(GATEWAY_MODULES.chat).new(provider, model, cfg)
+    return require("tanstack.ai.summarize").new(chat, p.label)
   end
+  return require(GATEWAY_MODULES[kind]).new(provider, model, cfg)
 end
 
-_M.create_workers_ai_chat = constructor("createWorkersAiChat", "cloudflare.tanstack_ai.workers_ai.chat",
-  { needs_provider_key = true })
-
-local function media(kind)
-  return function(model, resolved) return require("cloudflare.tanstack_ai.workers_ai.media")[kind](model, resolved) end
-end
-local function media_constructor(label, kind)
-  return function(model, cfg)
-    check_model(label, model)
-    local resolved = config.resolve(cfg, { label = label, needs_provider_key = true })
-    return media(kind)(model, resolved)
-  end
-end
-
-_M.create_workers_ai_image = media_constructor("createWorkersAiImage", "image")
-_M.create_workers_ai_transcription = media_constructor("createWorkersAiTranscription", "transcription")
-_M.create_workers_ai_tts = media_constructor("createWorkersAiTts", "tts")
-_M.create_workers_ai_summarize = media_constructor("createWorkersAiSummarize", "summarize")
-_M.create_workers_ai_embedding = media_constructor("createWorkersAiEmbedding", "embed")
-
-_M.createWorkersAiChat = _M.create_workers_ai_chat
-_M.createWorkersAiImage = _M.create_workers_ai_image
-_M.createWorkersAiTranscription = _M.create_workers_ai_transcription
-_M.createWorkersAiTts = _M.create_workers_ai_tts
-_M.createWorkersAiSummarize = _M.create_workers_ai_summarize
-_M.createWorkersAiEmbedding = _M.create_workers_ai_embedding
-
---- cf.binding{ accountId, apiKey, [cfApiKey], [apiBaseUrl], [gatewayBaseUrl], ... }: env.AI for plain Lua.
-function _M.binding(cfg)
-  return require("cloudflare.tanstack_ai.binding").new(cfg)
-end
-
--- BEGIN gateway providers
--- Third-party providers through AI Gateway (gateway binding or gateway REST only).
-local ipairs = ipairs
-
-local function gateway_constructor(label, kind, provider)
-  return function(model, cfg)
-    check_model(label, model)
-    local resolved = config.resolve(cfg, { label = label, gateway_only = true })
-    return require("cloudflare.tanstack_ai.providers").create(kind, provider, model, resolved)
-  end
-end
-
-local GATEWAY_CONSTRUCTORS = {
-  -- snake_case, camelCase (as the seed spells it), function, provider
+-- Every constructor: snake_case name, camelCase name, function, provider (nil: Workers AI).
+local CONSTRUCTORS = {
+  { "create_workers_ai_chat", "createWorkersAiChat", "chat" },
+  { "create_workers_ai_image", "createWorkersAiImage", "image" },
+  { "create_workers_ai_transcription", "createWorkersAiTranscription", "transcription" },
+  { "create_workers_ai_tts", "createWorkersAiTts", "tts" },
+  { "create_workers_ai_summarize", "createWorkersAiSummarize", "summarize" },
+  { "create_workers_ai_embedding", "createWorkersAiEmbedding", "embed" },
   { "create_openai_chat", "createOpenAiChat", "chat", "openai" },
   { "create_openai_summarize", "createOpenAiSummarize", "summarize", "openai" },
   { "create_openai_image", "createOpenAiImage", "image", "openai" },
@@ -85,10 +60,23 @@ local GATEWAY_CONSTRUCTORS = {
   { "create_openrouter_summarize", "createOpenRouterSummarize", "summarize", "openrouter" },
   { "create_openrouter_image", "createOpenRouterImage", "image", "openrouter" },
 }
-for _, c in ipairs(GATEWAY_CONSTRUCTORS) do
-  _M[c[1]] = gateway_constructor(c[2], c[3], c[4])
-  _M[c[2]] = _M[c[1]]
+
+for _, c in ipairs(CONSTRUCTORS) do
+  local label, kind, provider = c[2], c[3], c[4]
+  local f = function(model, cfg)
+    check_model(label, model)
+    -- third-party providers only work through AI Gateway; Workers AI needs a key outside a binding
+    local resolved = config.resolve(cfg, { label = label, gateway_only = provider ~= nil,
+      needs_provider_key = provider == nil })
+    if provider then return gateway_provider(model, resolved, kind, provider) end
+    return workers_ai(model, resolved, kind)
+  end
+  _M[c[1]], _M[label] = f, f
 end
--- END gateway providers
+
+--- cf.binding{ accountId, apiKey, [cfApiKey], [apiBaseUrl], [gatewayBaseUrl], ... }: env.AI for plain Lua.
+function _M.binding(cfg)
+  return require("cloudflare.tanstack_ai.binding").new(cfg)
+end
 
 return _M

@@ -25,14 +25,6 @@ function _M.retryable_status(status)
   return status ~= nil and (RETRYABLE_STATUS[status] or status >= 500) or false
 end
 
--- Workers AI internal codes that map to an HTTP status (docs: workers-ai/platform/errors).
-local WORKERS_AI_CODE_STATUS = {
-  [5007] = 400, [5004] = 400, [3039] = 400, [3003] = 400, [5018] = 403, [5016] = 403, [3023] = 403,
-  [3041] = 403, [5019] = 405, [5005] = 405, [3042] = 404, [3006] = 413, [3007] = 408, [3008] = 408,
-  [3036] = 429, [3040] = 429,
-}
-_M.WORKERS_AI_CODE_STATUS = WORKERS_AI_CODE_STATUS
-
 local secrets = setmetatable({}, { __mode = "k" })
 local secret_list = {}
 
@@ -114,55 +106,51 @@ function _M.parse_retry_after(v)
   return delta
 end
 
-local function first(t)
-  if type(t) == "table" then return t[1] end
+--- Turn a non-2xx HTTP answer into an error value. The provider-neutral shapes are read here
+--- (OpenAI `{error:{message,type,code}}`, Anthropic `{type:"error", error:{type,message}}`, Gemini
+--- `{error:{code,message,status}}`, `{message}`, plain text); `classify(fields, decoded)`, when given, is the
+--- provider's hook: it may refine fields.message, code, status and retryable for its own shapes (Cloudflare's
+--- live in cloudflare/tanstack_ai/errors.lua).
+function _M.from_http(status, headers, body, provider, decode, classify)
+  return _M.from_decoded(status, headers, body and decode and decode(body), body, provider, classify)
 end
 
---- Turn a non-2xx HTTP answer into an error value, reading every provider's error shape:
---- Cloudflare API `{success:false, errors:[{code,message}]}`, AI Gateway `{error:[{code,message}]}`,
---- OpenAI `{error:{message,type,code}}`, Anthropic `{type:"error", error:{type,message}}`,
---- Gemini `{error:{code,message,status}}`, or plain text.
-function _M.from_http(status, headers, body, provider, decode)
-  return _M.from_decoded(status, headers, body and decode and decode(body), body, provider)
+local function normalize_code(code)
+  if type(code) ~= "string" and type(code) ~= "number" then return nil end -- JSON null and friends
+  if type(code) == "string" and tonumber(code) then code = tonumber(code) end
+  if type(code) == "number" and math.tointeger then code = math.tointeger(code) or code end
+  return code
 end
 
 --- The same from an already decoded body (decoded may be nil; body is the raw text when there is one).
-function _M.from_decoded(status, headers, decoded, body, provider)
-  local message, code, etype
+function _M.from_decoded(status, headers, decoded, body, provider, classify)
+  local f = { status = status, provider = provider, kind = "http" }
   if type(decoded) == "table" then
     local e = decoded.error
-    local e1 = first(decoded.errors) or first(e)
-    if type(e1) == "table" then
-      message, code = e1.message, e1.code
-    elseif type(e) == "table" then
-      message, code, etype = e.message, e.code, e.type
+    if type(e) == "table" then
+      f.message, f.code, f.type = e.message, e.code, e.type
       -- Gemini: code is the HTTP number, status the name (UNAUTHENTICATED) that tells more
-      if type(e.status) == "string" and (code == nil or type(code) == "number") then code = e.status end
-      if etype and code == nil then code = etype end
+      if type(e.status) == "string" and (f.code == nil or type(f.code) == "number") then f.code = e.status end
+      if f.type and f.code == nil then f.code = f.type end
     elseif type(e) == "string" then
-      message = e
+      f.message = e
     end
-    if message == nil and type(decoded.message) == "string" then message = decoded.message end
-    if code == nil and decoded.internalCode then code = decoded.internalCode end
+    if f.message == nil and type(decoded.message) == "string" then f.message = decoded.message end
   end
-  if message == nil then
-    message = (body and #body > 0) and body:sub(1, 500) or ("HTTP " .. tostring(status or "error"))
+  if type(f.message) == "number" then f.message = tostring(f.message) end
+  if type(f.message) ~= "string" then f.message = nil end
+  if f.message == nil then
+    f.message = (body and #body > 0) and body:sub(1, 500) or ("HTTP " .. tostring(status or "error"))
   end
-  message = tostring(message)
-  -- Workers AI puts its numeric code in the message: "InferenceUpstreamError: 3040: Capacity ..."
-  if code == nil then
-    for c in message:gmatch("(%d%d%d%d?%d?)%s*:") do
-      if WORKERS_AI_CODE_STATUS[tonumber(c)] then code = tonumber(c) break end
-    end
+  f.code = normalize_code(f.code)
+  if classify then
+    classify(f, decoded)
+    f.code = normalize_code(f.code)
   end
-  if type(code) ~= "string" and type(code) ~= "number" then code = nil end -- JSON null and friends
-  if type(code) == "string" and tonumber(code) then code = tonumber(code) end
-  if type(code) == "number" and math.tointeger then code = math.tointeger(code) or code end
-  local retry_after = headers and _M.parse_retry_after(headers["retry-after"])
-  local retryable = _M.retryable_status(status) or code == 3040
   return _M.new({
-    message = message, status = status, code = code, type = etype, provider = provider, kind = "http",
-    retryable = retryable, retry_after = retry_after, body = body and body:sub(1, 4096),
+    message = tostring(f.message), status = f.status, code = f.code, type = f.type, provider = provider,
+    kind = "http", retryable = _M.retryable_status(f.status) or f.retryable == true,
+    retry_after = headers and _M.parse_retry_after(headers["retry-after"]), body = body and body:sub(1, 4096),
   })
 end
 
@@ -171,12 +159,12 @@ end
 function _M.is_payload(v)
   if type(v) ~= "table" then return false end
   local e = v.error
-  return (e ~= nil and type(e) ~= "userdata" and v.choices == nil) or v.success == false or v.type == "error"
+  return (e ~= nil and type(e) ~= "userdata" and v.choices == nil) or v.type == "error"
 end
 
 --- An error report that arrived inside a 200 answer or a stream -> an error value (not retried).
-function _M.from_payload(v, provider)
-  local e = _M.from_decoded(nil, nil, v, nil, provider)
+function _M.from_payload(v, provider, classify)
+  local e = _M.from_decoded(nil, nil, v, nil, provider, classify)
   e.kind = "provider"
   e.retryable = false
   return e

@@ -1,6 +1,6 @@
 -- Sending a request: pick the transport, retry retryable failures, turn HTTP errors into error values.
--- The one retry loop of the library: 408/409/429/5xx (and Workers AI 3040 "out of capacity") and
--- connection failures are retried with jittered exponential backoff, honouring Retry-After, and only
+-- The one retry loop of the library: 408/409/429/5xx (and what a provider's error classifier marks
+-- retryable) and connection failures are retried with jittered exponential backoff, honouring Retry-After, and only
 -- before any byte of a successful body has reached the caller (a response is returned only when 2xx).
 local errors = require("tanstack.ai.errors")
 local json = require("tanstack.ai.json")
@@ -9,12 +9,9 @@ local math_random, min = math.random, math.min
 
 local _M = {}
 
-local transport_override
-
 --- Choose the transport: an explicit one, the nginx cosocket one inside request phases, else libcurl.
 function _M.transport(explicit)
   if explicit then return explicit end
-  if transport_override then return transport_override end
   if ngx and ngx.get_phase then -- luacheck: ignore
     local ok_phase, phase = pcall(ngx.get_phase) -- luacheck: ignore
     local yieldable = { rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
@@ -26,9 +23,6 @@ function _M.transport(explicit)
   end
   return require("tanstack.ai.transport.curl")
 end
-
---- Replace the default transport (tests, custom hosts). nil restores the default.
-function _M.set_transport(t) transport_override = t end
 
 function _M.sleep(ms, transport)
   if ngx and ngx.sleep and (transport and transport.name == "ngx") then -- luacheck: ignore
@@ -43,15 +37,16 @@ function _M.backoff_ms(attempt, retry_after)
   return math_random() * min(250 * 2 ^ attempt, 2000)
 end
 
---- Read a non-2xx response into an error value.
-function _M.http_error(res, provider)
+--- Read a non-2xx response into an error value (classify: the provider's hook, see errors.lua).
+function _M.http_error(res, provider, classify)
   local body = require("tanstack.ai.turn").read_all(res)
   if res.close then res.close() end
-  return errors.from_http(res.status, res.headers or {}, body or "", provider, json.decode)
+  return errors.from_http(res.status, res.headers or {}, body or "", provider, json.decode, classify)
 end
 
 --- Run attempt() (-> res | nil, err) with retries. A res with a non-2xx status becomes an error here.
---- opts: max_retries (default 2), provider, transport (for sleeping), on_retry(err, attempt, delay_ms).
+--- opts: max_retries (default 2), provider, classify (the provider's error classifier), transport (for
+--- sleeping), on_retry(err, attempt, delay_ms).
 function _M.with_retries(attempt, opts)
   opts = opts or {}
   local max = opts.max_retries
@@ -60,7 +55,7 @@ function _M.with_retries(attempt, opts)
   while true do
     local res, err = attempt(n)
     if res and (res.status == nil or (res.status >= 200 and res.status < 300)) then return res end
-    if res then err = _M.http_error(res, opts.provider) end
+    if res then err = _M.http_error(res, opts.provider, opts.classify) end
     err = errors.wrap(err or "request failed", { kind = "network", provider = opts.provider })
     if err.provider == nil then err.provider = opts.provider end
     if not err.retryable or n >= max or err.kind == "canceled" then

@@ -1,19 +1,22 @@
--- One model turn: open the request, frame the answer (SSE or a whole JSON body) and feed a protocol
--- translator, handing out AG-UI events one at a time. Pull-driven: nothing is read before the caller asks
--- for the next event, so memory stays flat however long the stream is.
+-- One model turn: open the request, frame the answer (SSE, or a whole JSON body), decode each event with the
+-- turn's wire format into canonical deltas (deltas.lua), and hand out AG-UI events one at a time.
+-- Pull-driven: nothing is read before the caller asks for the next event, so memory stays flat however long
+-- the stream is.
 --
 -- A response (from any transport or binding) is one of:
 --   { status, headers, read = fn() -> bytes | nil (end) | nil, err, close = fn }   streaming or not
 --   { status, headers, body = "<bytes>" }                                          whole body
 --   { value = <decoded table> }                                                     a binding's JSON result
--- A translator has: event(sse_event) (a framed SSE event), body(decoded_json), finish(), fail(err), finished.
 local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
-local ok_core, core = pcall(require, "tanstack.ai.core")
+local deltas = require("tanstack.ai.deltas")
+local formats = require("tanstack.ai.formats")
+local core = require("tanstack.ai.core")
 
-local type = type
+local type, pairs, pcall, tostring, setmetatable = type, pairs, pcall, tostring, setmetatable
 local now_ms = events.now_ms
+local decode, decode_raising = json.decode, json.decode_fast
 
 local _M = {}
 
@@ -42,7 +45,7 @@ function _M.read_all(res)
       if err then return nil, errors.wrap(err, { kind = "network" }) end
       break
     end
-    if chunk ~= false then buf[#buf + 1] = chunk end
+    buf[#buf + 1] = chunk
   end
   return table.concat(buf)
 end
@@ -51,29 +54,90 @@ local function close(res)
   if res and res.close then res.close() end
 end
 
-local function feed_events(tr, evs)
+-- Feed the events framed from one read. Raises on a malformed event (caught once per read, not per event).
+local function feed_events(decode_event, state, out, evs, done_marker)
   for i = 1, #evs do
-    tr:event(evs[i])
-    if tr.finished then return end
+    local data = evs[i].data
+    if data == done_marker then
+      out.done_seen = true
+    elseif data ~= "" and not out.done_seen then
+      local v = decode_raising(data)
+      if type(v) ~= "table" then error("not an object", 0) end
+      decode_event(state, v, out)
+      if out.finished then return end
+    end
   end
 end
 
---- Start a turn. ctx: open = fn() -> res | nil, err ; translator (built with emit = the queue's push).
---- Returns a producer { next, close } and the queue the translator emits into.
-function _M.new(open, make_translator)
-  local queue = events.queue()
-  local tr = make_translator(function(e) -- push, inlined (once per event)
-    local t = queue.tail + 1
-    queue.tail = t
-    queue[t] = e
-  end)
+local Decoder = {}
+Decoder.__index = Decoder
+
+--- The sans-I/O half of a turn: framed events or a whole body in, AG-UI events out through ctx.emit.
+--- ctx: format (a wire format, see formats/init.lua), emit, model, runId, threadId, used_ids, provider,
+--- classify (the provider's error classifier). `decoder.out` is the deltas object (deltas.lua).
+function _M.decoder(ctx)
+  local format = formats.check(ctx.format)
+  if ctx.provider == nil and format.default_provider then
+    local c = {}
+    for k, v in pairs(ctx) do c[k] = v end
+    c.provider = format.default_provider
+    ctx = c
+  end
+  return setmetatable({ format = format, state = format.new_state and format.new_state() or nil,
+    decode_event = format.decode_event, done_marker = format.done_marker, out = deltas.new(ctx) }, Decoder)
+end
+
+--- Feed framed SSE events ({data = ...}) that arrived in one read; a malformed one ends the turn with one
+--- RUN_ERROR after the events before it (one protected call per read, not per event).
+function Decoder:feed(evs)
+  local out = self.out
+  local ok, rerr = pcall(feed_events, self.decode_event, self.state, out, evs, self.done_marker)
+  if not ok then
+    out:fail(errors.new({ message = "malformed stream event: " .. tostring(rerr), kind = "decode" }))
+  end
+end
+
+function Decoder:event(ev) return self:feed({ ev }) end
+
+--- A whole decoded answer: its events, then RUN_FINISHED (or RUN_ERROR).
+function Decoder:body(v)
+  local out = self.out
+  out:start()
+  self.format.decode_body(self.state, v, out)
+  out:finish()
+end
+
+function Decoder:finish() self.out:finish() end
+function Decoder:fail(err) self.out:fail(err) end
+function Decoder:finished() return self.out.finished end
+
+--- Start a turn.
+---   open()  -> res | nil, err     sends the request (with retries) when the first event is asked for
+---   ctx     as for decoder (without emit)
+--- Returns a producer { next = fn() -> event | nil, close = fn() }.
+function _M.new(open, ctx)
+  local head, tail = 1, 0
+  local queue = {}
+  local c = {}
+  for k, v in pairs(ctx) do c[k] = v end
+  c.emit = function(e) -- the queue's push, inlined (once per event)
+    tail = tail + 1
+    queue[tail] = e
+  end
+  local dec = _M.decoder(c)
+  local out = dec.out
   local res, parser
   local done = false
 
   local function fail(err)
-    tr:fail(err)
+    out:fail(err)
     done = true
     close(res)
+  end
+
+  local function body(v)
+    dec:body(v)
+    done = true
   end
 
   local function step()
@@ -81,27 +145,19 @@ function _M.new(open, make_translator)
       local err
       res, err = open()
       if not res then return fail(errors.wrap(err or "request failed", { kind = "network" })) end
-      if res.value ~= nil then
-        tr:body(res.value)
-        tr:finish()
-        done = true
-        return
-      end
+      out.ts = now_ms()
+      if res.value ~= nil then return body(res.value) end
       local ct = content_type(res)
-      if is_json_type(ct) or (res.body ~= nil and type(res.body) == "string" and not (ct and ct:find("event-stream"))) then
+      if is_json_type(ct) or (type(res.body) == "string" and not (ct and ct:find("event-stream", 1, true))) then
         local bytes, rerr = _M.read_all(res)
         close(res)
         if not bytes then return fail(rerr) end
-        local decoded, derr = json.decode(bytes)
+        local decoded, derr = decode(bytes)
         if decoded == nil then
           return fail(errors.new({ message = "invalid JSON in response: " .. tostring(derr), kind = "decode" }))
         end
-        tr:body(decoded)
-        tr:finish()
-        done = true
-        return
+        return body(decoded)
       end
-      if not ok_core then return fail(errors.new({ message = "tanstack.ai.core is not available", kind = "internal" })) end
       if type(res.body) == "string" and not res.read then
         -- a whole SSE body in one string (some bindings): read it as a single chunk
         local b = res.body
@@ -109,6 +165,7 @@ function _M.new(open, make_translator)
         res.read = function() local x = b; b = nil; return x end
       end
       parser = core.sse_parser()
+      out:start()
       return
     end
     local chunk, err = res.read()
@@ -116,31 +173,20 @@ function _M.new(open, make_translator)
     if chunk == nil then
       if err then return fail(errors.wrap(err, { kind = "network" })) end
       evs = parser:finish()
-      for i = 1, #evs do
-        tr:event(evs[i])
-        if tr.finished then break end
+    else
+      out.ts = now_ms() -- every event framed from this read arrived now
+      local perr
+      evs, perr = parser:feed(chunk)
+      if not evs then
+        return fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
       end
-      if not tr.finished then tr:finish() end
+    end
+    dec:feed(evs)
+    if chunk == nil then
+      out:finish()
       done = true
       close(res)
-      return
-    end
-    if chunk == false then return end
-    tr.ts = now_ms() -- every event framed from this read arrived now
-    local perr
-    evs, perr = parser:feed(chunk)
-    if not evs then
-      return fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
-    end
-    -- one protected call per read instead of one per event: a malformed event raises inside and ends the
-    -- turn with one RUN_ERROR after the events before it
-    tr.raise_on_bad_json = true
-    local ok, rerr = pcall(feed_events, tr, evs)
-    tr.raise_on_bad_json = nil
-    if not ok then
-      return fail(errors.new({ message = "malformed stream event: " .. tostring(rerr), kind = "decode" }))
-    end
-    if tr.finished then
+    elseif out.finished then
       done = true
       close(res)
     end
@@ -148,13 +194,11 @@ function _M.new(open, make_translator)
 
   local producer = {}
   function producer.next()
-    -- the queue's pop, inlined: this runs once per event
-    local h = queue.head
-    while h > queue.tail and not done do step() end
-    if h > queue.tail then return nil end
-    local e = queue[h]
-    queue[h] = nil
-    queue.head = h + 1
+    while head > tail and not done do step() end
+    if head > tail then return nil end
+    local e = queue[head]
+    queue[head] = nil
+    head = head + 1
     return e
   end
   function producer.close()

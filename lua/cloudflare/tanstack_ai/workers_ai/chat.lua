@@ -1,40 +1,36 @@
--- Workers AI chat: the OpenAI-compatible request on every path, answers read in either Workers AI
--- format (OpenAI chunks or native events) on every path.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local openai = require("tanstack.ai.providers.openai")
+-- Workers AI chat: an OpenAI-compatible request described once for every mode (request.lua routes it), the
+-- answer read in either Workers AI format (workers_ai/format.lua).
 local turn = require("tanstack.ai.turn")
-local route = require("cloudflare.tanstack_ai.route")
-local native = require("cloudflare.tanstack_ai.workers_ai.native")
+local request = require("cloudflare.tanstack_ai.request")
+local format = require("cloudflare.tanstack_ai.workers_ai.format")
+local cf_errors = require("cloudflare.tanstack_ai.errors")
 
-local setmetatable, type, pairs = setmetatable, type, pairs
+local setmetatable, pairs = setmetatable, pairs
 
 local _M = {}
+
+local PROVIDER = "workers-ai"
 
 local Adapter = {}
 Adapter.__index = Adapter
 Adapter.__tostring = function(a) return "WorkersAiTextAdapter(" .. a.model .. ", " .. a.config.mode .. ")" end
 
 function _M.new(model, cfg)
-  return setmetatable({ kind = "text", name = "workers-ai", model = model, config = cfg }, Adapter)
+  return setmetatable({ kind = "text", name = PROVIDER, model = model, config = cfg, label = "WorkersAi" },
+    Adapter)
 end
 
---- The request for a turn, described once for every mode.
-function Adapter:request_spec(options)
-  local body = openai.build_request(options)
-  local inputs = {}
+--- The description of a turn's request (see request.lua).
+function Adapter:describe(options)
+  local body = format.build_request(options)
+  local inputs = {} -- the binding and universal entry forms name the model elsewhere
   for k, v in pairs(body) do if k ~= "model" then inputs[k] = v end end
   return {
-    provider = "workers-ai",
-    model = self.model,
-    rest_path = "/ai/v1/chat/completions",
-    gateway_path = "v1/chat/completions",
-    endpoint = self.model, -- universal entries use the native model endpoint (docs form)
-    body = self.config.mode == "gateway_binding" and inputs or body,
-    binding_inputs = inputs,
-    stream = body.stream,
-    session = true,
-    label = "Workers AI chat",
+    provider = PROVIDER, model = self.model, label = "Workers AI chat",
+    body = body, binding_inputs = inputs, entry_body = inputs,
+    rest_path = "/ai/v1/chat/completions", gateway_path = "v1/chat/completions",
+    entry_endpoint = self.model, -- universal entries use the native model endpoint (docs form)
+    stream = body.stream, session = true,
   }
 end
 
@@ -49,50 +45,24 @@ end
 --- temperature, maxTokens, runId, threadId, used_ids.
 function Adapter:chat_stream(options)
   options = with_model(self, options)
-  local spec = self:request_spec(options)
+  local d = self:describe(options)
   local cfg = self.config
-  return turn.new(function() return route.send(cfg, spec) end, function(emit)
-    return openai.translator({ model = self.model, runId = options.runId, threadId = options.threadId,
-      emit = emit, used_ids = options.used_ids, provider = "workers-ai",
-      normalize = native.to_chunk, normalize_body = native.to_body })
-  end)
+  return turn.new(function() return request.send(cfg, d) end, { format = format, model = self.model,
+    runId = options.runId, threadId = options.threadId, used_ids = options.used_ids, provider = PROVIDER,
+    classify = cf_errors.classify })
 end
 
---- Structured output: non-streaming json_schema request; returns the decoded table and the raw text.
+--- Structured output: a non-streaming json_schema request; returns the decoded table and the raw text.
 function Adapter:structured_output(options, output_schema)
   options = with_model(self, options)
   options.outputSchema = output_schema
-  local spec = self:request_spec(options)
-  local res, err = route.send(self.config, spec)
-  if not res then return nil, err end
-  local v = res.value
-  if v == nil then
-    local bytes, rerr = turn.read_all(res)
-    if res.close then res.close() end
-    if not bytes then return nil, rerr end
-    local derr
-    v, derr = json.decode(bytes)
-    if v == nil then return nil, errors.new({ message = "invalid JSON in response: " .. tostring(derr), kind = "decode" }) end
+  local r, err = request.call(self.config, self:describe(options))
+  if not r then return nil, err end
+  if r.value == nil then
+    return nil, require("tanstack.ai.errors").new({ message = "Workers AI chat: expected a JSON answer, got " ..
+      tostring(r.content_type or "no content type"), kind = "provider", provider = PROVIDER })
   end
-  v = native.unwrap(v)
-  local content
-  if type(v) == "table" and type(v.choices) == "table" then
-    local c = v.choices[1]
-    content = type(c) == "table" and type(c.message) == "table" and c.message.content or nil
-  elseif type(v) == "table" then
-    content = v.response
-  end
-  if content == nil or content == json.null then
-    return nil, errors.new({ message = "Workers AI structured output returned no content", kind = "provider",
-      provider = "workers-ai", body = json.try_encode(v) })
-  end
-  if type(content) == "table" then return content, json.encode(content) end
-  local data, derr = json.decode(content)
-  if type(data) ~= "table" then
-    return nil, errors.new({ message = "structured output is not a JSON object: " .. tostring(derr or content),
-      kind = "decode", provider = "workers-ai" })
-  end
-  return data, content
+  return format.structured(r.value, PROVIDER)
 end
 
 return _M

@@ -5,7 +5,8 @@ local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
-local run = require("cloudflare.tanstack_ai.workers_ai.run")
+local media = require("tanstack.ai.media")
+local request = require("cloudflare.tanstack_ai.request")
 
 local type, pairs, ipairs, tonumber, setmetatable = type, pairs, ipairs, tonumber, setmetatable
 
@@ -23,6 +24,19 @@ local function adapter(kind, model, cfg, methods)
   local a = { kind = kind, name = "workers-ai", model = model, config = cfg }
   for k, f in pairs(methods) do a[k] = f end
   return setmetatable(a, { __tostring = function() return "WorkersAi" .. kind .. "Adapter(" .. model .. ")" end })
+end
+
+-- A Workers AI model run, described once for every mode (request.lua): req.json (the inputs), req.raw +
+-- content_type + query (the raw-bytes form of the REST paths), req.binding_inputs / req.entry_inputs (the plain
+-- binding's and the universal entry's forms when they differ from json), req.label.
+-- Returns { value = <decoded JSON> } or { bytes, content_type }, or nil, err.
+local function run(cfg, model, req)
+  return request.call(cfg, {
+    provider = "workers-ai", model = model, label = req.label,
+    rest_path = "/ai/run/" .. model, gateway_path = model, entry_endpoint = model,
+    body = req.raw or req.json, content_type = req.raw and req.content_type, query = req.raw and req.query,
+    binding_inputs = req.binding_inputs or req.json, entry_body = req.entry_inputs or req.json,
+  })
 end
 
 local function byte_array(bytes)
@@ -58,7 +72,7 @@ function _M.image(model, cfg)
       end
       local images = {}
       for i = 1, opts.numberOfImages or 1 do
-        local res, err = run.call(cfg, model, { json = inputs, label = "Workers AI image" })
+        local res, err = run(cfg, model, { json = inputs, label = "Workers AI image" })
         if not res then return nil, err end
         local b64, ierr = image_b64(res, "Workers AI image")
         if not b64 then return nil, ierr end
@@ -131,7 +145,7 @@ function _M.transcription(model, cfg)
         local managed = { audio = core.base64_encode(audio), language = opts.language, initial_prompt = opts.prompt }
         req.json = with_options(mo, managed)
       else -- deepgram: raw bytes with their content type, options as query parameters
-        local ct = (type(mo) == "table" and mo.contentType) or run.sniff(audio) or "audio/mpeg"
+        local ct = (type(mo) == "table" and mo.contentType) or media.sniff(audio) or "audio/mpeg"
         local q = {}
         if type(mo) == "table" then for k, v in pairs(mo) do if k ~= "contentType" then q[k] = v end end end
         if opts.language then q.language = opts.language end
@@ -143,9 +157,9 @@ function _M.transcription(model, cfg)
         local gi = {}
         for k, v in pairs(q) do gi[k] = v end
         gi.audio = { body = core.base64_encode(audio), contentType = ct }
-        req.gateway_inputs = gi
+        req.entry_inputs = gi
       end
-      local res, err = run.call(cfg, model, req)
+      local res, err = run(cfg, model, req)
       if not res then return nil, err end
       local mapped = map_transcription(res.value)
       if not mapped then
@@ -193,7 +207,7 @@ function _M.tts(model, cfg)
         inputs = with_options(opts.modelOptions, { text = opts.text, speaker = opts.voice, encoding = f.encoding,
           container = f.container })
       end
-      local res, err = run.call(cfg, model, { json = inputs, label = "Workers AI TTS" })
+      local res, err = run(cfg, model, { json = inputs, label = "Workers AI TTS" })
       if not res then return nil, err end
       local bytes
       if res.bytes then
@@ -207,8 +221,8 @@ function _M.tts(model, cfg)
         return nil, errors.new({ message = "Workers AI TTS: response has no audio", kind = "provider",
           provider = "workers-ai" })
       end
-      local ct = run.sniff(bytes) or (AURA_FORMAT[fmt] and AURA_FORMAT[fmt].content_type) or "audio/mpeg"
-      if fmt == "pcm" and not run.sniff(bytes) then ct = "audio/pcm" end
+      local ct = media.sniff(bytes) or (AURA_FORMAT[fmt] and AURA_FORMAT[fmt].content_type) or "audio/mpeg"
+      if fmt == "pcm" and not media.sniff(bytes) then ct = "audio/pcm" end
       return { id = events.id("speech"), model = model, audio = core.base64_encode(bytes),
         format = FORMAT_OF_TYPE[ct] or fmt, contentType = ct }
     end,
@@ -223,7 +237,7 @@ function _M.summarize(model, cfg)
   return adapter("summarize", model, cfg, {
     summarize = function(self, opts)
       local inputs = with_options(opts.modelOptions, { input_text = opts.text, max_length = opts.maxLength })
-      local res, err = run.call(cfg, model, { json = inputs, label = "Workers AI summarize" })
+      local res, err = run(cfg, model, { json = inputs, label = "Workers AI summarize" })
       if not res then return nil, err end
       local v = res.value
       if type(v) ~= "table" or type(v.summary) ~= "string" then
@@ -240,7 +254,7 @@ function _M.embed(model, cfg)
     embed = function(self, opts)
       local input = opts.input or opts.text
       local inputs = with_options(opts.modelOptions, { text = input })
-      local res, err = run.call(cfg, model, { json = inputs, label = "Workers AI embedding" })
+      local res, err = run(cfg, model, { json = inputs, label = "Workers AI embedding" })
       if not res then return nil, err end
       local v = res.value
       local data = type(v) == "table" and v.data or nil

@@ -7,10 +7,10 @@
 local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
-local gemini = require("tanstack.ai.providers.gemini")
-local openai = require("tanstack.ai.providers.openai")
-local catalog = require("cloudflare.tanstack_ai.providers.catalog")
-local request = require("cloudflare.tanstack_ai.providers.request")
+local gemini = require("tanstack.ai.formats.gemini")
+local openai = require("tanstack.ai.formats.openai")
+local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local request = require("cloudflare.tanstack_ai.request")
 
 local setmetatable, type, pairs, ipairs, error, tonumber = setmetatable, type, pairs, ipairs, error, tonumber
 
@@ -57,7 +57,7 @@ local function images_api(self, opts)
     if type(d.revised_prompt) == "string" then img.revisedPrompt = d.revised_prompt end
     images[i] = img
   end
-  return { id = events.id("img"), model = model, images = images, usage = request.usage(v.usage) }
+  return { id = events.id("img"), model = model, images = images, usage = openai.media_usage(v.usage) }
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ local function gemini_images(self, opts)
     usage = gemini.usage(v.usageMetadata)
     if #images >= want then break end
   end
-  return { id = events.id("img"), model = model, images = images, usage = openai.usage(usage) }
+  return { id = events.id("img"), model = model, images = images, usage = usage }
 end
 
 ---------------------------------------------------------------------------------------------------

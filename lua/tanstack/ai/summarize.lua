@@ -1,4 +1,4 @@
--- Summarization on top of any chat adapter, as TanStack's ChatStreamSummarizeAdapter does: a summarizer
+-- Summarization on top of any chat adapter (provider-neutral), as TanStack's ChatStreamSummarizeAdapter does: a summarizer
 -- system prompt (style, focus, maxLength), the text as the user message, the text deltas joined.
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
@@ -50,12 +50,12 @@ end
 
 local Summarize = {}
 Summarize.__index = Summarize
-Summarize.__tostring = function(a) return a.chat.provider.label .. "SummarizeAdapter(" .. a.model .. ")" end
+Summarize.__tostring = function(a) return (a.label or a.name) .. "SummarizeAdapter(" .. a.model .. ")" end
 
---- A summarize adapter over a text adapter (anything with chat_stream).
-function _M.new(chat)
+--- A summarize adapter over a text adapter (anything with chat_stream). label: a name for tostring.
+function _M.new(chat, label)
   return setmetatable({ kind = "summarize", name = chat.name, model = chat.model, config = chat.config,
-    chat = chat }, Summarize)
+    chat = chat, label = label }, Summarize)
 end
 
 --- summarize{ text, maxLength, style, focus, modelOptions, temperature } -> { id, model, summary, usage }

@@ -6,10 +6,10 @@ local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
-local gemini = require("tanstack.ai.providers.gemini")
-local catalog = require("cloudflare.tanstack_ai.providers.catalog")
-local request = require("cloudflare.tanstack_ai.providers.request")
-local wav = require("cloudflare.tanstack_ai.providers.wav")
+local gemini = require("tanstack.ai.formats.gemini")
+local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local request = require("cloudflare.tanstack_ai.request")
+local media = require("tanstack.ai.media")
 
 local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
   error, tonumber
@@ -105,7 +105,7 @@ local function gemini_speech(self, opts)
     return { id = events.id("speech"), model = model, audio = core.base64_encode(raw), format = "pcm",
       contentType = "audio/L16;rate=" .. rate }
   end
-  return { id = events.id("speech"), model = model, audio = core.base64_encode(wav.wrap(raw, rate, 1, 16)),
+  return { id = events.id("speech"), model = model, audio = core.base64_encode(media.wav(raw, rate, 1, 16)),
     format = "wav", contentType = "audio/wav" }
 end
 

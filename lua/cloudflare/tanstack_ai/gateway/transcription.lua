@@ -1,18 +1,14 @@
--- OpenAI speech to text through AI Gateway: audio/transcriptions as multipart/form-data (the reference
--- sends JSON and breaks, its bug #13).
---
--- Gateway binding mode: a universal entry carries a JSON `query`, never a multipart body. When the binding
--- can tell its gateway URL (get_url, as cf.binding and env.AI.gateway(id).getUrl do), the upload goes over
--- REST to that URL with the provider key and cf-aig-* headers of this config; the binding's own gateway
--- token is not reachable through the binding interface, so an authenticated gateway answers 401 (code
--- 2009) there: use gateway REST mode ({ accountId, gatewayId, cfApiKey, apiKey }) for those.
+-- OpenAI speech to text through AI Gateway: audio/transcriptions as multipart/form-data (OpenAI's API takes
+-- nothing else). In gateway binding mode the multipart body cannot ride in a universal entry: request.lua
+-- posts it to the binding's gateway URL instead.
 local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
-local run = require("cloudflare.tanstack_ai.workers_ai.run")
-local catalog = require("cloudflare.tanstack_ai.providers.catalog")
-local request = require("cloudflare.tanstack_ai.providers.request")
+local media = require("tanstack.ai.media")
+local openai = require("tanstack.ai.formats.openai")
+local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local request = require("cloudflare.tanstack_ai.request")
 
 local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
   error, tonumber
@@ -29,8 +25,7 @@ local FORMATS = { json = true, text = true, srt = true, verbose_json = true, vtt
 local FILE_KEYS = { filename = true, contentType = true }
 
 local function sniff(audio)
-  if audio:sub(5, 8) == "ftyp" then return "audio/mp4" end
-  local t = run.sniff(audio)
+  local t = media.sniff(audio)
   if t and EXT[t] then return t end
   return nil
 end
@@ -81,7 +76,7 @@ local function usage_of(u)
     return { promptTokens = 0, completionTokens = 0, totalTokens = 0,
       billed = { quantity = tonumber(u.seconds), unit = "seconds" } }
   end
-  return request.usage(u)
+  return openai.media_usage(u)
 end
 
 --- A JSON / verbose_json answer -> TanStack's transcription result fields.
@@ -112,30 +107,14 @@ function Adapter:transcribe(opts)
   if not ok then error(parts, 2) end
   local body, content_type = core.multipart_encode(parts)
   if not body then return nil, errors.new({ message = tostring(content_type), kind = "internal" }) end
-  local spec = { provider = p.slug, gateway_path = p.transcriptions_path, body = body, content_type = content_type,
+  local d = { provider = p.slug, gateway_path = p.transcriptions_path, body = body, content_type = content_type,
     label = p.label .. " transcription" }
-  local r, err
-  if cfg.mode == "gateway_binding" then
-    local b = cfg.binding
-    local okb, url = pcall(function()
-      local f = b.get_url or b.getUrl
-      if f == nil then return nil end
-      return f(b, p.slug)
-    end)
-    if not okb or type(url) ~= "string" then
-      return nil, errors.new({ message = spec.label .. ": a multipart upload cannot travel in a gateway binding's " ..
-        "universal entry, and this binding has no get_url; use gateway REST mode ({ accountId, gatewayId, ... })",
-        kind = "config", provider = p.slug, retryable = false })
-    end
-    r, err = request.call_url(cfg, url .. "/" .. p.transcriptions_path, spec)
-  else
-    r, err = request.call(cfg, spec)
-  end
+  local r, err = request.call(cfg, d)
   if not r then return nil, err end
   local out
   if r.value ~= nil then
     if type(r.value) ~= "table" or type(r.value.text) ~= "string" then
-      return nil, errors.new({ message = spec.label .. ": the response has no text", kind = "provider",
+      return nil, errors.new({ message = d.label .. ": the response has no text", kind = "provider",
         provider = p.slug, body = json.try_encode(r.value) })
     end
     out = _M.result(r.value)

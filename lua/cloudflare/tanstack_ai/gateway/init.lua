@@ -1,7 +1,7 @@
--- AI Gateway facts: provider slugs, URLs, universal entries, and the cf-aig-* headers.
+-- AI Gateway facts: how each provider takes its key, URLs, universal entries, and every cf-aig-* header.
 local json = require("tanstack.ai.json")
 
-local type, pairs, tostring = type, pairs, tostring
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 
 local _M = {}
 
@@ -11,13 +11,43 @@ _M.AUTH_HEADER = {
   openrouter = "authorization", anthropic = "x-api-key", ["google-ai-studio"] = "x-goog-api-key",
 }
 
---- The cf-aig-* (and x-session-affinity) headers for a resolved config, into `h`.
-function _M.cache_headers(cfg, h)
+-- The cf-aig-* request headers, each from its option (the binding's `gateway` options spell them this way;
+-- a resolved config carries the same values under snake_case names, see options_of_config).
+local function bool(v) return v and "true" or "false" end
+local OPTION_HEADERS = {
+  { "skipCache", "cf-aig-skip-cache", bool },
+  { "cacheTtl", "cf-aig-cache-ttl", function(v) return string.format("%d", v) end },
+  { "cacheKey", "cf-aig-cache-key", tostring },
+  { "metadata", "cf-aig-metadata", function(v) return json.encode(v) end },
+  { "collectLog", "cf-aig-collect-log", bool },
+  { "eventId", "cf-aig-event-id", tostring },
+  { "requestTimeoutMs", "cf-aig-request-timeout", tostring },
+}
+
+--- The cf-aig-* headers for gateway options ({ skipCache, cacheTtl, cacheKey, metadata, collectLog, eventId,
+--- requestTimeoutMs }, as env.AI.run's `gateway` option takes them), into `h`.
+function _M.option_headers(opts, h)
   h = h or {}
-  if cfg.skip_cache ~= nil then h["cf-aig-skip-cache"] = cfg.skip_cache and "true" or "false" end
-  if cfg.cache_ttl then h["cf-aig-cache-ttl"] = string.format("%d", cfg.cache_ttl) end
-  if cfg.cache_key then h["cf-aig-cache-key"] = cfg.cache_key end
-  if cfg.metadata then h["cf-aig-metadata"] = json.encode(cfg.metadata) end
+  for _, o in ipairs(OPTION_HEADERS) do
+    local v = opts[o[1]]
+    if v ~= nil then h[o[2]] = o[3](v) end
+  end
+  return h
+end
+
+--- The gateway options of a resolved config (config.lua).
+function _M.options_of_config(cfg)
+  return { skipCache = cfg.skip_cache, cacheTtl = cfg.cache_ttl, cacheKey = cfg.cache_key, metadata = cfg.metadata }
+end
+
+--- The cf-aig-* headers of a resolved config, into `h`.
+function _M.cache_headers(cfg, h)
+  return _M.option_headers(_M.options_of_config(cfg), h)
+end
+
+--- The gateway's own token (an authenticated gateway), into `h`.
+function _M.gateway_auth(token, h)
+  if token then h["cf-aig-authorization"] = "Bearer " .. token end
   return h
 end
 

@@ -1,6 +1,8 @@
--- Facts about the AI Gateway third-party providers: gateway slug, wire format, endpoints (the path after
--- the slug, identical in gateway URLs and universal entries), extra headers, and what each can do.
--- Adapters read these; nothing else in the code branches on a provider's name.
+-- Facts about the AI Gateway third-party providers: gateway slug, wire format (tanstack/ai/formats), endpoints
+-- (the path after the slug, identical in gateway URLs and universal entries), extra headers, request quirks,
+-- and what each can do. Adapters read these; nothing else in the code branches on a provider's name.
+local gemini = require("tanstack.ai.formats.gemini")
+
 local _M = {}
 
 _M.ANTHROPIC_VERSION = "2023-06-01"
@@ -53,6 +55,24 @@ function _M.get(name)
   local p = _M.providers[name]
   if not p then error("unknown gateway provider '" .. tostring(name) .. "'", 2) end
   return p
+end
+
+--- The chat endpoint for a request body: path (after the slug), query, and whether the answer streams.
+--- Applies the provider's request quirks to the body (max_tokens spelling, no sampling for reasoning models).
+function _M.chat_endpoint(p, model, body, options)
+  if p.wire == "gemini" then -- streaming is chosen by the endpoint, not the body
+    local stream = options.outputSchema == nil and options.stream ~= false
+    local path, query = gemini.endpoint(model, stream)
+    return path, query, stream
+  end
+  if p.max_tokens_key and options.maxTokens ~= nil then
+    body.max_tokens = nil
+    body[p.max_tokens_key] = options.maxTokens
+  end
+  if p.no_sampling and p.no_sampling(model) then
+    body.temperature, body.top_p = nil, nil
+  end
+  return p.chat_path, nil, body.stream == true
 end
 
 --- Extra request headers a provider needs (anthropic-version), as a new table.

@@ -1,18 +1,16 @@
--- Anthropic Messages API: TanStack chat options -> request body, and Messages events -> AG-UI events.
--- The events are produced by the one Chat Completions translator (openai.lua): each Anthropic event is
--- mapped to the equivalent chunk, so ids, tool-call ordering, reasoning steps and RUN_FINISHED behave the
--- same for every provider. Pure: no I/O.
+-- Anthropic Messages, a wire format (see formats/init.lua for the interface): TanStack chat options -> request
+-- body, Messages stream events and whole messages -> canonical deltas (deltas.lua), in one hop. Pure: no I/O.
 local json = require("tanstack.ai.json")
 local messages_mod = require("tanstack.ai.messages")
 local schema = require("tanstack.ai.schema")
 local errors = require("tanstack.ai.errors")
-local openai = require("tanstack.ai.providers.openai")
-local parts = require("tanstack.ai.providers.parts")
+local openai = require("tanstack.ai.formats.openai")
+local parts = require("tanstack.ai.formats.parts")
 
-local type, ipairs, pairs, error, tonumber = type, ipairs, pairs, error, tonumber
+local type, ipairs, error, tonumber = type, ipairs, error, tonumber
 local concat = table.concat
 
-local _M = {}
+local _M = { name = "anthropic", default_provider = "anthropic" }
 
 _M.DEFAULT_MAX_TOKENS = 4096
 _M.STRUCTURED_TOOL = "structured_output"
@@ -169,7 +167,7 @@ function _M.build_request(options)
 end
 
 ---------------------------------------------------------------------------------------------------
--- Response: Messages events -> Chat Completions chunks -> AG-UI events
+-- Response: Messages events -> canonical deltas
 ---------------------------------------------------------------------------------------------------
 
 local STOP_MAP = { end_turn = "stop", stop_sequence = "stop", pause_turn = "stop", tool_use = "tool_calls",
@@ -181,8 +179,12 @@ local function finish_of(stop_reason)
   return STOP_MAP[stop_reason] or "stop"
 end
 
--- Fold an Anthropic usage object into the running totals (input from message_start, cumulative output
--- from message_delta; newer APIs repeat input counts in message_delta).
+--- Per-turn state: the running usage totals (input from message_start, cumulative output from
+--- message_delta; newer APIs repeat input counts in message_delta).
+function _M.new_state()
+  return { input = 0, output = 0, cache_read = 0, cache_write = 0, seen = false }
+end
+
 local function absorb_usage(state, u)
   if type(u) ~= "table" then return end
   if tonumber(u.input_tokens) then state.input = tonumber(u.input_tokens) end
@@ -192,69 +194,66 @@ local function absorb_usage(state, u)
   state.seen = true
 end
 
--- Chat Completions usage: prompt tokens include cached ones, as OpenAI counts them
-local function usage_chunk(state)
+-- TokenUsage: prompt tokens include cached ones, as OpenAI counts them
+local function usage_of(state)
   if not state.seen then return nil end
-  local u = { prompt_tokens = state.input + state.cache_read + state.cache_write, completion_tokens = state.output }
-  if state.cache_read > 0 then u.prompt_tokens_details = { cached_tokens = state.cache_read } end
-  return u
+  local int = json.int
+  local p, c = int(state.input + state.cache_read + state.cache_write), int(state.output)
+  local out = { promptTokens = p, completionTokens = c, totalTokens = int(p + c) }
+  if state.cache_read > 0 then out.promptTokensDetails = { cachedTokens = int(state.cache_read) } end
+  return out
 end
 
-local function new_usage_state()
-  return { input = 0, output = 0, cache_read = 0, cache_write = 0, seen = false }
+function _M.is_error(v)
+  return errors.is_payload(v)
 end
 
-local function delta_chunk(delta, finish_reason)
-  return { choices = { { delta = delta, finish_reason = finish_reason } } }
-end
-
---- One decoded stream event -> a Chat Completions chunk (nil: nothing to emit).
-local function to_chunk(v, state)
+--- One decoded stream event -> deltas (ping, content_block_stop and message_stop carry none).
+function _M.decode_event(state, v, out)
+  if _M.is_error(v) then return out:fail_payload(v) end
   local t = v.type
   if t == "message_start" then
     absorb_usage(state, type(v.message) == "table" and v.message.usage or nil)
-    return { usage = usage_chunk(state) } -- an empty chunk still starts the run
+    out:usage(usage_of(state))
   elseif t == "content_block_start" then
     local b = v.content_block
-    if type(b) ~= "table" then return nil end
+    if type(b) ~= "table" then return end
     if b.type == "tool_use" then
-      return delta_chunk({ tool_calls = { { index = v.index, id = b.id,
-        ["function"] = { name = b.name, arguments = "" } } } })
+      out:tool_call(v.index, b.id, b.name, "")
     elseif b.type == "text" and type(b.text) == "string" and b.text ~= "" then
-      return delta_chunk({ content = b.text })
+      out:text(b.text)
     elseif b.type == "thinking" and type(b.thinking) == "string" and b.thinking ~= "" then
-      return delta_chunk({ reasoning_content = b.thinking })
+      out:reasoning(b.thinking)
     end
-    return nil -- server tools run at Anthropic: nothing for the local loop to execute
+    -- server tools run at Anthropic: nothing for the local loop to execute
   elseif t == "content_block_delta" then
     local d = v.delta
-    if type(d) ~= "table" then return nil end
+    if type(d) ~= "table" then return end
     if d.type == "text_delta" then
-      return delta_chunk({ content = d.text })
+      out:text(d.text)
     elseif d.type == "input_json_delta" then
-      return delta_chunk({ tool_calls = { { index = v.index, ["function"] = { arguments = d.partial_json } } } })
+      out:tool_call(v.index, nil, nil, d.partial_json)
     elseif d.type == "thinking_delta" then
-      return delta_chunk({ reasoning_content = d.thinking })
-    elseif d.type == "signature_delta" and type(d.signature) == "string" then
+      out:reasoning(d.thinking)
+    elseif d.type == "signature_delta" then
       -- the signature of the thinking block: it must be sent back with the block in the next turn
-      return delta_chunk({ reasoning_signature = d.signature })
+      out:reasoning_signature(d.signature)
     end
-    return nil
   elseif t == "message_delta" then
     absorb_usage(state, v.usage)
+    out:usage(usage_of(state))
     local d = type(v.delta) == "table" and v.delta or {}
-    local chunk = { usage = usage_chunk(state) }
-    local fr = finish_of(d.stop_reason)
-    if fr then chunk.choices = { { delta = {}, finish_reason = fr } } end
-    return chunk
+    out:finish_reason(finish_of(d.stop_reason))
   end
-  return nil -- ping, content_block_stop, message_stop
 end
-_M.to_chunk = to_chunk
 
---- A whole (non-stream) message -> a Chat Completions completion (same events as the stream).
-local function to_completion(v)
-  if type(v) ~= "table" or type(v.content) ~= "table" then return v end
+--- A whole (non-stream) message -> the same deltas as the stream.
+function _M.decode_body(_, v, out)
+  if _M.is_error(v) then return out:fail_payload(v) end
+  if type(v) ~= "table" or type(v.content) ~= "table" then
+    return out:fail(errors.new({ message = "unexpected response shape", kind = "provider", provider = out.provider,
+      body = json.try_encode(v) }))
+  end
   local text, reasoning, calls = {}, {}, {}
   local signature
   for _, b in ipairs(v.content) do
@@ -263,36 +262,26 @@ local function to_completion(v)
       reasoning[#reasoning + 1] = b.thinking
       if type(b.signature) == "string" then signature = b.signature end
     elseif b.type == "tool_use" then
-      calls[#calls + 1] = { id = b.id, ["function"] = { name = b.name, arguments = json.encode(b.input or json.object()) } }
+      calls[#calls + 1] = b
     end
   end
-  local state = new_usage_state()
+  local state = _M.new_state()
   absorb_usage(state, v.usage)
-  return {
-    choices = { { message = { content = concat(text), reasoning_content = #reasoning > 0 and concat(reasoning) or nil,
-      reasoning_signature = signature, tool_calls = #calls > 0 and calls or nil },
-      finish_reason = finish_of(v.stop_reason) } },
-    usage = usage_chunk(state),
-  }
-end
-_M.to_completion = to_completion
-
---- A translator for one model turn (the interface turn.lua drives: event, body, finish, fail, finished).
---- ctx: model, runId, threadId, emit, used_ids, provider.
-function _M.translator(ctx)
-  local state = new_usage_state()
-  local c = {}
-  for k, v in pairs(ctx) do c[k] = v end
-  c.provider = ctx.provider or "anthropic"
-  c.normalize = function(v) return to_chunk(v, state) end
-  c.normalize_body = to_completion
-  return openai.translator(c)
+  out:usage(usage_of(state))
+  if #reasoning > 0 then out:reasoning(concat(reasoning)) end
+  out:reasoning_signature(signature)
+  out:text(concat(text))
+  for i, b in ipairs(calls) do
+    out:tool_call(i - 1, b.id, b.name, json.encode(b.input or json.object()))
+  end
+  out:finish_reason(finish_of(v.stop_reason))
 end
 
 --- The structured answer of a non-stream response: the forced tool's input (else the text as JSON).
 --- Returns data, raw_json | nil, err.
-function _M.structured_result(v, provider)
-  if openai.is_error_payload(v) then return nil, openai.payload_error(v, provider or "anthropic") end
+function _M.structured(v, provider, classify)
+  provider = provider or _M.default_provider
+  if _M.is_error(v) then return nil, errors.from_payload(v, provider, classify) end
   local text = {}
   for _, b in ipairs(type(v) == "table" and type(v.content) == "table" and v.content or {}) do
     if b.type == "tool_use" and b.name == _M.STRUCTURED_TOOL and type(b.input) == "table" then
@@ -305,7 +294,7 @@ function _M.structured_result(v, provider)
   local data = raw:match("%S") and json.decode(raw) or nil
   if type(data) ~= "table" then
     return nil, errors.new({ message = "Anthropic structured output returned no structured_output tool call",
-      kind = "provider", provider = provider or "anthropic", body = json.try_encode(v) })
+      kind = "provider", provider = provider, body = json.try_encode(v) })
   end
   return data, raw
 end

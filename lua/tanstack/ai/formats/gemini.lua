@@ -1,16 +1,16 @@
--- Gemini generateContent / streamGenerateContent (alt=sse): TanStack chat options -> request body, and
--- GenerateContentResponse events -> AG-UI events. Like anthropic.lua, each response event is mapped to the
--- equivalent Chat Completions chunk and fed to the one translator in openai.lua. Pure: no I/O.
+-- Gemini generateContent / streamGenerateContent (alt=sse), a wire format (see formats/init.lua for the
+-- interface): TanStack chat options -> request body, GenerateContentResponse events and whole answers ->
+-- canonical deltas (deltas.lua), in one hop. Pure: no I/O.
 local json = require("tanstack.ai.json")
 local messages_mod = require("tanstack.ai.messages")
+local structured = require("tanstack.ai.structured")
 local errors = require("tanstack.ai.errors")
-local openai = require("tanstack.ai.providers.openai")
-local parts = require("tanstack.ai.providers.parts")
+local parts = require("tanstack.ai.formats.parts")
 
 local type, ipairs, pairs, tostring, error, tonumber, next = type, ipairs, pairs, tostring, error, tonumber, next
 local concat = table.concat
 
-local _M = {}
+local _M = { name = "gemini", default_provider = "gemini" }
 
 ---------------------------------------------------------------------------------------------------
 -- Schemas: JSON Schema -> Gemini's OpenAPI-subset Schema (responseSchema, function parameters)
@@ -218,7 +218,7 @@ function _M.endpoint(model, stream, method)
 end
 
 ---------------------------------------------------------------------------------------------------
--- Response: GenerateContentResponse -> Chat Completions chunks -> AG-UI events
+-- Response: GenerateContentResponse -> canonical deltas
 ---------------------------------------------------------------------------------------------------
 
 local FINISH_MAP = { STOP = "stop", MAX_TOKENS = "length", SAFETY = "content_filter",
@@ -226,72 +226,72 @@ local FINISH_MAP = { STOP = "stop", MAX_TOKENS = "length", SAFETY = "content_fil
   SPII = "content_filter", IMAGE_SAFETY = "content_filter", LANGUAGE = "content_filter" }
 _M.FINISH_MAP = FINISH_MAP
 
--- usageMetadata -> Chat Completions usage (thought tokens count as completion tokens, as OpenAI does)
-local function usage_of(u)
+--- usageMetadata -> TanStack TokenUsage (thought tokens count as completion tokens, as OpenAI counts them).
+function _M.usage(u)
   if type(u) ~= "table" then return nil end
+  local int = json.int
   local p = tonumber(u.promptTokenCount) or 0
   local thoughts = tonumber(u.thoughtsTokenCount)
   local c = (tonumber(u.candidatesTokenCount) or 0) + (thoughts or 0)
-  local out = { prompt_tokens = p, completion_tokens = c, total_tokens = tonumber(u.totalTokenCount) or (p + c) }
-  if thoughts then out.completion_tokens_details = { reasoning_tokens = thoughts } end
+  local out = { promptTokens = int(p), completionTokens = int(c), totalTokens = int(tonumber(u.totalTokenCount) or (p + c)) }
+  if thoughts then out.completionTokensDetails = { reasoningTokens = int(thoughts) } end
   if tonumber(u.cachedContentTokenCount) then
-    out.prompt_tokens_details = { cached_tokens = tonumber(u.cachedContentTokenCount) }
+    out.promptTokensDetails = { cachedTokens = int(tonumber(u.cachedContentTokenCount)) }
   end
   return out
 end
-_M.usage = usage_of
+local usage_of = _M.usage
 
---- One GenerateContentResponse (a stream event or a whole answer) -> a Chat Completions chunk.
---- state.calls numbers function calls across the events of one turn.
-local function to_chunk(v, state)
-  local chunk = { usage = usage_of(v.usageMetadata) }
+--- Per-turn state: function calls are numbered across the events of one turn.
+function _M.new_state()
+  return { calls = 0 }
+end
+
+function _M.is_error(v)
+  return errors.is_payload(v)
+end
+
+--- One GenerateContentResponse (a stream event or a whole answer) -> deltas.
+function _M.decode_event(state, v, out)
+  if _M.is_error(v) then return out:fail_payload(v) end
+  out:usage(usage_of(v.usageMetadata))
   local cand = type(v.candidates) == "table" and v.candidates[1] or nil
   if type(cand) ~= "table" then
     local pf = v.promptFeedback
-    if type(pf) == "table" and pf.blockReason then
-      chunk.choices = { { delta = {}, finish_reason = "content_filter" } }
-    end
-    return chunk
+    if type(pf) == "table" and pf.blockReason then out:finish_reason("content_filter") end
+    return
   end
-  local text, thought, calls = {}, {}, nil
+  local text, thought, calls = {}, {}, {}
   local content = type(cand.content) == "table" and cand.content or {}
   for _, p in ipairs(type(content.parts) == "table" and content.parts or {}) do
     if type(p.text) == "string" then
       if p.thought == true then thought[#thought + 1] = p.text else text[#text + 1] = p.text end
     elseif type(p.functionCall) == "table" then
-      local fc = p.functionCall
-      calls = calls or {}
-      -- calls arrive whole: one fragment with the full arguments; Gemini ids are rare, so usually generated
-      calls[#calls + 1] = { index = state.calls, id = type(fc.id) == "string" and fc.id or nil,
-        ["function"] = { name = fc.name, arguments = json.encode(fc.args or json.object()) },
-        metadata = type(p.thoughtSignature) == "string" and { thoughtSignature = p.thoughtSignature } or nil }
-      state.calls = state.calls + 1
+      calls[#calls + 1] = p
     end
   end
+  if #thought > 0 then out:reasoning(concat(thought)) end
+  if #text > 0 then out:text(concat(text)) end
+  for _, p in ipairs(calls) do
+    local fc = p.functionCall
+    -- calls arrive whole: one fragment with the full arguments; Gemini ids are rare, so usually generated
+    out:tool_call(state.calls, type(fc.id) == "string" and fc.id or nil, fc.name,
+      json.encode(fc.args or json.object()),
+      type(p.thoughtSignature) == "string" and { thoughtSignature = p.thoughtSignature } or nil)
+    state.calls = state.calls + 1
+  end
   local fr = cand.finishReason
-  if type(fr) == "string" and fr ~= "FINISH_REASON_UNSPECIFIED" then fr = FINISH_MAP[fr] or "stop" else fr = nil end
-  chunk.choices = { { delta = { content = #text > 0 and concat(text) or nil,
-    reasoning_content = #thought > 0 and concat(thought) or nil, tool_calls = calls }, finish_reason = fr } }
-  return chunk
-end
-_M.to_chunk = to_chunk
-
-local function to_body(v)
-  if type(v) ~= "table" or (v.candidates == nil and v.promptFeedback == nil) then return v end
-  local chunk = to_chunk(v, { calls = 0 })
-  if chunk.choices == nil then chunk.__chunk = true end
-  return chunk
+  if type(fr) == "string" and fr ~= "FINISH_REASON_UNSPECIFIED" then out:finish_reason(FINISH_MAP[fr] or "stop") end
 end
 
---- A translator for one model turn (event, body, finish, fail, finished). ctx as openai.translator.
-function _M.translator(ctx)
-  local state = { calls = 0 }
-  local c = {}
-  for k, x in pairs(ctx) do c[k] = x end
-  c.provider = ctx.provider or "google-ai-studio"
-  c.normalize = function(v) return to_chunk(v, state) end
-  c.normalize_body = to_body
-  return openai.translator(c)
+--- A whole (non-stream) answer -> the same deltas as the stream.
+function _M.decode_body(_, v, out)
+  if _M.is_error(v) then return out:fail_payload(v) end
+  if type(v) ~= "table" or (v.candidates == nil and v.promptFeedback == nil) then
+    return out:fail(errors.new({ message = "unexpected response shape", kind = "provider", provider = out.provider,
+      body = json.try_encode(v) }))
+  end
+  _M.decode_event(_M.new_state(), v, out)
 end
 
 --- All non-thought text of the first candidate, and the candidate (nil when the prompt was blocked).
@@ -307,9 +307,8 @@ function _M.candidate_text(v)
 end
 
 --- The structured answer of a non-stream response (JSON text). Returns data, raw | nil, err.
-function _M.structured_result(v, provider)
-  provider = provider or "google-ai-studio"
-  if openai.is_error_payload(v) then return nil, openai.payload_error(v, provider) end
+function _M.structured(v, provider, classify)
+  if _M.is_error(v) then return nil, errors.from_payload(v, provider, classify) end
   local raw = _M.candidate_text(v)
   if raw == nil then
     local pf = type(v) == "table" and v.promptFeedback or nil
@@ -317,12 +316,7 @@ function _M.structured_result(v, provider)
       (type(pf) == "table" and pf.blockReason and (" (prompt blocked: " .. tostring(pf.blockReason) .. ")") or ""),
       kind = "provider", provider = provider })
   end
-  local data, derr = json.decode(raw)
-  if type(data) ~= "table" then
-    return nil, errors.new({ message = "Gemini structured output is not JSON: " .. tostring(derr or raw),
-      kind = "decode", provider = provider })
-  end
-  return data, raw
+  return structured.parse(raw, provider, "Gemini structured output")
 end
 
 return _M

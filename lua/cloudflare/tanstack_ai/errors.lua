@@ -1,0 +1,66 @@
+-- Cloudflare's error shapes and codes, as the classifier hook of tanstack.ai.errors:
+--   Cloudflare API   {success: false, errors: [{code, message}]}
+--   AI Gateway       {error: [{code, message}]}
+--   Workers AI       a numeric code in the message ("InferenceUpstreamError: 3040: Capacity ..."), or
+--                    internalCode; codes map to an HTTP status (docs: workers-ai/platform/errors)
+local errors = require("tanstack.ai.errors")
+
+local type, tonumber = type, tonumber
+
+local _M = {}
+
+-- Workers AI internal codes that map to an HTTP status.
+_M.CODE_STATUS = {
+  [5007] = 400, [5004] = 400, [3039] = 400, [3003] = 400, [5018] = 403, [5016] = 403, [3023] = 403,
+  [3041] = 403, [5019] = 405, [5005] = 405, [3042] = 404, [3006] = 413, [3007] = 408, [3008] = 408,
+  [3036] = 429, [3040] = 429,
+}
+
+-- Retried although no HTTP status says so (a binding error carries no status).
+_M.RETRYABLE_CODE = { [3040] = true } -- "out of capacity"
+
+local function first(t)
+  if type(t) == "table" then return t[1] end
+end
+
+--- classify(fields, decoded): refine an error's fields (message, code, status, retryable) for Cloudflare's
+--- shapes. Passed to tanstack.ai.errors (from_http / from_decoded / from_payload) by every Cloudflare path.
+function _M.classify(f, decoded)
+  if type(decoded) == "table" then
+    local e1 = first(decoded.errors) or first(decoded.error)
+    if type(e1) == "table" then
+      if e1.message ~= nil then f.message = tostring(e1.message) end
+      f.code = e1.code
+    end
+    if f.code == nil and decoded.internalCode then f.code = decoded.internalCode end
+  end
+  if f.code == nil and type(f.message) == "string" then
+    for c in f.message:gmatch("(%d%d%d%d?%d?)%s*:") do
+      if _M.CODE_STATUS[tonumber(c)] then f.code = tonumber(c) break end
+    end
+  end
+  local n = tonumber(f.code)
+  if n and _M.RETRYABLE_CODE[n] then f.retryable = true end
+end
+
+--- Is a decoded answer an error report (the generic shapes, or the API envelope's success = false)?
+function _M.is_payload(v)
+  return errors.is_payload(v) or (type(v) == "table" and v.success == false)
+end
+
+--- An error report inside a 200 answer or a stream event -> an error value.
+function _M.from_payload(v, provider)
+  return errors.from_payload(v, provider, _M.classify)
+end
+
+--- A binding's failure (what env.AI.run raised or returned) -> an error value with status and retryability
+--- from the Workers AI code.
+function _M.from_binding(v, provider)
+  local e = errors.wrap(v, { kind = "provider", provider = provider or "workers-ai" })
+  if e.status == nil and type(e.code) == "number" then e.status = _M.CODE_STATUS[e.code] end
+  if e.status and e.retryable == false then e.retryable = errors.retryable_status(e.status) end
+  if type(e.code) == "number" and _M.RETRYABLE_CODE[e.code] then e.retryable = true end
+  return e
+end
+
+return _M

@@ -1,0 +1,347 @@
+-- The tool phase of ai.chat's agent loop: what runs between model turns. Executes the server tools a turn asked
+-- for, pauses the run with TanStack's interrupt terminal for calls the server cannot finish alone (a client tool,
+-- a needsApproval tool not yet approved), and, before the first turn of a resumed run, applies the answers of
+-- the interrupted run (`resume`, approvals in UIMessage parts, client tool results in the history).
+-- TanStack semantics: a failing tool becomes {"error": message} for the model and the loop goes on.
+local json = require("tanstack.ai.json")
+local events = require("tanstack.ai.events")
+local interrupts = require("tanstack.ai.interrupts")
+
+local type, pairs, ipairs, pcall, tostring = type, pairs, ipairs, pcall, tostring
+local concat = table.concat
+
+local _M = {}
+
+local function result_content(v)
+  if type(v) == "string" then return v end
+  if v == nil then return "null" end
+  local s, err = json.try_encode(v)
+  if not s then return json.encode({ error = "tool result is not JSON-encodable: " .. tostring(err) }) end
+  return s
+end
+
+local function run_tool(tool, call, input, ctx)
+  local ok, res = pcall(tool.execute, input, { toolCallId = call.id, context = ctx.context })
+  if not ok then
+    local msg = type(res) == "table" and (res.message or json.try_encode(res)) or tostring(res)
+    return json.encode({ error = msg }), true
+  end
+  return result_content(res), false
+end
+
+-- A call's input: the adapter's parsed input, else its arguments text (TanStack: trim() || '{}', then
+-- JSON.parse; null or a scalar becomes {}). nil, message when the text is not JSON.
+local function call_input(c)
+  if type(c.input) == "table" then return c.input end
+  local s = type(c.args) == "string" and c.args:match("^%s*(.-)%s*$") or ""
+  if s == "" then s = "{}" end
+  local v = json.decode(s)
+  if v == nil then return nil, "Failed to parse tool arguments as JSON: " .. s end
+  if type(v) ~= "table" then v = json.object() end
+  return v
+end
+
+local function provider_executed(tc)
+  return type(tc.metadata) == "table" and tc.metadata.providerExecuted == true
+end
+
+-- A tool message that only records an approval ({"pendingExecution": true}) is not a result.
+local function is_placeholder(m)
+  local c = m.content
+  if type(c) ~= "string" or not c:find("pendingExecution", 1, true) then return false end
+  local v = json.decode(c)
+  return type(v) == "table" and v.pendingExecution == true
+end
+
+-- Assistant tool calls without a matching tool message (getPendingToolCallsFromMessages).
+local function pending_calls(history)
+  local answered = {}
+  for _, m in ipairs(history) do
+    if m.role == "tool" and m.toolCallId and not is_placeholder(m) then answered[m.toolCallId] = true end
+  end
+  local out = {}
+  for _, m in ipairs(history) do
+    if m.role == "assistant" and m.toolCalls then
+      for _, tc in ipairs(m.toolCalls) do
+        if not provider_executed(tc) and not answered[tc.id] then out[#out + 1] = tc end
+      end
+    end
+  end
+  return out
+end
+
+local function find_call(history, id)
+  for _, m in ipairs(history) do
+    if m.role == "assistant" and m.toolCalls then
+      for _, tc in ipairs(m.toolCalls) do if tc.id == id then return tc end end
+    end
+  end
+  return nil
+end
+
+-- Approval decisions carried by UIMessage tool-call parts (the older path: state "approval-responded").
+local function part_approvals(list)
+  local out = {}
+  if type(list) ~= "table" then return out end
+  for _, m in ipairs(list) do
+    if type(m) == "table" and type(m.parts) == "table" then
+      for _, p in ipairs(m.parts) do
+        if type(p) == "table" and p.type == "tool-call" and p.state == "approval-responded"
+          and type(p.approval) == "table" and type(p.approval.approved) == "boolean" and type(p.id) == "string" then
+          out[p.id] = p.approval.approved
+        end
+      end
+    end
+  end
+  return out
+end
+
+local function is_approved(r)
+  if type(r) == "boolean" then return r end
+  return r.approved == true
+end
+
+local function edited_args(r)
+  if type(r) == "table" and r.approved == true and type(r.editedArgs) == "table" then return r.editedArgs end
+  return nil
+end
+
+local function denial_content(r, denied)
+  if denied ~= nil then return result_content(denied) end
+  if type(r) == "table" and not r.approved and r.payload ~= nil then return result_content(r.payload) end
+  return json.encode({ error = "User declined tool execution" })
+end
+
+_M.pending_calls = pending_calls
+_M.call_input = call_input
+_M.part_approvals = part_approvals
+
+--- A tool phase for one run. ctx: opts (the chat options: resume, parentRunId, state, context), history (the
+--- ModelMessages, appended to), by_name (tools by name), has_tools, run_id, thread_id, model,
+--- push(event) (the run's event queue), run (shared flags: started, done, interrupted).
+--- Returns { start_run(), after_turn(turn_state) -> continue?, number of calls; execute(calls) }.
+function _M.new(ctx)
+  local opts, history, by_name, has_tools = ctx.opts, ctx.history, ctx.by_name, ctx.has_tools
+  local run_id, thread_id, model, push, run = ctx.run_id, ctx.thread_id, ctx.model, ctx.push, ctx.run
+  local parent_run_id = opts.parentRunId or opts.parent_run_id
+  local resume = opts.resume
+  -- answers for calls the server could not finish alone: approvals by toolCallId (true | false | envelope),
+  -- client results by toolCallId ({value = output}), cancelled calls, payloads of denials
+  local answers = { approvals = part_approvals(opts.messages), clientResults = {}, cancelled = {}, denied = {} }
+  local phase = {}
+
+  -- executeToolCalls: run what the server can run; collect the calls waiting for an approval or the client.
+  -- calls: { id, name, args (text), input? }. Returns results { id, name, content, failed }, and the approval
+  -- and client requests { id, name, input, tool }.
+  local function execute_calls(calls)
+    local results, need_approval, need_client = {}, {}, {}
+    local approvals, client_results = answers.approvals, answers.clientResults
+    -- batch gating: while an approval is outstanding, nothing else with a server effect runs
+    local gated = false
+    for _, c in ipairs(calls) do
+      local t = by_name[c.name]
+      if t and t.needsApproval and approvals[c.id] == nil and not answers.cancelled[c.id] then gated = true end
+    end
+    local function result(c, content, failed)
+      results[#results + 1] = { id = c.id, name = c.name, content = content, failed = failed }
+    end
+    local function one(c)
+      local tool = by_name[c.name]
+      if tool == nil then return result(c, json.encode({ error = "Unknown tool: " .. c.name }), true) end
+      local decision = approvals[c.id]
+      local client_side = type(tool.execute) ~= "function"
+      if gated and not (tool.needsApproval and decision == nil) and not (client_side and not tool.needsApproval) then
+        return -- skipped until the approvals are in
+      end
+      if answers.cancelled[c.id] then return result(c, json.encode({ error = "Tool execution cancelled" }), true) end
+      local input, perr = call_input(c)
+      if input == nil then return result(c, json.encode({ error = perr }), true) end
+      if tool.needsApproval then
+        if decision == nil then
+          need_approval[#need_approval + 1] = { id = c.id, name = c.name, input = input, tool = tool }
+          return
+        end
+        if not is_approved(decision) then return result(c, denial_content(decision, answers.denied[c.id]), true) end
+        input = edited_args(decision) or input
+      end
+      if client_side then
+        local r = client_results[c.id]
+        if r then return result(c, result_content(r.value), false) end
+        need_client[#need_client + 1] = { id = c.id, name = c.name, input = input, tool = tool }
+        return
+      end
+      return result(c, run_tool(tool, c, input, opts))
+    end
+    for _, c in ipairs(calls) do one(c) end
+    return results, need_approval, need_client
+  end
+
+
+  -- A TOOL_CALL_RESULT, and the tool message for the next turn (replacing an approval placeholder).
+  local function push_result(r, message_id)
+    local ev = events.new("TOOL_CALL_RESULT", model, { toolCallId = r.id, toolName = r.name,
+      messageId = message_id or r.id, content = r.content, role = "tool" })
+    if r.failed then ev.state = "output-error" end
+    push(ev)
+    local msg = { role = "tool", toolCallId = r.id, content = r.content }
+    for i, m in ipairs(history) do
+      if m.role == "tool" and m.toolCallId == r.id and is_placeholder(m) then history[i] = msg return end
+    end
+    history[#history + 1] = msg
+  end
+
+
+  -- The interrupt terminal: RUN_FINISHED (the turn's own, or a synthetic one) with the interrupt outcome.
+  local function interrupt(finish_ev, need_approval, need_client)
+    if not run.started then
+      run.started = true
+      push(events.new("RUN_STARTED", nil, { runId = run_id, threadId = thread_id }))
+    end
+    if opts.state ~= nil then push(events.new("STATE_SNAPSHOT", nil, { snapshot = opts.state })) end
+    local list = json.array()
+    for _, q in ipairs(need_approval) do list[#list + 1] = interrupts.approval(q.tool, q.id, q.name, q.input, run_id) end
+    for _, q in ipairs(need_client) do
+      list[#list + 1] = interrupts.client_tool(q.tool, q.id, q.name, q.input, run_id)
+    end
+    local ev = {}
+    if finish_ev then
+      for k, v in pairs(finish_ev) do ev[k] = v end
+    else
+      ev = events.new("RUN_FINISHED", model, { runId = run_id, threadId = thread_id,
+        finishReason = "tool_calls" })
+    end
+    ev.timestamp = events.now_ms()
+    ev.outcome = { type = "interrupt", interrupts = list }
+    push(ev)
+    run.interrupted = ev.outcome
+    run.done = true
+  end
+
+
+  local function fail_resume(errs)
+    local message, code = interrupts.failure(errs)
+    push(events.new("RUN_ERROR", nil, { message = message, code = code, runId = run_id, threadId = thread_id,
+      error = { message = message, code = code }, ["tanstack:interruptErrors"] = json.array(errs) }))
+    run.done = true
+  end
+
+
+  -- applyEphemeralInterruptResume: rebuild the interrupted batch from the history, validate the answers.
+  local function apply_resume()
+    if type(resume) ~= "table" or #resume == 0 then return true end
+    if type(parent_run_id) ~= "string" or parent_run_id == "" then
+      fail_resume(interrupts.missing_parent_error(thread_id, run_id, resume))
+      return false
+    end
+    local calls, seen, named = pending_calls(history), {}, {}
+    for _, tc in ipairs(calls) do seen[tc.id] = true end
+    for _, r in ipairs(resume) do
+      named[r.interruptId] = true
+      -- calls the client already finished in the history (its output, a denial) still belong to the batch
+      local id = r.interruptId:match("^client_tool_(.+)$") or r.interruptId:match("^approval_(.+)$")
+      if id and not seen[id] then
+        local tc = find_call(history, id)
+        if tc and not provider_executed(tc) then
+          seen[id] = true
+          calls[#calls + 1] = tc
+        end
+      end
+    end
+    local records, approvals_recs, client_exec = {}, {}, {}
+    for _, tc in ipairs(calls) do
+      local tool = by_name[tc["function"].name]
+      if tool then
+        local client_side = type(tool.execute) ~= "function"
+        if client_side and named["client_tool_" .. tc.id] then client_exec[tc.id] = true end
+        if tool.needsApproval and not client_exec[tc.id] then
+          approvals_recs[#approvals_recs + 1] = { interruptId = "approval_" .. tc.id, kind = "approval",
+            toolCallId = tc.id, tool = tool }
+        end
+      end
+    end
+    for _, r in ipairs(approvals_recs) do records[#records + 1] = r end
+    for _, tc in ipairs(calls) do
+      local tool = by_name[tc["function"].name]
+      if tool and type(tool.execute) ~= "function" and (not tool.needsApproval or client_exec[tc.id]) then
+        records[#records + 1] = { interruptId = "client_tool_" .. tc.id, kind = "client", toolCallId = tc.id,
+          tool = tool }
+      end
+    end
+    local errs, st = interrupts.validate({ threadId = thread_id, interruptedRunId = parent_run_id }, records, resume)
+    if #errs > 0 then
+      fail_resume(errs)
+      return false
+    end
+    for k, v in pairs(st.approvals) do answers.approvals[k] = v end
+    for k, v in pairs(st.clientResults) do answers.clientResults[k] = v end
+    for k in pairs(st.cancelled) do answers.cancelled[k] = true end
+    for k, v in pairs(st.denied) do answers.denied[k] = v end
+    -- a client-execution answer for an approval-gated client tool means it was approved before
+    for _, r in ipairs(records) do
+      if r.kind == "client" and r.tool.needsApproval then answers.approvals[r.toolCallId] = true end
+    end
+    return true
+  end
+
+
+  -- Before the first model turn: answers to the interrupted run, then the calls pending in the history
+  -- (checkForPendingToolCalls).
+  local function start_run()
+    if not apply_resume() then return end
+    local pend = pending_calls(history)
+    if #pend == 0 then return end
+    local calls = {}
+    for i, tc in ipairs(pend) do
+      calls[i] = { id = tc.id, name = tc["function"].name, args = tc["function"].arguments }
+    end
+    local results, need_approval, need_client = execute_calls(calls)
+    for _, r in ipairs(results) do push_result(r, nil) end
+    if #need_approval > 0 or #need_client > 0 then interrupt(nil, need_approval, need_client) end
+  end
+
+
+  -- After a turn: run its server tool calls. Returns true when results were added and another turn may
+  -- follow; false when the run ends here (no calls, an error, or an interrupt).
+  -- s: the turn's { text, reasoning, signature, order (calls: id, name, args, input, metadata, ended), finish,
+  -- errored, message_id, held (its RUN_FINISHED, held back until this phase decides) }.
+  local function after_turn(s)
+    local held = s.held
+    s.held = nil
+    local calls = {}
+    if not s.errored and s.finish == "tool_calls" and has_tools then
+      for _, c in ipairs(s.order) do if c.ended and c.name ~= "" then calls[#calls + 1] = c end end
+    end
+    if #calls == 0 then
+      if held then push(held) end
+      return false
+    end
+    local tcs = {}
+    for i, c in ipairs(calls) do
+      local args = concat(c.args)
+      if type(c.input) == "table" then args = json.encode(c.input) end
+      c.args = args
+      tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args },
+        metadata = c.metadata }
+    end
+    local thinking
+    if s.signature or #s.reasoning > 0 then
+      thinking = { { content = concat(s.reasoning), signature = s.signature } }
+    end
+    history[#history + 1] = { role = "assistant", content = concat(s.text), toolCalls = tcs, thinking = thinking }
+    local results, need_approval, need_client = execute_calls(calls)
+    if #need_approval > 0 or #need_client > 0 then
+      -- server tools of the batch ran first; the run pauses for the rest
+      for _, r in ipairs(results) do push_result(r, s.message_id) end
+      interrupt(held, need_approval, need_client)
+      return false
+    end
+    if held then push(held) end
+    for _, r in ipairs(results) do push_result(r, s.message_id) end
+    return true, #calls
+  end
+
+  phase.start_run, phase.after_turn, phase.execute = start_run, after_turn, execute_calls
+  return phase
+end
+
+return _M
