@@ -7,16 +7,13 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "headers.h" /* hdr_field */
 
 #define H1_MAX_HEAD_BYTES (64 * 1024)
 #define H1_MAX_HEADERS 100
 
-typedef struct h1_header {
-    const char *name;  /* lower-cased */
-    size_t name_len;
-    const char *value; /* surrounding whitespace trimmed, obs-folds joined */
-    size_t value_len;
-} h1_header;
+/* Name lower-cased; value trimmed, obs-folds joined. */
+typedef hdr_field h1_header;
 
 typedef struct h1_head {
     int status;

@@ -5,6 +5,7 @@
 
 #include "buf.h" /* TAI_HIDDEN */
 #include "compat.h"
+#include "headers.h" /* hdr_field */
 
 #define TAI_VERSION "0.1.0"
 
@@ -26,5 +27,12 @@ TAI_HIDDEN lua_Number tai_opt_number(lua_State *L, int idx, const char *field, l
                           int min);
 /* Creates a metatable `name` whose __index is itself, with `methods`. */
 TAI_HIDDEN void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods);
+
+/* Yields the next header field into f: 1, or 0 at the end. */
+typedef int (*tai_field_iter)(void *it, hdr_field *f);
+/* Pushes a table {name = value} of the fields `next` yields (size hint
+ * `nrec`). Names arrive lower-cased from the parsers (headers.c, http1.c);
+ * a repeated field's values are joined with ", " (RFC 9110 5.3). */
+TAI_HIDDEN void tai_push_headers(lua_State *L, tai_field_iter next, void *it, int nrec);
 
 #endif

@@ -20,11 +20,25 @@ static void store_item(emit_ctx *c)
     lua_rawseti(c->L, -2, ++c->n);
 }
 
+typedef struct field_iter {
+    const h1_head *hd;
+    size_t i;
+} field_iter;
+
+static int next_field(void *it, hdr_field *f)
+{
+    field_iter *fi = it;
+    if (fi->i >= fi->hd->nheaders)
+        return 0;
+    *f = fi->hd->headers[fi->i++];
+    return 1;
+}
+
 static void on_head(void *ud, const h1_head *hd)
 {
     emit_ctx *c = ud;
     lua_State *L = c->L;
-    size_t i;
+    field_iter it = {hd, 0};
     push_item(c, "head");
     lua_pushinteger(L, hd->status);
     lua_setfield(L, -2, "status");
@@ -32,22 +46,7 @@ static void on_head(void *ud, const h1_head *hd)
     lua_setfield(L, -2, "reason");
     lua_pushstring(L, hd->minor ? "1.1" : "1.0");
     lua_setfield(L, -2, "version");
-    lua_createtable(L, 0, (int)hd->nheaders);
-    for (i = 0; i < hd->nheaders; i++) {
-        const h1_header *h = &hd->headers[i];
-        lua_pushlstring(L, h->name, h->name_len);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, -3);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushlstring(L, h->value, h->value_len);
-        } else { /* repeated field: RFC 9110 5.3 list join */
-            lua_pushliteral(L, ", ");
-            lua_pushlstring(L, h->value, h->value_len);
-            lua_concat(L, 3);
-        }
-        lua_rawset(L, -3);
-    }
+    tai_push_headers(L, next_field, &it, (int)hd->nheaders);
     lua_setfield(L, -2, "headers");
     store_item(c);
 }

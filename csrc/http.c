@@ -1,0 +1,567 @@
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KEEP_CAP ((size_t)256 * 1024)
+#define DEFAULT_CONNECT_TIMEOUT_MS 300000L /* libcurl's built-in default */
+#define POLL_SLICE_MS 1000
+
+/* No loop over the active list spans a call out of this file: the binding's
+ * finalizers release requests, which unlinks them. */
+struct http_engine {
+    CURLM *multi;
+    int refs;
+    http_req *active;  /* requests currently added to the multi */
+    unsigned progress; /* bumped when any request gains data/head/end */
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- engine ---- */
+
+http_engine *http_engine_new(const char **err)
+{
+    http_engine *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        *err = "out of memory";
+        return NULL;
+    }
+    e->refs = 1;
+    e->multi = curl_multi_init();
+    if (e->multi == NULL) {
+        free(e);
+        *err = "curl_multi_init failed";
+        return NULL;
+    }
+    return e;
+}
+
+void http_engine_unref(http_engine *e)
+{
+    if (--e->refs > 0)
+        return;
+    curl_multi_cleanup(e->multi); /* no easy handle left: each held a ref */
+    free(e);
+}
+
+int http_engine_count(const http_engine *e)
+{
+    int n = 0;
+    const http_req *r;
+    for (r = e->active; r; r = r->next)
+        n++;
+    return n;
+}
+
+static void list_unlink(http_req *r)
+{
+    http_engine *e = r->eng;
+    if (!r->in_multi)
+        return;
+    curl_multi_remove_handle(e->multi, r->easy);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        e->active = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    r->in_multi = 0;
+}
+
+/* ---- failure classification ---- */
+
+static void set_failure(http_req *r, const char *kind, const char *fmt, long value)
+{
+    r->kind = kind;
+    snprintf(r->errmsg, sizeof r->errmsg, fmt, value);
+}
+
+static int is_tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether the connection (incl. TLS) was established before the failure. */
+static int was_connected(http_req *r)
+{
+    curl_off_t pre = 0;
+    if (r->got_bytes)
+        return 1;
+    curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    return pre > 0;
+}
+
+static void describe_curl_failure(http_req *r, CURLcode rc)
+{
+    const char *detail = r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        long cto = r->connect_ms > 0 ? r->connect_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+        if (!was_connected(r) && (r->timeout_ms <= 0 || cto <= r->timeout_ms))
+            set_failure(r, "timeout", "connect timeout after %ld ms", cto);
+        else if (r->timeout_ms > 0)
+            set_failure(r, "timeout", "request timed out after %ld ms", r->timeout_ms);
+        else {
+            r->kind = "timeout";
+            snprintf(r->errmsg, sizeof r->errmsg, "timeout: %s", detail);
+        }
+        return;
+    }
+    if (r->oom) {
+        set_failure(r, "network", "out of memory buffering the response", 0);
+        return;
+    }
+    if (r->head_overflow) {
+        set_failure(r, "network", "response headers exceed %ld bytes", (long)r->head.max_bytes);
+        return;
+    }
+    if (is_tls_error(rc))
+        r->kind = "tls";
+    else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+             rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_URL_MALFORMAT)
+        r->kind = "connect";
+    else
+        r->kind = "network";
+    /* curl's error text names host/port/reason, never header values */
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", detail);
+}
+
+static void req_finish(http_req *r, CURLcode rc)
+{
+    list_unlink(r); /* back to the connection cache (unless failed) */
+    r->done = 1;
+    r->result = rc;
+    r->eng->progress++;
+    if (rc == CURLE_OK) {
+        r->head_done = 1;
+        return;
+    }
+    if (r->kind == NULL)
+        describe_curl_failure(r, rc);
+}
+
+/* ---- driving the multi ---- */
+
+/* Reads finished transfers and enforces idle timeouts. */
+static void engine_collect(http_engine *e)
+{
+    CURLMsg *m;
+    int left;
+    long long now;
+    http_req *r, *next;
+    while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+        if (m->msg == CURLMSG_DONE) {
+            CURLcode rc = m->data.result; /* m dies with remove_handle */
+            char *priv = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            if (priv)
+                req_finish((http_req *)(void *)priv, rc);
+        }
+    }
+    now = now_ms();
+    for (r = e->active; r; r = next) {
+        next = r->next;
+        if (r->idle_ms > 0 && !r->paused && now - r->last_activity_ms >= r->idle_ms) {
+            set_failure(r, "timeout", "idle timeout: no data for %ld ms", r->idle_ms);
+            req_finish(r, CURLE_OPERATION_TIMEDOUT);
+        }
+    }
+}
+
+/* Poll no longer than the nearest idle deadline. */
+static long poll_timeout(http_engine *e, long max_ms)
+{
+    long long now = now_ms();
+    http_req *r;
+    for (r = e->active; r; r = r->next) {
+        if (r->idle_ms > 0 && !r->paused) {
+            long long left = r->last_activity_ms + r->idle_ms - now;
+            if (left < 0)
+                left = 0;
+            if (left < max_ms)
+                max_ms = (long)left;
+        }
+    }
+    return max_ms;
+}
+
+CURLMcode http_engine_step(http_engine *e, long wait_ms)
+{
+    int running;
+    unsigned before = e->progress;
+    CURLMcode mc = curl_multi_perform(e->multi, &running);
+    engine_collect(e);
+    /* With nothing in flight the poll still sleeps: schedulers use
+     * http_wait as their idle wait. */
+    if (mc != CURLM_OK || wait_ms <= 0 || e->progress != before)
+        return mc;
+    mc = curl_multi_poll(e->multi, NULL, 0, (int)poll_timeout(e, wait_ms), NULL);
+    if (mc != CURLM_OK)
+        return mc;
+    mc = curl_multi_perform(e->multi, &running);
+    engine_collect(e);
+    return mc;
+}
+
+static int reached(const http_req *r, http_until u)
+{
+    switch (u) {
+    case HTTP_UNTIL_HEAD:
+        return r->head_done || r->done;
+    case HTTP_UNTIL_DATA:
+        return r->buf.len > 0 || r->done;
+    default:
+        return r->done;
+    }
+}
+
+static void drive_until(http_req *r, http_until u)
+{
+    http_engine *e = r->eng;
+    CURLMcode mc = http_engine_step(e, 0);
+    while (mc == CURLM_OK && !reached(r, u))
+        mc = http_engine_step(e, POLL_SLICE_MS);
+    if (mc != CURLM_OK && !r->done) {
+        r->kind = "network";
+        snprintf(r->errmsg, sizeof r->errmsg, "curl multi failure: %s", curl_multi_strerror(mc));
+        req_finish(r, CURLE_RECV_ERROR);
+    }
+}
+
+/* ---- libcurl callbacks (C only) ---- */
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    http_req *r = ud;
+    size_t n = size * nmemb;
+    /* Backpressure: keep at most max_buffer unread (plus one delivery when
+     * the buffer was empty, so progress is always possible). */
+    if (r->buf.len > 0 && n > r->max_buffer - (r->buf.len < r->max_buffer ? r->buf.len : r->max_buffer)) {
+        r->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (tai_buf_append(&r->buf, ptr, n) != 0) {
+        r->oom = 1;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    r->got_bytes = 1;
+    r->last_activity_ms = now_ms();
+    r->eng->progress++;
+    return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    http_req *r = ud;
+    size_t n = size * nmemb;
+    int rc;
+    r->got_bytes = 1;
+    r->last_activity_ms = now_ms();
+    if (r->head_done)
+        return n; /* trailers of a chunked body: not exposed */
+    rc = hdr_line(&r->head, ptr, n);
+    if (rc == HDR_FINAL) {
+        r->head_done = 1;
+        r->eng->progress++;
+    } else if (rc < 0) {
+        if (r->head.error == HDR_E_OVERFLOW)
+            r->head_overflow = 1;
+        else
+            r->oom = 1;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    http_req *r = ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    /* a large upload in progress is activity too, for the idle timeout */
+    if (ulnow != r->ul_seen) {
+        r->ul_seen = ulnow;
+        r->last_activity_ms = now_ms();
+    }
+    return 0;
+}
+
+/* ---- request lifetime ---- */
+
+/* "METHOD scheme://host/path": userinfo and query dropped (may hold secrets). */
+static char *make_desc(const char *method, const char *url)
+{
+    const char *auth = strstr(url, "://") + 3;
+    const char *host_end = auth + strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', (size_t)(host_end - auth));
+    const char *host = at ? at + 1 : auth;
+    const char *path_end = host + strcspn(host, "?#");
+    size_t n = strlen(method) + 1 + (size_t)(auth - url) + (size_t)(path_end - host) + 1;
+    char *d = malloc(n);
+    if (d)
+        snprintf(d, n, "%s %.*s%.*s", method, (int)(auth - url), url, (int)(path_end - host), host);
+    return d;
+}
+
+int http_req_init(http_req *r, http_engine *e, const http_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    r->eng = e;
+    e->refs++;
+    hdr_init(&r->head, 0);
+    r->max_buffer = o->max_buffer;
+    r->connect_ms = o->connect_ms;
+    r->timeout_ms = o->timeout_ms;
+    r->idle_ms = o->idle_ms;
+    r->desc = make_desc(o->method, o->url);
+    r->easy = curl_easy_init();
+    return r->easy && r->desc ? 0 : -1;
+}
+
+static int ieq(const char *a, size_t n, const char *lower)
+{
+    size_t i;
+    if (n != strlen(lower))
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int append_line(http_req *r, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(r->hdrs, line);
+    if (l == NULL)
+        return -1;
+    r->hdrs = l;
+    return 0;
+}
+
+int http_req_add_header(http_req *r, const char *name, size_t nlen, const char *value,
+                        size_t vlen)
+{
+    while (vlen && (*value == ' ' || *value == '\t')) {
+        value++;
+        vlen--;
+    }
+    if (ieq(name, nlen, "content-type"))
+        r->has_content_type = 1;
+    if (ieq(name, nlen, "expect"))
+        r->has_expect = 1;
+    /* "Name;" is curl's spelling of a header with an empty value */
+    if (tai_buf_set(&r->scratch, name, nlen) != 0 ||
+        tai_buf_append(&r->scratch, vlen ? ": " : ";", vlen ? 2 : 1) != 0 ||
+        tai_buf_append(&r->scratch, value, vlen) != 0 ||
+        tai_buf_append(&r->scratch, "", 1) != 0)
+        return -1;
+    return append_line(r, r->scratch.p);
+}
+
+static int is_method(const http_opts *o, const char *m)
+{
+    size_t n = strlen(m);
+    return o->method_len == n && memcmp(o->method, m, n) == 0;
+}
+
+#define SETOPT(opt, val)                                                                \
+    do {                                                                                \
+        if (curl_easy_setopt(r->easy, opt, val) != CURLE_OK) {                          \
+            snprintf(r->errmsg, sizeof r->errmsg, "curl_easy_setopt(%s) failed", #opt); \
+            return r->errmsg;                                                           \
+        }                                                                               \
+    } while (0)
+
+const char *http_req_start(http_req *r, const http_opts *o)
+{
+    http_engine *e = r->eng;
+    /* "Name:" removes a header curl would add: never wait for 100-continue,
+     * and no made-up form-urlencoded Content-Type for a body. */
+    if (!r->has_expect && append_line(r, "Expect:") != 0)
+        return "out of memory";
+    if (!r->has_content_type && o->body && append_line(r, "Content-Type:") != 0)
+        return "out of memory";
+
+    SETOPT(CURLOPT_PRIVATE, (char *)r);
+    SETOPT(CURLOPT_ERRORBUFFER, r->curl_err);
+    SETOPT(CURLOPT_URL, o->url);
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    /* fewer, larger deliveries on fast streams; no latency cost (curl hands over what recv returned) */
+    SETOPT(CURLOPT_BUFFERSIZE, 131072L);
+    SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(CURLOPT_WRITEDATA, r);
+    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(CURLOPT_HEADERDATA, r);
+    SETOPT(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    SETOPT(CURLOPT_XFERINFODATA, r);
+    SETOPT(CURLOPT_NOPROGRESS, 0L);
+    if (o->ca_file)
+        SETOPT(CURLOPT_CAINFO, o->ca_file);
+    if (o->connect_ms > 0)
+        SETOPT(CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
+    if (o->timeout_ms > 0)
+        SETOPT(CURLOPT_TIMEOUT_MS, o->timeout_ms);
+
+    if (is_method(o, "HEAD")) {
+        SETOPT(CURLOPT_NOBODY, 1L);
+    } else if (o->body) {
+        r->body = malloc(o->body_len ? o->body_len : 1);
+        if (r->body == NULL)
+            return "out of memory copying the request body";
+        memcpy(r->body, o->body, o->body_len);
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+        SETOPT(CURLOPT_POSTFIELDS, r->body);
+        if (!is_method(o, "POST"))
+            SETOPT(CURLOPT_CUSTOMREQUEST, o->method);
+    } else if (!is_method(o, "GET")) {
+        SETOPT(CURLOPT_CUSTOMREQUEST, o->method);
+    }
+    SETOPT(CURLOPT_HTTPHEADER, r->hdrs);
+
+    if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+        return "curl_multi_add_handle failed";
+    r->in_multi = 1;
+    r->next = e->active;
+    if (e->active)
+        e->active->prev = r;
+    e->active = r;
+    r->started_ms = r->last_activity_ms = now_ms();
+    http_engine_step(e, 0); /* start connecting now */
+    return NULL;
+}
+
+void http_req_release(http_req *r)
+{
+    if (r->eng) {
+        list_unlink(r);
+        if (r->easy)
+            curl_easy_cleanup(r->easy);
+        r->easy = NULL;
+        http_engine_unref(r->eng);
+        r->eng = NULL;
+    }
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = NULL;
+    free(r->body);
+    r->body = NULL;
+    free(r->desc);
+    r->desc = NULL;
+    tai_buf_free(&r->buf);
+    hdr_free(&r->head);
+    tai_buf_free(&r->scratch);
+    r->closed = 1;
+}
+
+/* ---- reading ---- */
+
+static void unpause(http_req *r)
+{
+    if (r->paused && r->easy && r->in_multi) {
+        CURLcode rc;
+        r->paused = 0;
+        r->last_activity_ms = now_ms(); /* idle clock restarts with the flow */
+        rc = curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may call on_write: C only */
+        if (rc != CURLE_OK) {
+            /* a transfer stuck paused would only end at its timeout */
+            r->kind = "network";
+            snprintf(r->errmsg, sizeof r->errmsg, "cannot resume the transfer: %s",
+                     curl_easy_strerror(rc));
+            req_finish(r, rc);
+        }
+    }
+}
+
+int http_req_await(http_req *r, http_until u, int wait)
+{
+    if (!reached(r, u)) {
+        if (wait)
+            drive_until(r, u);
+        else
+            http_engine_step(r->eng, 0);
+    }
+    return reached(r, u);
+}
+
+int http_req_finish(http_req *r)
+{
+    r->max_buffer = (size_t)-1; /* the caller wants everything: no backpressure */
+    unpause(r);
+    drive_until(r, HTTP_UNTIL_DONE);
+    return r->result == CURLE_OK ? 0 : -1;
+}
+
+/* Keep the body buffer's allocation between reads when it is about the
+ * size backpressure allows; release it after a bigger burst (read_all). */
+static size_t body_keep_cap(const http_req *r)
+{
+    return r->max_buffer <= 4 * HTTP_DEFAULT_MAX_BUFFER ? r->max_buffer + 64 * 1024 : KEEP_CAP;
+}
+
+void http_req_consumed(http_req *r)
+{
+    tai_buf_clear(&r->buf, body_keep_cap(r));
+    unpause(r);
+}
+
+void http_req_info(http_req *r, http_info *out)
+{
+    long code = 0, connects = 0, port = 0;
+    double total = 0, connect = 0;
+    curl_off_t received = 0;
+    char *ip = NULL;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &total);
+    curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME, &connect);
+    curl_easy_getinfo(r->easy, CURLINFO_PRIMARY_IP, &ip);
+    curl_easy_getinfo(r->easy, CURLINFO_PRIMARY_PORT, &port);
+    curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    out->status = code ? code : r->head.status;
+    /* NUM_CONNECTS counts new connections; 0 once connected means reuse */
+    out->reused = connects == 0 && was_connected(r);
+    out->total_time = total;
+    out->connect_time = connect;
+    out->primary_ip = ip ? ip : "";
+    out->primary_port = port;
+    out->bytes_received = (double)received;
+}

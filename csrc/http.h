@@ -1,0 +1,113 @@
+/* HTTP client engine over libcurl: one CURLM multi handle shared by all
+ * requests of a Lua state (several in flight, connections reused through the
+ * multi's cache). Pure C: no Lua. The binding (l_http.c) validates options,
+ * raises errors and turns results into Lua values.
+ *
+ * Rules kept here:
+ *  - libcurl callbacks only fill C buffers.
+ *  - The multi lives in a malloc'd, refcounted engine (1 ref for its owner
+ *    + 1 per live request), so the order in which owner and requests are
+ *    released does not matter. */
+#ifndef TANSTACK_AI_HTTP_H
+#define TANSTACK_AI_HTTP_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "headers.h"
+
+typedef struct http_engine http_engine;
+
+typedef struct http_req {
+    http_engine *eng;   /* NULL once released */
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *body;         /* our copy of the request body */
+    char *desc;         /* "METHOD url" for __tostring, secrets stripped */
+    tai_buf buf;        /* unread body bytes */
+    hdr_parser head;    /* head of the current response */
+    tai_buf scratch;    /* building header lines */
+    struct http_req *prev, *next;
+    int in_multi;
+    int closed;
+    int head_done;      /* final (non-1xx) response head complete */
+    int done;           /* transfer finished (ok or failed) */
+    int paused;         /* write callback returned CURL_WRITEFUNC_PAUSE */
+    int got_bytes;      /* any response byte seen (so the connection was up) */
+    int oom, head_overflow;
+    int has_content_type, has_expect; /* among the caller's headers */
+    CURLcode result;
+    const char *kind;   /* failure kind, NULL on success */
+    size_t max_buffer;
+    long connect_ms, timeout_ms, idle_ms;
+    long long started_ms, last_activity_ms;
+    curl_off_t ul_seen;
+    char curl_err[CURL_ERROR_SIZE];
+    char errmsg[CURL_ERROR_SIZE + 64];
+} http_req;
+
+/* A request's settings. Strings are read during http_req_init/start only. */
+typedef struct http_opts {
+    const char *method; /* an HTTP token */
+    size_t method_len;
+    const char *url;    /* http:// or https:// */
+    const char *body;   /* NULL: none */
+    size_t body_len;
+    const char *ca_file; /* NULL: libcurl's default */
+    long connect_ms, timeout_ms, idle_ms; /* 0: none (connect: libcurl's default) */
+    size_t max_buffer;  /* unread body bytes before the transfer pauses */
+} http_opts;
+
+typedef enum { HTTP_UNTIL_HEAD, HTTP_UNTIL_DATA, HTTP_UNTIL_DONE } http_until;
+
+typedef struct http_info {
+    long status;
+    int reused;
+    double total_time, connect_time;
+    const char *primary_ip; /* valid until the next call on the request */
+    long primary_port;
+    double bytes_received;
+} http_info;
+
+#define HTTP_DEFAULT_MAX_BUFFER ((size_t)1024 * 1024)
+
+/* ---- engine ---- */
+
+/* NULL with *err set ("out of memory", "curl_multi_init failed"); the new
+ * engine holds one reference, for the caller. */
+TAI_HIDDEN http_engine *http_engine_new(const char **err);
+TAI_HIDDEN void http_engine_unref(http_engine *e);
+/* One round: perform, and if nothing moved and wait_ms > 0, wait for socket
+ * activity (or a curl/idle timer) and perform again. */
+TAI_HIDDEN CURLMcode http_engine_step(http_engine *e, long wait_ms);
+/* Requests in flight. */
+TAI_HIDDEN int http_engine_count(const http_engine *e);
+
+/* ---- request lifetime ---- */
+
+/* r is uninitialised memory; takes a reference on e. -1 when out of memory
+ * (r must still be released). */
+TAI_HIDDEN int http_req_init(http_req *r, http_engine *e, const http_opts *o);
+/* Appends a request header; the caller has validated name and value. A
+ * value's leading blanks are dropped. 0, or -1 when out of memory. */
+TAI_HIDDEN int http_req_add_header(http_req *r, const char *name, size_t nlen, const char *value,
+                                   size_t vlen);
+/* Configures and starts the transfer. NULL, or a message (r stays releasable). */
+TAI_HIDDEN const char *http_req_start(http_req *r, const http_opts *o);
+/* Frees everything; idempotent. Leaves r->closed set. */
+TAI_HIDDEN void http_req_release(http_req *r);
+
+/* ---- reading ---- */
+
+/* Whether `u` is reached (or the transfer is over); if not, either drives
+ * the engine until it is (wait) or makes one non-blocking step. */
+TAI_HIDDEN int http_req_await(http_req *r, http_until u, int wait);
+/* read_all: lifts backpressure and drives to the end. 0, or -1 on failure. */
+TAI_HIDDEN int http_req_finish(http_req *r);
+/* The caller copied r->buf: empty it and let a paused transfer flow again. */
+TAI_HIDDEN void http_req_consumed(http_req *r);
+TAI_HIDDEN void http_req_info(http_req *r, http_info *out);
+
+#endif
