@@ -30,8 +30,15 @@ describe("README examples", function()
 
   for i, code in ipairs(list) do
     it("example " .. i .. " runs: " .. (code:match("[^\n]+") or ""), function()
-      -- skip blocks that only make sense inside nginx
-      if code:find("ngx%.") then return end
+      if code:find("ngx%.") then
+        -- a block for nginx runs there (spec/openresty/nginx_test.lua serves README's nginx block); here it must
+        -- compile, and every ai.* / cf.* name it uses must exist
+        assert.is_function(load_chunk(code, "README example " .. i, {}))
+        local ai, cf = require("tanstack.ai"), require("cloudflare.tanstack_ai")
+        for name in code:gmatch("[^%w_%.]ai%.([%a_][%w_]*)") do assert.is_function(ai[name], "ai." .. name) end
+        for name in code:gmatch("[^%w_%.]cf%.([%a_][%w_]*)") do assert.is_function(cf[name], "cf." .. name) end
+        return
+      end
       emu:reset()
       local printed = {}
       local sandbox_io = setmetatable({

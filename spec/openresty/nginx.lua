@@ -37,9 +37,11 @@ local function http_ok(url)
   return exec_ok("curl -s -o /dev/null --max-time 2 -w '' " .. q(url))
 end
 
---- The example config with the test changes applied (pure text transformation, asserted by the spec).
+--- The example config (or opts.base, another config text, e.g. the README's) with the test changes applied (pure
+--- text transformation, asserted by the spec).
 function M.config(opts)
-  local conf = assert(read_file(M.root .. "/examples/openresty/nginx.conf"), "examples/openresty/nginx.conf missing")
+  local conf = opts.base or assert(read_file(M.root .. "/examples/openresty/nginx.conf"),
+    "examples/openresty/nginx.conf missing")
   local n
   conf, n = conf:gsub("listen%s+127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. opts.port .. ";")
   assert(n == 1, "the example must listen on 127.0.0.1:8080 exactly once")
@@ -78,7 +80,8 @@ local Server = {}
 Server.__index = Server
 
 --- Start nginx. opts.env: environment for nginx (names must be listed with `env` in the config to reach workers);
---- opts.tls_ca: a CA file the conformance location trusts (lua_ssl_trusted_certificate).
+--- opts.tls_ca: a CA file the conformance location trusts (lua_ssl_trusted_certificate); opts.base: a config
+--- text to start from instead of the example's.
 function M.start(opts)
   opts = opts or {}
   local id = string.format("%d%04d", os.time() % 100000, math.random(0, 9999))
@@ -88,7 +91,7 @@ function M.start(opts)
   for _ = 1, 5 do
     local port, test_port = free_port(), free_port()
     if port ~= test_port then
-      local conf = M.config({ port = port, test_port = test_port, tls_ca = opts.tls_ca })
+      local conf = M.config({ port = port, test_port = test_port, tls_ca = opts.tls_ca, base = opts.base })
       local conf_path = prefix .. "/nginx.conf"
       write_file(conf_path, conf)
       local env = ""

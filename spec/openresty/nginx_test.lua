@@ -464,3 +464,48 @@ describe("OpenResty (real nginx, example config, emulator)", function()
     end)
   end)
 end)
+
+-- The nginx block of README.md, exactly as a reader copies it (only the repository path filled in), served by real
+-- nginx against the emulator: a TanStack request in, an AG-UI SSE stream out.
+describe("README's nginx block (real nginx)", function()
+  local emu, srv
+
+  setup(function()
+    local readme = assert(read_file(ROOT .. "/README.md"))
+    local block = assert(readme:match("```nginx\n(.-)```"), "README has an nginx block")
+    block = block:gsub("/path/to/repo", ROOT)
+    emu = emulator.start()
+    srv = nginx.start({ base = block, env = {
+      CLOUDFLARE_ACCOUNT_ID = "readme-nginx-account", CLOUDFLARE_API_KEY = "readme-nginx-key",
+      CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
+    } })
+  end)
+
+  teardown(function()
+    if srv then
+      local log = srv:error_log()
+      srv:stop()
+      assert.is_nil(log:find("runtime error", 1, true), log)
+    end
+    if emu then emu:stop() end
+  end)
+
+  it("streams a chat as TanStack SSE and refuses a malformed body", function()
+    local body = json.encode({ threadId = "t-readme", runId = "r-readme", tools = json.array(), context = json.array(),
+      messages = { { id = "m1", role = "user", content = "hello from the readme" } } })
+    local status, headers, out = http("POST", srv.url .. "/api/chat", body)
+    assert.equals(200, status, out)
+    assert.equals("text/event-stream", headers["content-type"])
+    local evs = lines_of(out, "data: ")
+    assert.equals("RUN_STARTED", evs[1].type)
+    assert.equals("RUN_FINISHED", evs[#evs].type)
+    local text = {}
+    for _, e in ipairs(evs) do if e.type == "TEXT_MESSAGE_CONTENT" then text[#text + 1] = e.delta end end
+    assert.truthy(table.concat(text):find("hello from the readme", 1, true), out)
+    local reqs = chat_requests(emu, "hello from the readme")
+    assert.equals(1, #reqs)
+    assert.equals("/client/v4/accounts/readme-nginx-account/ai/v1/chat/completions", reqs[1].path)
+    status = http("POST", srv.url .. "/api/chat", "not json")
+    assert.equals(400, status)
+  end)
+end)
