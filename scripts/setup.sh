@@ -10,7 +10,7 @@ nginx libnginx-mod-http-lua chromium openssl \
 valgrind clang libclang-rt-14-dev neovim lua-socket lua-check"
 # The emulator runs on Node.js (standard library only); Debian's nodejs is enough when none is installed.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
-# make test-openresty installs the real @tanstack/ai-client and playwright-core from npm (issue 5)
+# make test-openresty installs the real @tanstack/ai-client and playwright-core from npm
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""

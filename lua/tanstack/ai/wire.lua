@@ -606,12 +606,4 @@ function _M.merge_agent_tools(server_tools, client_tools)
   return out
 end
 
--- camelCase aliases
-_M.toServerSentEvents = _M.to_server_sent_events
-_M.toHttpStream = _M.to_http_stream
-_M.toServerSentEventsResponse = _M.to_server_sent_events_response
-_M.toHttpResponse = _M.to_http_response
-_M.chatParamsFromRequestBody = _M.chat_params_from_request_body
-_M.mergeAgentTools = _M.merge_agent_tools
-
 return _M

@@ -60,11 +60,7 @@ end
 function _M.sleep(ms)
   local async = task_scheduler()
   if async then return async.sleep(ms) end
-  if core.sleep_ms then return core.sleep_ms(ms) end
-  -- without a sleep primitive, let libcurl's poll wait (it returns early on other transfers' activity)
-  local deadline = os.time() + math.ceil(ms / 1000)
-  core.http_wait(math.max(1, math.floor(ms)))
-  while ms >= 1000 and os.time() < deadline do core.http_wait(100) end
+  return core.sleep_ms(ms)
 end
 
 return _M

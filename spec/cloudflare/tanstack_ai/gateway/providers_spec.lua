@@ -454,7 +454,7 @@ describe("gateway errors and configuration", function()
       "createGrokChat: model must be a non-empty string")
   end)
 
-  it("exposes every constructor of the seed in both spellings", function()
+  it("exposes every constructor of TanStack's adapter in both spellings", function()
     local names = {
       createOpenAiChat = "create_openai_chat", createOpenAiSummarize = "create_openai_summarize",
       createOpenAiImage = "create_openai_image", createOpenAiTranscription = "create_openai_transcription",
