@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "headers.h"
 #include "http1.h"
 #include "ndjson.h"
 #include "sse.h"
@@ -60,6 +61,23 @@ static inline void nd_collect(void *ud, const char *line, size_t n)
     nd_out *o = ud;
     put(&o->lines, 'L', line, n);
     o->count++;
+}
+
+/* ---- response head (headers.c): status, state, the stored lines and the
+ * fields they give ---- */
+static inline void hdr_collect(tai_buf *b, const hdr_parser *h)
+{
+    size_t pos = 0;
+    hdr_field f;
+    put_num(b, 'S', h->status);
+    put_num(b, 'D', h->done);
+    put_num(b, 'H', h->in_head);
+    put_num(b, 'E', h->error);
+    put(b, 'L', h->lines.p, h->lines.len);
+    while (hdr_next(h, &pos, &f)) {
+        put(b, 'N', f.name, f.name_len);
+        put(b, 'v', f.value, f.value_len);
+    }
 }
 
 /* ---- HTTP/1.1: body bytes are coalesced, since item boundaries follow

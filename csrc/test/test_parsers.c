@@ -1,4 +1,5 @@
-/* C unit tests of the pure parsers (no Lua): base64, SSE, NDJSON, HTTP/1.1.
+/* C unit tests of the pure parsers (no Lua): base64, SSE, NDJSON, HTTP/1.1,
+ * response head lines.
  * Prints "N passed, N failed" and exits non-zero on any failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -651,6 +652,224 @@ static void test_h1_limits(void)
     free(big);
 }
 
+/* ================= response head lines (headers.c) ================= */
+
+/* Feeds `in` one line per call, split after each LF as libcurl delivers
+ * header lines. Returns the results, one char per line: '.' HDR_MORE,
+ * 'F' HDR_FINAL, 'e' error. */
+static void hdr_feed(hdr_parser *h, const char *in, size_t n, tai_buf *rcs)
+{
+    size_t pos = 0;
+    rcs->len = 0;
+    while (pos < n) {
+        const char *nl = memchr(in + pos, '\n', n - pos);
+        size_t len = nl ? (size_t)(nl - (in + pos)) + 1 : n - pos;
+        int rc = hdr_line(h, in + pos, len);
+        CHECK(tai_buf_append(rcs, rc == HDR_FINAL ? "F" : rc == HDR_MORE ? "." : "e", 1) == 0);
+        pos += len;
+    }
+}
+
+/* The fields as "name=value|" (values may hold any byte). */
+static void hdr_fields(const hdr_parser *h, tai_buf *out)
+{
+    size_t pos = 0;
+    hdr_field f;
+    out->len = 0;
+    while (hdr_next(h, &pos, &f)) {
+        CHECK(tai_buf_append(out, f.name, f.name_len) == 0);
+        CHECK(tai_buf_append(out, "=", 1) == 0);
+        CHECK(tai_buf_append(out, f.value, f.value_len) == 0);
+        CHECK(tai_buf_append(out, "|", 1) == 0);
+    }
+}
+
+/* Parses `in` with the given limit (0: default) and checks the per-line
+ * results, the status and the fields. */
+#define CHECK_HEAD(in, max, want_rcs, want_status, want_fields)                       \
+    do {                                                                                \
+        hdr_parser h_;                                                                  \
+        tai_buf rcs_ = TAI_BUF_INIT, fields_ = TAI_BUF_INIT;                            \
+        hdr_init(&h_, max);                                                             \
+        hdr_feed(&h_, S(in), &rcs_);                                                    \
+        hdr_fields(&h_, &fields_);                                                      \
+        CHECK(bufeq(&rcs_, S(want_rcs)));                                               \
+        CHECK(h_.status == (want_status));                                              \
+        CHECK(bufeq(&fields_, S(want_fields)));                                         \
+        if (!bufeq(&fields_, S(want_fields)) || !bufeq(&rcs_, S(want_rcs)))             \
+            fprintf(stderr, "  got rcs %.*s fields %.*s\n", (int)rcs_.len,               \
+                    rcs_.p ? rcs_.p : "", (int)fields_.len, fields_.p ? fields_.p : "");  \
+        hdr_free(&h_);                                                                  \
+        tai_buf_free(&rcs_);                                                            \
+        tai_buf_free(&fields_);                                                         \
+    } while (0)
+
+static void test_hdr_basic(void)
+{
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Multi: a\r\nx-MULTI:  b \t\r\n"
+               "X-Url: http://h:1/p\r\nX-Empty:\r\nX-Sp : v\r\n\r\n",
+               0, ".......F", 200,
+               "content-type=text/plain|x-multi=a|x-multi=b|x-url=http://h:1/p|x-empty=|"
+               "x-sp =v|");
+    /* line ends: LF only, none at all, CR CR LF */
+    CHECK_HEAD("HTTP/2 204\nA: 1\n\n", 0, "..F", 204, "a=1|");
+    {
+        hdr_parser h;
+        tai_buf f = TAI_BUF_INIT;
+        hdr_init(&h, 0);
+        CHECK(hdr_line(&h, S("HTTP/1.1 201 Created")) == HDR_MORE);
+        CHECK(hdr_line(&h, S("A: 1\r\r\n")) == HDR_MORE);
+        CHECK(hdr_line(&h, S("B:2")) == HDR_MORE);
+        CHECK(hdr_line(&h, S("\r\r")) == HDR_FINAL);
+        hdr_fields(&h, &f);
+        CHECK(h.status == 201 && h.done && bufeq(&f, S("a=1|b=2|")));
+        CHECK(bufeq(&h.lines, S("a: 1\nb:2\n")));
+        /* trailers after the final head are ignored */
+        CHECK(hdr_line(&h, S("X-Trailer: t\r\n")) == HDR_MORE);
+        CHECK(hdr_line(&h, S("\r\n")) == HDR_MORE);
+        hdr_fields(&h, &f);
+        CHECK(bufeq(&f, S("a=1|b=2|")));
+        hdr_free(&h);
+        tai_buf_free(&f);
+    }
+    /* a head cut short is not final */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nA: 1\r\n", 0, "..", 200, "a=1|");
+}
+
+static void test_hdr_status(void)
+{
+    CHECK_HEAD("HTTP/1.1 404 Not Found\r\n\r\n", 0, ".F", 404, "");
+    CHECK_HEAD("HTTP/1.1    503\r\n\r\n", 0, ".F", 503, "");
+    CHECK_HEAD("HTTP/3 200\r\n\r\n", 0, ".F", 200, "");
+    /* at most three digits are read */
+    CHECK_HEAD("HTTP/1.1 2000 x\r\n\r\n", 0, ".F", 200, "");
+    /* anything else is status 0, and a status-0 head is final */
+    CHECK_HEAD("HTTP/1.1 20\r\nA: 1\r\n\r\n", 0, "..F", 0, "a=1|");
+    CHECK_HEAD("HTTP/1.1 OK 200\r\n\r\n", 0, ".F", 0, "");
+    CHECK_HEAD("ICY 200 OK\r\n\r\n", 0, ".F", 0, "");
+    CHECK_HEAD("HTTP/\r\n\r\n", 0, ".F", 0, "");
+    CHECK_HEAD("\r\n\r\n", 0, ".F", 0, "");
+}
+
+static void test_hdr_interim(void)
+{
+    /* 1xx heads are replaced by the next one; only the final head counts */
+    CHECK_HEAD("HTTP/1.1 100 Continue\r\n\r\n"
+               "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+               "HTTP/1.1 201 Created\r\nX-Final: yes\r\n\r\n"
+               "X-Trailer: t\r\n\r\n",
+               0, ".......F..", 201, "x-final=yes|");
+    CHECK_HEAD("HTTP/1.1 100 Continue\r\n\r\n"
+               "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+               "HTTP/1.1 201 Created\r\nX-Final: yes\r\n\r\n",
+               0, ".......F", 201, "x-final=yes|");
+    CHECK_HEAD("HTTP/1.1 199 Odd\r\nA: 1\r\n\r\nHTTP/1.1 200 OK\r\nB: 2\r\n\r\n", 0, ".....F", 200,
+               "b=2|");
+    /* an interim head cut short keeps its own fields, nothing is final */
+    CHECK_HEAD("HTTP/1.1 103 Early Hints\r\nLink: <x>\r\n", 0, "..", 103, "link=<x>|");
+    CHECK_HEAD("HTTP/1.1 103 Early Hints\r\nLink: <x>\r\n\r\n", 0, "...", 103, "link=<x>|");
+    /* the limit applies to each head, not to the interim heads before it */
+    CHECK_HEAD("HTTP/1.1 103 x\r\nA: 0123456789012345678901234567\r\n\r\n"
+               "HTTP/1.1 200 OK\r\nB: 0123456789012345678901234567\r\n\r\n",
+               32, ".....F", 200, "b=0123456789012345678901234567|");
+}
+
+static void test_hdr_obs_fold(void)
+{
+    /* one space per fold; the previous line's trailing blanks stay */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nX-Fold: a\r\n  b\r\n\tc\r\nX-T: a \r\n b\r\n\r\n", 0, "......F", 200,
+               "x-fold=a b c|x-t=a  b|");
+    /* onto an empty value; blank-only folds add nothing */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nX-E:\r\n x\r\nY: 1\r\n \t \r\n\r\n", 0, ".....F", 200,
+               "x-e=x|y=1|");
+    /* a fold before any header line is dropped */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\n folded\r\nA: 1\r\n\r\n", 0, "...F", 200, "a=1|");
+    /* folds are kept as value bytes: their case and colons too */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nA: x\r\n Y: Z\r\n\r\n", 0, "...F", 200, "a=x Y: Z|");
+}
+
+static void test_hdr_hostile_lines(void)
+{
+    /* no colon, or an empty name: stored, never a field */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nNoColon\r\n: v\r\nA: 1\r\n\r\n", 0, "....F", 200, "a=1|");
+    {
+        hdr_parser h;
+        tai_buf rcs = TAI_BUF_INIT;
+        hdr_init(&h, 0);
+        hdr_feed(&h, S("HTTP/1.1 200 OK\r\nNoColon\r\n: v\r\nA: 1\r\n\r\n"), &rcs);
+        CHECK(bufeq(&h.lines, S("nocolon\n: v\na: 1\n")));
+        hdr_free(&h);
+        tai_buf_free(&rcs);
+    }
+    /* a fold can give a colon-less line its name; the fold keeps its case */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nNoColon\r\n X-Y: z\r\n\r\n", 0, "...F", 200, "nocolon X-Y=z|");
+    /* NUL and lone CR bytes are data: in names, values, status lines */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nN\0M: v\r\nX-Cr: a\rb\r\n\r\n", 0, "....F", 200,
+               "x-nul=a\0b|n\0m=v|x-cr=a\rb|");
+    CHECK_HEAD("HTTP/1.1\0 200 OK\r\n\r\n", 0, ".F", 200, "");
+    CHECK_HEAD("HTTP/1.1 2\0" "00 OK\r\n\r\n", 0, ".F", 0, "");
+    /* value trimming: SP/HTAB in front, SP/HTAB/CR at the end */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nA:\t \tv v\t \r \r\n\r\n", 0, "..F", 200, "a=v v|");
+    /* a line of only CR/LF ends the head, whatever the mix */
+    CHECK_HEAD("HTTP/1.1 200 OK\r\nA: 1\r\n\r\r\r\n", 0, "..F", 200, "a=1|");
+    /* a bare CR inside the status line: one line */
+    CHECK_HEAD("HTTP/1.1 200 OK\rA: 1\r\n\r\n", 0, ".F", 200, "");
+}
+
+static void test_hdr_limits(void)
+{
+    hdr_parser h;
+    tai_buf f = TAI_BUF_INIT;
+    size_t n = HDR_DEFAULT_MAX_BYTES, i;
+    char *big = malloc(n + 8);
+    int rc = 0;
+
+    /* the limit is on the stored "name: value\n" bytes, exact */
+    hdr_init(&h, 16);
+    CHECK(hdr_line(&h, S("HTTP/1.1 200 OK\r\n")) == HDR_MORE);
+    CHECK(hdr_line(&h, S("A: 012345678901\r\n")) == HDR_MORE); /* 16 with its LF */
+    CHECK(h.lines.len == 16);
+    CHECK(hdr_line(&h, S("B\r\n")) == -1 && h.error == HDR_E_OVERFLOW);
+    /* sticky, and the stored head unchanged */
+    CHECK(hdr_line(&h, S("\r\n")) == -1);
+    CHECK(!h.done && bufeq(&h.lines, S("a: 012345678901\n")));
+    hdr_free(&h);
+
+    /* an overflowing fold keeps the head well-formed */
+    hdr_init(&h, 16);
+    CHECK(hdr_line(&h, S("HTTP/1.1 200 OK\r\n")) == HDR_MORE);
+    CHECK(hdr_line(&h, S("A: 0123456789\r\n")) == HDR_MORE);
+    CHECK(hdr_line(&h, S(" 0123\r\n")) == -1 && h.error == HDR_E_OVERFLOW);
+    CHECK(bufeq(&h.lines, S("a: 0123456789\n")));
+    hdr_fields(&h, &f);
+    CHECK(bufeq(&f, S("a=0123456789|")));
+    hdr_free(&h);
+
+    /* an overlong head at the default limit (1 MiB): one huge line ... */
+    hdr_init(&h, 0);
+    CHECK(h.max_bytes == HDR_DEFAULT_MAX_BYTES);
+    memcpy(big, "X-Big: ", 7);
+    memset(big + 7, 'a', n - 7);
+    CHECK(hdr_line(&h, S("HTTP/1.1 200 OK\r\n")) == HDR_MORE);
+    CHECK(hdr_line(&h, big, n) == -1 && h.error == HDR_E_OVERFLOW);
+    hdr_free(&h);
+    /* ... or many lines; the line that fits exactly is accepted */
+    hdr_init(&h, 0);
+    CHECK(hdr_line(&h, S("HTTP/1.1 200 OK\r\n")) == HDR_MORE);
+    for (i = 0; rc == HDR_MORE && i < 100000; i++)
+        rc = hdr_line(&h, S("X-Many: 0123456789012345678901234567890123456789012345678901234\r\n"));
+    CHECK(rc == -1 && h.error == HDR_E_OVERFLOW && i == 16385 && h.lines.len == n);
+    hdr_free(&h);
+    /* 1 MiB exactly, with the LF */
+    hdr_init(&h, 0);
+    CHECK(hdr_line(&h, S("HTTP/1.1 200 OK\r\n")) == HDR_MORE);
+    CHECK(hdr_line(&h, big, n - 1) == HDR_MORE && h.lines.len == n);
+    CHECK(hdr_line(&h, S("\r\n")) == HDR_FINAL);
+    hdr_free(&h);
+    free(big);
+    tai_buf_free(&f);
+}
+
 int main(void)
 {
     RUN(test_base64_vectors);
@@ -674,6 +893,12 @@ int main(void)
     RUN(test_h1_errors);
     RUN(test_h1_truncated);
     RUN(test_h1_limits);
+    RUN(test_hdr_basic);
+    RUN(test_hdr_status);
+    RUN(test_hdr_interim);
+    RUN(test_hdr_obs_fold);
+    RUN(test_hdr_hostile_lines);
+    RUN(test_hdr_limits);
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed ? 1 : 0;
 }
