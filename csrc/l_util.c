@@ -101,19 +101,29 @@ typedef struct part {
     size_t name_len, filename_len, ctype_len, data_len;
 } part;
 
-/* Raw string field of the table on top of the stack. The string stays alive
- * after the pop: the parts table (argument 1) references it, and rawget
- * means no metamethod could have made it up. */
-static const char *raw_string(lua_State *L, int i, const char *field, size_t *len)
+/* Strings read from the parts, referenced from a table of our own until the
+ * body is built: the part tables are the caller's, and a finalizer run by
+ * any allocation on the way could change them. */
+typedef struct str_refs {
+    int idx; /* stack index of the table */
+    int n;
+} str_refs;
+
+/* Raw string field of the table on top of the stack (rawget: no metamethod
+ * makes it up), or NULL for nil. */
+static const char *raw_string(lua_State *L, str_refs *a, int i, const char *field, size_t *len)
 {
-    const char *s = NULL;
+    const char *s;
     lua_pushstring(L, field);
     lua_rawget(L, -2);
-    if (lua_type(L, -1) == LUA_TSTRING)
-        s = lua_tolstring(L, -1, len);
-    else if (!lua_isnil(L, -1))
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "multipart part %d: '%s' must be a string", i, field);
-    lua_pop(L, 1);
+    s = lua_tolstring(L, -1, len);
+    lua_rawseti(L, a->idx, ++a->n);
     return s;
 }
 
@@ -129,7 +139,7 @@ static void check_header_safe(lua_State *L, int i, const char *field, const char
     }
 }
 
-static void read_part(lua_State *L, int i, part *p)
+static void read_part(lua_State *L, str_refs *a, int i, part *p)
 {
     const char *value;
     size_t value_len = 0;
@@ -137,13 +147,13 @@ static void read_part(lua_State *L, int i, part *p)
     lua_rawgeti(L, 1, i);
     if (!lua_istable(L, -1))
         luaL_error(L, "multipart part %d must be a table", i);
-    p->name = raw_string(L, i, "name", &p->name_len);
+    p->name = raw_string(L, a, i, "name", &p->name_len);
     if (p->name == NULL)
         luaL_error(L, "multipart part %d: 'name' is required", i);
-    p->filename = raw_string(L, i, "filename", &p->filename_len);
-    p->ctype = raw_string(L, i, "content_type", &p->ctype_len);
-    p->data = raw_string(L, i, "data", &p->data_len);
-    value = raw_string(L, i, "value", &value_len);
+    p->filename = raw_string(L, a, i, "filename", &p->filename_len);
+    p->ctype = raw_string(L, a, i, "content_type", &p->ctype_len);
+    p->data = raw_string(L, a, i, "data", &p->data_len);
+    value = raw_string(L, a, i, "value", &value_len);
     if (p->data == NULL) {
         p->data = value;
         p->data_len = value_len;
@@ -189,14 +199,18 @@ static int l_multipart_encode(lua_State *L)
 {
     size_t nparts, i;
     part *parts;
+    str_refs a;
     char boundary[BOUNDARY_LEN];
     luaL_Buffer b;
 
     luaL_checktype(L, 1, LUA_TTABLE);
     nparts = lua_rawlen(L, 1);
     parts = scratch(L, nparts * sizeof *parts);
+    lua_newtable(L);
+    a.idx = lua_gettop(L);
+    a.n = 0;
     for (i = 0; i < nparts; i++)
-        read_part(L, (int)i + 1, &parts[i]);
+        read_part(L, &a, (int)i + 1, &parts[i]);
     if (make_boundary(boundary, parts, nparts) != 0) {
         lua_pushnil(L);
         lua_pushliteral(L, "cannot generate a multipart boundary (RAND_bytes failed)");

@@ -87,6 +87,34 @@ describe("core.http_request", function()
       req:close()
     end)
 
+    it("reads options through __index and keeps the strings alive while it uses them", function()
+      -- Fresh strings that only the C function holds; a full GC in a later lookup must not free them.
+      local fields = {
+        method = function() return ("PAT" .. "CH"):sub(1) end,
+        url = function() return base .. "/__test/echo?n=" .. tostring(12345 + 1) end,
+        body = function() return string.rep("b", 300) .. "!" end,
+        ca_file = function() return nil end,
+        max_buffer = function()
+          collectgarbage("collect")
+          collectgarbage("collect")
+          return nil
+        end,
+        timeout = function() return 10000 end,
+      }
+      local opts = setmetatable({}, { __index = function(_, k)
+        local f = fields[k]
+        if f then return f() end
+      end })
+      local req = core.http_request(opts)
+      assert.equal(200, (req:response()))
+      local echo = cjson.decode(req:read_all())
+      assert.equal("PATCH", echo.method)
+      assert.equal("12346", echo.query.n)
+      assert.equal(string.rep("b", 300) .. "!", core.base64_decode(echo.body_base64))
+      assert.matches("PATCH http://127%.0%.0%.1:%d+/__test/echo%)$", tostring(req))
+      req:close()
+    end)
+
     it("adds no Expect, Accept-Encoding or made-up Content-Type", function()
       local req = core.http_request({
         method = "POST", url = base .. "/__test/echo", body = string.rep("x", 100000),

@@ -1,5 +1,6 @@
 -- multipart/form-data encoder of the C core. Lua 5.1 syntax.
 local core = require("tanstack.ai.core")
+local shell = require("helpers.shell")
 
 local function all_bytes()
   local t = {}
@@ -96,5 +97,51 @@ describe("core.multipart_encode", function()
     assert.has_error(function() core.multipart_encode({ { value = "v" } }) end)
     assert.has_error(function() core.multipart_encode({ { name = "n" } }) end)
     assert.has_error(function() core.multipart_encode({ { name = "n", value = 5 } }) end)
+  end)
+
+  it("keeps the part strings alive while a finalizer changes the parts (under make asan)", function()
+    -- A chain of finalizers changes every part a few GC cycles into the call, with the GC made
+    -- eager. Runs in a fresh interpreter, where GC cycles are short: the one running the specs
+    -- (arg[-1]), with the same environment (LUA_CPATH; LD_PRELOAD under make asan).
+    local script = os.tmpname()
+    local out = os.tmpname()
+    shell.write_file(script, [==[
+local core = require("tanstack.ai.core")
+local n = 200
+local parts = {}
+local function data(i) return string.rep(string.char(65 + i % 26), 20000 + i) end
+for i = 1, n do parts[i] = { name = "p" .. i, data = data(i) } end
+local mt
+mt = { __gc = function(o)
+  if o.depth > 0 then
+    setmetatable({ depth = o.depth - 1 }, mt)
+    return
+  end
+  for i = 1, n do parts[i].data, parts[i].name = "x", "y" end
+end }
+local holder = { setmetatable({ depth = 2 }, mt) }
+if _VERSION == "Lua 5.4" then
+  collectgarbage("incremental", 1, 1000)
+else
+  collectgarbage("setpause", 1)
+  collectgarbage("setstepmul", 1000)
+end
+holder[1] = nil
+local body = core.multipart_encode(parts)
+local count = 0
+for name, value in body:gmatch('name="([^"]*)"\r\n\r\n(.-)\r\n%-%-') do
+  count = count + 1
+  assert(name == "y" or name == "p" .. count, name)
+  assert(value == "x" or value == data(count), "part " .. count)
+end
+assert(count == n, count)
+io.write("ok\n")
+]==])
+    local ok = shell.exec_ok(shell.quote(arg[-1]) .. " " .. shell.quote(script) .. " >" .. shell.quote(out) .. " 2>&1")
+    local output = shell.read_file(out) or ""
+    os.remove(script)
+    os.remove(out)
+    assert.is_true(ok, output)
+    assert.equal("ok\n", output)
   end)
 end)
