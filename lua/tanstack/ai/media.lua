@@ -31,22 +31,7 @@ end
 
 --- PCM bytes -> WAV bytes. rate in Hz (Gemini: 24000), mono 16-bit by default.
 function _M.wav(pcm, rate, channels, bits)
-  --- A media type from magic bytes (the response's word is not always there or right), or nil.
-function _M.sniff(bytes)
-  local b4 = bytes:sub(1, 4)
-  if bytes:sub(1, 8) == "\137PNG\r\n\26\n" then return "image/png" end
-  if bytes:sub(1, 3) == "\255\216\255" then return "image/jpeg" end
-  if b4 == "RIFF" and bytes:sub(9, 12) == "WEBP" then return "image/webp" end
-  if b4 == "RIFF" and bytes:sub(9, 12) == "WAVE" then return "audio/wav" end
-  if bytes:sub(1, 3) == "ID3" or (bytes:byte(1) == 255 and (bytes:byte(2) or 0) >= 224) then return "audio/mpeg" end
-  if b4 == "OggS" then return "audio/ogg" end
-  if b4 == "fLaC" then return "audio/flac" end
-  if b4 == "\26\69\223\163" then return "audio/webm" end
-  if bytes:sub(5, 8) == "ftyp" then return "audio/mp4" end
-  return nil
-end
-
-return _M.wav_header(#pcm, rate, channels, bits) .. pcm
+  return _M.wav_header(#pcm, rate, channels, bits) .. pcm
 end
 
 --- A media type from magic bytes (the response's word is not always there or right), or nil.

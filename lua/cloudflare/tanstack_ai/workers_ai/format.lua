@@ -8,7 +8,7 @@ local openai = require("tanstack.ai.formats.openai")
 local request = require("cloudflare.tanstack_ai.request")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
-local type, ipairs = type, ipairs
+local type = type
 local null = json.null
 
 local _M = { name = "workers-ai", done_marker = openai.done_marker, build_request = openai.build_request }
@@ -24,15 +24,7 @@ local function native(v, out)
   if usage ~= nil and usage ~= null then out:usage(openai.usage(usage)) end
   local r = v.response
   if r ~= nil and r ~= null then out:text(r) end
-  local tcs = v.tool_calls
-  if type(tcs) == "table" then
-    for _, tc in ipairs(tcs) do
-      if type(tc) == "table" then
-        local fn = type(tc["function"]) == "table" and tc["function"] or tc
-        out:tool_call(tc.index, tc.id, fn.name, fn.arguments, tc.metadata)
-      end
-    end
-  end
+  if type(v.tool_calls) == "table" then openai.tool_calls(v.tool_calls, out) end
   local fr = v.finish_reason
   if fr ~= nil and fr ~= null and fr ~= "" then out:finish_reason(openai.FINISH_MAP[fr] or fr) end
 end

@@ -154,6 +154,17 @@ function _M.media_usage(u)
   return usage_of(u)
 end
 
+--- Chat Completions tool calls (stream fragments or whole calls) -> deltas.
+function _M.tool_calls(tcs, out)
+  for _, tc in ipairs(tcs) do
+    if type(tc) == "table" then
+      local fn = type(tc["function"]) == "table" and tc["function"] or tc
+      out:tool_call(tc.index, tc.id, fn.name, fn.arguments, tc.metadata)
+    end
+  end
+end
+local tool_calls = _M.tool_calls
+
 --- One chunk's delta (or a whole completion's message) -> deltas.
 -- (Runs once per streamed event: nil/null comparisons instead of type() calls where a wrong type can only
 -- come from a broken upstream, which then raises inside the turn's protected call and ends as RUN_ERROR.)
@@ -163,14 +174,7 @@ local function delta_of(d, out)
   if r ~= nil and r ~= null then out:reasoning(r) end
   out:text(d.content)
   local tcs = d.tool_calls
-  if tcs ~= nil and tcs ~= null then
-    for _, tc in ipairs(tcs) do
-      if type(tc) == "table" then
-        local fn = type(tc["function"]) == "table" and tc["function"] or tc
-        out:tool_call(tc.index, tc.id, fn.name, fn.arguments, tc.metadata)
-      end
-    end
-  end
+  if tcs ~= nil and tcs ~= null then tool_calls(tcs, out) end
 end
 
 --- One decoded chunk -> deltas. Also used by formats that wrap this one (Workers AI's).
