@@ -57,6 +57,13 @@ end
 --- from the Workers AI code.
 function _M.from_binding(v, provider)
   local e = errors.wrap(v, { kind = "provider", provider = provider or "workers-ai" })
+  if e.code == nil then -- "3040: Capacity temporarily exceeded" raised as a string or carried in a message
+    local f = { message = e.message }
+    _M.classify(f, nil)
+    e.code = f.code
+  end
+  local n = tonumber(e.code)
+  if n and n % 1 == 0 then e.code = math.tointeger and math.tointeger(n) or n end
   if e.status == nil and type(e.code) == "number" then e.status = _M.CODE_STATUS[e.code] end
   if e.status and e.retryable == false then e.retryable = errors.retryable_status(e.status) end
   if type(e.code) == "number" and _M.RETRYABLE_CODE[e.code] then e.retryable = true end

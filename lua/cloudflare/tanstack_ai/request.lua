@@ -243,7 +243,8 @@ function _M.read(res, label, provider)
     local derr
     v, derr = json.decode(bytes)
     if v == nil then
-      return nil, errors.new({ message = label .. ": invalid JSON response: " .. tostring(derr), kind = "decode",
+      return nil, errors.new({ message = (label or "request") .. ": invalid JSON response: " .. tostring(derr),
+        kind = "decode",
         provider = provider, body = bytes:sub(1, 200) })
     end
   end

@@ -45,7 +45,9 @@ function _M.new(ctx)
   }, Out)
 end
 
+-- Every event but the hot text path goes through here; nothing is emitted once the turn has ended.
 local function ev(self, etype, fields)
+  if self.finished then return end
   fields.type = etype
   fields.timestamp = self.ts or now_ms()
   fields.model = self.model
@@ -66,7 +68,7 @@ local function close_reasoning(self)
 end
 
 function Out:text(delta)
-  if self.text_open and not self.step_id and type(delta) == "string" then
+  if self.text_open and not self.step_id and type(delta) == "string" and not self.finished then
     -- the hot path (one event per token): a single table constructor
     if delta ~= "" then
       self.emit({ type = "TEXT_MESSAGE_CONTENT", timestamp = self.ts or now_ms(), model = self.model,
@@ -200,7 +202,6 @@ end
 --- End of the answer: close what is open, then RUN_FINISHED (usage may arrive after the finish reason).
 function Out:finish()
   if self.finished then return end
-  self.finished = true
   self:start()
   close_open(self)
   local fr = self.reason
@@ -211,12 +212,12 @@ function Out:finish()
   end
   ev(self, "RUN_FINISHED", { runId = self.runId, threadId = self.threadId, finishReason = fr,
     usage = self.usage_value })
+  self.finished = true
 end
 
 --- A failure: RUN_STARTED if none yet, then one RUN_ERROR. Nothing after it.
 function Out:fail(err)
   if self.finished then return end
-  self.finished = true
   self:start()
   local message = type(err) == "table" and err.message or tostring(err)
   local code = type(err) == "table" and err.code or nil
@@ -224,6 +225,7 @@ function Out:fail(err)
   code = json.int(code)
   ev(self, "RUN_ERROR", { runId = self.runId, threadId = self.threadId, message = message,
     code = code ~= nil and tostring(code) or nil, error = err })
+  self.finished = true
 end
 
 --- An error report that arrived inside the answer (a stream event or a 200 body).

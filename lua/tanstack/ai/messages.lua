@@ -75,12 +75,18 @@ local function normalize_tool_calls(tcs, where)
 end
 
 -- UIMessage (parts) -> one or more ModelMessages.
-local function from_ui(m, where, out)
-  local role = m.role
-  if role == "system" then
+-- role: the normalized role (developer -> system).
+local function from_ui(m, role, where, out)
+  if role == "system" or role == "tool" then
     local texts = {}
     for _, p in ipairs(m.parts) do if p.type == "text" then texts[#texts + 1] = p.content or p.text end end
-    out[#out + 1] = { role = "system", content = concat(texts, "\n") }
+    if role == "system" then
+      out[#out + 1] = { role = "system", content = concat(texts, "\n") }
+      return
+    end
+    local id = m.toolCallId or m.tool_call_id
+    if type(id) ~= "string" then err(where .. ": a tool message needs toolCallId") end
+    out[#out + 1] = { role = "tool", toolCallId = id, content = concat(texts), name = m.name }
     return
   end
   if role == "user" then
@@ -133,7 +139,7 @@ function _M.normalize(list)
     end
     if role == "developer" then role = "system" end
     if type(m.parts) == "table" and m.content == nil then
-      from_ui(m, where, out)
+      from_ui(m, role, where, out)
     elseif role == "tool" then
       local id = m.toolCallId or m.tool_call_id
       if type(id) ~= "string" then err(where .. ": a tool message needs toolCallId") end
