@@ -6,8 +6,8 @@
 --   emu:next({ status = 429, retry_after = 1 })   -- queue a scenario
 --   emu:requests(), emu:last_request(), emu:reset(), emu:stop()
 --
--- Runs under Lua 5.1/LuaJIT and Lua 5.4. Depends only on lua-cjson and the curl and
--- node executables (never on the project's own C module).
+-- Runs under Lua 5.1/LuaJIT and Lua 5.4. Depends only on lua-cjson, LuaSocket (else the curl executable) and
+-- node (never on the project's own C module).
 
 local cjson = require("cjson")
 
@@ -108,14 +108,40 @@ function M.start(opts)
   return self
 end
 
+-- One control request over LuaSocket (in process: a curl process per call made the suite spend most of its time
+-- spawning processes). HTTP/1.0, so the emulator closes the connection after its answer. nil when LuaSocket is absent.
+local ok_socket, socket = pcall(require, "socket")
+local function socket_call(port, method, path, body)
+  if not ok_socket then return nil end
+  local c = socket.tcp()
+  c:settimeout(30)
+  local ok, err = c:connect("127.0.0.1", port)
+  if not ok then c:close() return nil, err end
+  body = body or ""
+  c:send(method .. " " .. path .. " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" ..
+    "Content-Length: " .. #body .. "\r\n\r\n" .. body)
+  local data, rerr, partial = c:receive("*a")
+  c:close()
+  data = data or partial
+  if not data then return nil, rerr end
+  return (data:match("\r\n\r\n(.*)$") or "")
+end
+
 -- Low-level control call; returns the decoded JSON answer (or raw text on decode failure).
 function Emulator:control(method, path, body)
   if self.stopped then error("emulator: already stopped") end
+  if body ~= nil and type(body) ~= "string" then body = cjson.encode(body) end
+  local answer = socket_call(self.port, method, path, body)
+  if answer then
+    local ok, decoded = pcall(cjson.decode, answer)
+    if ok then return decoded end
+    error("emulator: control call " .. method .. " " .. path .. " failed: " .. answer)
+  end
   local cmd = "curl -sS --max-time 30 -X " .. method
   local tmp
   if body ~= nil then
     tmp = tmpname()
-    write_file(tmp, type(body) == "string" and body or cjson.encode(body))
+    write_file(tmp, body)
     cmd = cmd .. " -H 'content-type: application/json' --data-binary @" .. shell_quote(tmp)
   end
   cmd = cmd .. " " .. shell_quote(self.url .. path) .. " 2>&1"
