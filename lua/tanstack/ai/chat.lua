@@ -137,7 +137,7 @@ local function check(opts)
   if type(opts) ~= "table" then error("chat: options must be a table", 3) end
   local a = opts.adapter
   if type(a) ~= "table" or type(a.chat_stream) ~= "function" then
-    error("chat: options.adapter must be a text adapter (e.g. cf.create_workers_ai_chat(...))", 3)
+    error("chat: options.adapter must be a text adapter (an object with a chat_stream method)", 3)
   end
   if opts.messages ~= nil and type(opts.messages) ~= "table" then error("chat: options.messages must be an array", 3) end
   if opts.tools ~= nil and type(opts.tools) ~= "table" then error("chat: options.tools must be an array", 3) end
