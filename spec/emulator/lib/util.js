@@ -416,7 +416,34 @@ function makeAudio(encoding, container, sampleRate) {
   }
 }
 
+// ---------------------------------------------------------------- request helpers
+// Query string -> object; repeated keys become arrays.
+function parseQuery(search) {
+  const out = {};
+  if (!search) return out;
+  const sp = new URLSearchParams(search);
+  for (const [k, v] of sp) {
+    if (Object.prototype.hasOwnProperty.call(out, k)) {
+      if (Array.isArray(out[k])) out[k].push(v); else out[k] = [out[k], v];
+    } else out[k] = v;
+  }
+  return out;
+}
+
+// The body parsed as JSON when it looks like JSON, else undefined.
+function tryJson(buf) {
+  if (!buf || buf.length === 0) return undefined;
+  let i = 0;
+  while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
+  if (i >= buf.length) return undefined;
+  const c = buf[i];
+  // Only objects/arrays/strings/literals that look like JSON.
+  if (!(c === 0x7b || c === 0x5b || c === 0x22 || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x74 || c === 0x66 || c === 0x6e)) return undefined;
+  try { return JSON.parse(buf.toString('utf8')); } catch (e) { return undefined; }
+}
+
 module.exports = {
+  parseQuery, tryJson,
   nextId, randomAlnum, ulid, uuid, splitWords, countWords, splitPieces,
   schemaExample, toolArgsExample, embedding, parseContentType, parseMultipart,
   crc32, makePng, makeJpeg, makeWav, makeMp3, makeOgg, makeFlac, makeAac, makeAudio, pcm16,
