@@ -32,7 +32,7 @@ BUSTED     ?= busted
 # explicitly (a command-line --cpath wins over .busted's), and --ignore-lua where busted must not re-exec itself.
 BUSTED_CPATH = --cpath='$(CURDIR)/$(BUILD)/?.so'
 
-.PHONY: all check lint test test-fast test-c test-lua test-luajit demo bench bench-callgrind fuzz valgrind asan setup clean rock
+.PHONY: all check lint test test-c test-emulator test-lua test-luajit demo bench bench-callgrind fuzz valgrind asan setup clean rock
 
 all: $(CORE_SO)
 
@@ -44,7 +44,11 @@ setup:
 	@sh scripts/setup.sh
 
 # The command the README names and CI runs.
-check: lint test-c test-lua test-luajit asan rock-install test-openresty
+check: lint test-c test-emulator test-lua test-luajit asan rock-install test-openresty
+
+# The emulator's route tables: pattern syntax, no entry behind a catch-all, sample routings, live requests.
+test-emulator:
+	node spec/emulator/selfcheck.js
 
 # The daily loop: both interpreters at once (the specs mostly wait on sockets), each with its own output.
 test: all
