@@ -23,6 +23,12 @@ void h1_init(h1_parser *p, int head_request)
     memset(p, 0, sizeof *p);
     p->head_request = head_request;
     p->state = S_HEAD;
+    p->max_body = H1_NO_LIMIT;
+}
+
+void h1_set_max_body(h1_parser *p, unsigned long long max_body)
+{
+    p->max_body = max_body;
 }
 
 void h1_free(h1_parser *p)
@@ -35,14 +41,37 @@ int h1_done(const h1_parser *p)
     return p->state == S_DONE;
 }
 
-static int fail(h1_parser *p, const char *fmt, ...)
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail_as(h1_parser *p, int kind, const char *fmt, ...)
 {
     va_list ap;
-    p->failed = 1;
+    p->failed = kind;
     va_start(ap, fmt);
     vsnprintf(p->error, sizeof p->error, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+#define fail(p, ...) fail_as((p), H1_E_MALFORMED, __VA_ARGS__)
+#define fail_nomem(p) fail_as((p), H1_E_NOMEM, "http1 parser: out of memory")
+
+/* The body would grow past max_body. */
+static int fail_too_large(h1_parser *p)
+{
+    return fail_as(p, H1_E_TOO_LARGE, "response body exceeds the limit of %llu bytes", p->max_body);
+}
+
+/* Whether `more` body bytes still fit under max_body. */
+static int body_fits(const h1_parser *p, unsigned long long more)
+{
+    return more <= p->max_body - p->body_bytes;
+}
+
+static int is_ws(int c)
+{
+    return c == ' ' || c == '\t';
 }
 
 /* RFC 9110 tchar */
@@ -209,6 +238,9 @@ static int complete_head(h1_parser *p, const h1_callbacks *cb, void *ud)
     while (s < end) {
         char *nl = memchr(s, '\n', (size_t)(end - s));
         size_t n = (size_t)(nl - s); /* the buffered block always ends in LF */
+        /* Head tolerance, RFC 9112 2.2: "a recipient MAY recognize a single
+         * LF as a line terminator and ignore any preceding CR" (status line
+         * and header section only: the chunked framing below is strict). */
         if (n && s[n - 1] == '\r')
             n--;
         if (n == 0)
@@ -218,8 +250,11 @@ static int complete_head(h1_parser *p, const h1_callbacks *cb, void *ud)
                 return -1;
             first = 0;
         } else if (s[0] == ' ' || s[0] == '\t') {
-            /* obs-fold: RFC 9112 5.2 lets a recipient replace it with SP. The
-             * previous value and this line are contiguous in the buffer. */
+            /* Head tolerance, RFC 9112 5.2: "A user agent that receives an
+             * obs-fold in a response message ... MUST replace each received
+             * obs-fold with one or more SP octets prior to interpreting the
+             * field value." The previous value and this line are contiguous
+             * in the buffer. */
             h1_header *h;
             char *q;
             size_t vlen;
@@ -277,10 +312,6 @@ static int complete_head(h1_parser *p, const h1_callbacks *cb, void *ud)
     }
     p->keep_alive = hd.minor >= 1 ? !conn.close : (conn.keep_alive && !conn.close);
 
-    cb->on_head(ud, &hd);
-    p->head.len = 0;
-    p->line_start = 0;
-
     if (p->head_request || hd.status == 204 || hd.status == 304) {
         p->state = S_DONE;
     } else if (te.any) {
@@ -299,6 +330,15 @@ static int complete_head(h1_parser *p, const h1_callbacks *cb, void *ud)
         p->state = S_BODY_CLOSE;
         p->keep_alive = 0;
     }
+    /* refused at the announced length, before a byte of the body */
+    if (p->state == S_BODY_LENGTH && !body_fits(p, p->remaining))
+        return fail_as(p, H1_E_TOO_LARGE,
+                       "response body of %llu bytes (Content-Length) exceeds the limit of %llu bytes",
+                       p->remaining, p->max_body);
+
+    cb->on_head(ud, &hd);
+    p->head.len = 0;
+    p->line_start = 0;
     if (p->state == S_DONE)
         cb->on_done(ud, p->keep_alive);
     return 0;
@@ -315,14 +355,17 @@ static long feed_head(h1_parser *p, const char *buf, size_t n, const h1_callback
         if (take > H1_MAX_HEAD_BYTES - p->head.len)
             return fail(p, "response head too large (max %d bytes)", H1_MAX_HEAD_BYTES);
         if (tai_buf_append(&p->head, buf + pos, take) != 0)
-            return fail(p, "http1 parser: out of memory");
+            return fail_nomem(p);
         pos += take;
         if (!nl)
             break;
         llen = p->head.len - p->line_start; /* includes the LF */
         if (llen == 1 || (llen == 2 && p->head.p[p->line_start] == '\r')) {
             if (p->line_start == 0) {
-                p->head.len = 0; /* tolerate empty lines before the status line */
+                /* empty lines before the status line are skipped: the
+                 * robustness RFC 9112 2.2 asks of a server before a
+                 * request-line, applied to the status line */
+                p->head.len = 0;
                 continue;
             }
             if (complete_head(p, cb, ud) != 0)
@@ -334,13 +377,77 @@ static long feed_head(h1_parser *p, const char *buf, size_t n, const h1_callback
     return (long)pos;
 }
 
-static int parse_chunk_size(h1_parser *p)
+/* ---- chunked framing: RFC 9112 7.1, strictly ----
+ *
+ *   chunked-body   = *chunk last-chunk trailer-section CRLF
+ *   chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   chunk-size     = 1*HEXDIG
+ *   last-chunk     = 1*("0") [ chunk-ext ] CRLF
+ *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )   (7.1.1)
+ *   chunk-ext-name = token
+ *   chunk-ext-val  = token / quoted-string
+ *   trailer-section = *( field-line CRLF )                                            (RFC 9112 5)
+ *
+ * Every line end of the body framing is CRLF: the bare-LF tolerance of RFC
+ * 9112 2.2 is for the start line and the header section, and the chunk
+ * boundaries decide where this response ends and the next one on a reused
+ * connection begins, so any other reading is a desync. BWS (RFC 9110 5.6.3)
+ * is *( SP / HTAB ) and appears in chunk-ext only before ";" and around "=":
+ * "5 ;a=b" and "5; a = b" are well formed (a recipient MUST parse BWS and
+ * remove it), "5 " and "5;a " are not (whitespace not followed by ";" or
+ * "="). Extensions are checked, then ignored (7.1.1: a recipient MUST ignore
+ * unrecognized chunk extensions). */
+
+static size_t skip_bws(const char *s, size_t i, size_t n)
+{
+    while (i < n && is_ws((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+static size_t skip_token(const char *s, size_t i, size_t n)
+{
+    while (i < n && is_tchar((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+/* RFC 9110 5.6.4:
+ *   quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+ *   qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+ *   quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+ * s[*i] is the opening DQUOTE; on success *i is just past the closing one. */
+static int parse_quoted(h1_parser *p, const char *s, size_t *i, size_t n)
+{
+    size_t k = *i + 1;
+    while (k < n) {
+        unsigned char c = (unsigned char)s[k];
+        if (c == '"') {
+            *i = k + 1;
+            return 0;
+        }
+        if (c == '\\') {
+            if (++k == n)
+                break;
+            c = (unsigned char)s[k];
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return fail(p, "malformed chunk extension: control character in a quoted value");
+        k++;
+    }
+    return fail(p, "malformed chunk extension: unclosed quoted value");
+}
+
+/* The chunk-size line is buffered in p->head, up to and including its LF. */
+static int parse_chunk_line(h1_parser *p)
 {
     const char *s = p->head.p;
-    size_t n = p->head.len - 1, i = 0; /* drop the LF */
+    size_t n = p->head.len, i = 0;
     unsigned long long v = 0;
-    if (n && s[n - 1] == '\r')
-        n--;
+    int ext = 0; /* inside the extensions (for the messages) */
+    if (n < 2 || s[n - 2] != '\r')
+        return fail(p, "malformed chunked body: chunk size line not ended by CRLF");
+    n -= 2;
     for (; i < n; i++) {
         int d = hexval((unsigned char)s[i]);
         if (d < 0)
@@ -351,17 +458,70 @@ static int parse_chunk_size(h1_parser *p)
     }
     if (i == 0)
         return fail(p, "malformed chunk size");
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    if (i < n && s[i] != ';')
-        return fail(p, "malformed chunk size");
-    /* chunk extensions after ';' are ignored */
+    while (i < n) {
+        size_t j = skip_bws(s, i, n);
+        if (j == n || s[j] != ';') {
+            if (j > i)
+                return fail(p, "malformed chunk line: whitespace not followed by ';' (RFC 9112 7.1.1)");
+            return fail(p, "%s", ext ? "malformed chunk extension" : "malformed chunk size");
+        }
+        ext = 1;
+        i = skip_bws(s, j + 1, n);
+        j = skip_token(s, i, n);
+        if (j == i)
+            return fail(p, "malformed chunk extension: empty name");
+        i = j;
+        j = skip_bws(s, i, n);
+        if (j < n && s[j] == '=') {
+            i = skip_bws(s, j + 1, n);
+            if (i < n && s[i] == '"') {
+                if (parse_quoted(p, s, &i, n) != 0)
+                    return -1;
+            } else {
+                j = skip_token(s, i, n);
+                if (j == i)
+                    return fail(p, "malformed chunk extension: empty value");
+                i = j;
+            }
+        }
+    }
+    if (!body_fits(p, v))
+        return fail_too_large(p);
     p->remaining = v;
     p->head.len = 0;
     p->state = v ? S_CHUNK_DATA : S_TRAILERS;
-    p->tline_len = 0;
-    p->tline_cr = 0;
+    p->trailer_fields = 0;
     p->trailer_bytes = 0;
+    return 0;
+}
+
+/* One trailer-section line is buffered in p->head, up to and including its
+ * LF: a field line (framed, checked, not exposed), an obs-fold continuing
+ * one (RFC 9112 5.2, as in the head), or the final CRLF. */
+static int trailer_line(h1_parser *p, const h1_callbacks *cb, void *ud)
+{
+    const char *s = p->head.p;
+    size_t n = p->head.len, i = 0;
+    if (n < 2 || s[n - 2] != '\r')
+        return fail(p, "malformed chunked body: trailer line not ended by CRLF");
+    n -= 2;
+    p->head.len = 0;
+    if (n == 0) {
+        p->state = S_DONE;
+        cb->on_done(ud, p->keep_alive);
+        return 0;
+    }
+    if (is_ws((unsigned char)s[0])) {
+        if (p->trailer_fields == 0)
+            return fail(p, "malformed trailer field");
+    } else {
+        i = skip_token(s, 0, n);
+        if (i == 0 || i == n || s[i] != ':')
+            return fail(p, "malformed trailer field");
+        p->trailer_fields++;
+    }
+    if (memchr(s + i, '\0', n - i) || memchr(s + i, '\r', n - i))
+        return fail(p, "invalid character in trailer field");
     return 0;
 }
 
@@ -381,12 +541,17 @@ int h1_feed(h1_parser *p, const char *buf, size_t n, const h1_callbacks *cb, voi
             break;
         }
         case S_BODY_CLOSE:
+            if (!body_fits(p, avail))
+                return fail_too_large(p);
+            p->body_bytes += avail;
             cb->on_body(ud, buf + pos, avail);
             pos = n;
             break;
         case S_BODY_LENGTH:
         case S_CHUNK_DATA: {
+            /* within the limit: Content-Length and chunk sizes were checked */
             size_t take = p->remaining < avail ? (size_t)p->remaining : avail;
+            p->body_bytes += take;
             cb->on_body(ud, buf + pos, take);
             pos += take;
             p->remaining -= take;
@@ -402,51 +567,34 @@ int h1_feed(h1_parser *p, const char *buf, size_t n, const h1_callbacks *cb, voi
             break;
         }
         case S_CHUNK_CRLF: {
+            /* chunk-data CRLF: exactly CR then LF */
             char c = buf[pos++];
-            if (c == '\r' && !p->crlf_cr)
+            if (!p->crlf_cr && c == '\r')
                 p->crlf_cr = 1;
-            else if (c == '\n')
+            else if (p->crlf_cr && c == '\n')
                 p->state = S_CHUNK_SIZE;
             else
                 return fail(p, "malformed chunked body: missing CRLF after chunk data");
             break;
         }
-        case S_CHUNK_SIZE: {
+        case S_CHUNK_SIZE:
+        case S_TRAILERS: {
+            /* one line into p->head: a chunk-size line, or a trailer line */
             const char *nl = memchr(buf + pos, '\n', avail);
             size_t take = nl ? (size_t)(nl - (buf + pos)) + 1 : avail;
-            if (take > MAX_CHUNK_LINE - p->head.len)
-                return fail(p, "chunk size line too long");
+            if (p->state == S_CHUNK_SIZE) {
+                if (take > MAX_CHUNK_LINE - p->head.len)
+                    return fail(p, "chunk size line too long");
+            } else {
+                if (take > MAX_TRAILER_BYTES - p->trailer_bytes)
+                    return fail(p, "trailer section too large");
+                p->trailer_bytes += take;
+            }
             if (tai_buf_append(&p->head, buf + pos, take) != 0)
-                return fail(p, "http1 parser: out of memory");
+                return fail_nomem(p);
             pos += take;
-            if (nl && parse_chunk_size(p) != 0)
+            if (nl && (p->state == S_CHUNK_SIZE ? parse_chunk_line(p) : trailer_line(p, cb, ud)) != 0)
                 return -1;
-            break;
-        }
-        case S_TRAILERS: {
-            /* Trailer fields are framed but not exposed. */
-            const char *nl = memchr(buf + pos, '\n', avail);
-            size_t seg = nl ? (size_t)(nl - (buf + pos)) : avail;
-            size_t i;
-            if (seg + (nl ? 1 : 0) > MAX_TRAILER_BYTES - p->trailer_bytes)
-                return fail(p, "trailer section too large");
-            for (i = 0; i < seg; i++) {
-                p->tline_cr = (p->tline_len == 0 && buf[pos + i] == '\r');
-                p->tline_len++;
-            }
-            p->trailer_bytes += seg;
-            pos += seg;
-            if (nl) {
-                int blank = p->tline_len == 0 || (p->tline_len == 1 && p->tline_cr);
-                pos++;
-                p->trailer_bytes++;
-                p->tline_len = 0;
-                p->tline_cr = 0;
-                if (blank) {
-                    p->state = S_DONE;
-                    cb->on_done(ud, p->keep_alive);
-                }
-            }
             break;
         }
         case S_DONE:
@@ -470,10 +618,11 @@ int h1_finish(h1_parser *p, const h1_callbacks *cb, void *ud)
         cb->on_done(ud, 0);
         return 0;
     case S_HEAD:
-        return fail(p, p->head.len ? "truncated response head" : "truncated: connection closed before any response");
+        return fail_as(p, H1_E_TRUNCATED, "%s",
+                       p->head.len ? "truncated response head" : "truncated: connection closed before any response");
     case S_BODY_LENGTH:
-        return fail(p, "truncated body: %llu bytes missing", p->remaining);
+        return fail_as(p, H1_E_TRUNCATED, "truncated body: %llu bytes missing", p->remaining);
     default:
-        return fail(p, "truncated chunked body");
+        return fail_as(p, H1_E_TRUNCATED, "truncated chunked body");
     }
 }

@@ -1,5 +1,11 @@
 /* Lua binding of the HTTP/1.1 response framer (http1.c), for transports that
- * own the socket (e.g. OpenResty cosockets). */
+ * own the socket (e.g. OpenResty cosockets).
+ *   core.http1_response_parser{ head_request = bool, max_body_bytes = n }
+ *   p:feed(bytes) / p:finish() -> items | nil, message, kind
+ *     items: { kind = "head" | "body" | "done", ... } in order
+ *     kind of a failure: "malformed", "too_large" (the body passed
+ *     max_body_bytes: at its Content-Length, a chunk size or as it arrived),
+ *     "truncated" (finish() before the end), "out_of_memory". Sticky. */
 #include "http1.h"
 #include "l_core.h"
 
@@ -78,11 +84,27 @@ static h1_parser *check_parser(lua_State *L)
     return luaL_checkudata(L, 1, TAI_MT_HTTP1);
 }
 
-static int push_error(lua_State *L, const char *msg)
+static int push_error(lua_State *L, const h1_parser *p)
 {
+    const char *kind;
+    switch (p->failed) {
+    case H1_E_TOO_LARGE:
+        kind = "too_large";
+        break;
+    case H1_E_TRUNCATED:
+        kind = "truncated";
+        break;
+    case H1_E_NOMEM:
+        kind = "out_of_memory";
+        break;
+    default:
+        kind = "malformed";
+        break;
+    }
     lua_pushnil(L);
-    lua_pushstring(L, msg);
-    return 2;
+    lua_pushstring(L, p->error);
+    lua_pushstring(L, kind);
+    return 3;
 }
 
 static int l_feed(lua_State *L)
@@ -93,7 +115,7 @@ static int l_feed(lua_State *L)
     emit_ctx c = {L, 0};
     lua_newtable(L);
     if (h1_feed(p, s, n, &CALLBACKS, &c) != 0)
-        return push_error(L, p->error);
+        return push_error(L, p);
     return 1;
 }
 
@@ -103,7 +125,7 @@ static int l_finish(lua_State *L)
     emit_ctx c = {L, 0};
     lua_newtable(L);
     if (h1_finish(p, &CALLBACKS, &c) != 0)
-        return push_error(L, p->error);
+        return push_error(L, p);
     return 1;
 }
 
@@ -122,16 +144,19 @@ static int l_tostring(lua_State *L)
 static int l_new(lua_State *L)
 {
     int head_request = 0;
+    lua_Number max_body = -1;
     h1_parser *p;
     if (lua_istable(L, 1)) {
         lua_getfield(L, 1, "head_request");
         head_request = lua_toboolean(L, -1);
         lua_pop(L, 1);
-    } else if (!lua_isnoneornil(L, 1)) {
-        luaL_argerror(L, 1, "options table expected");
     }
+    /* raises for a non-table, a non-number, a negative or huge limit */
+    max_body = tai_opt_number(L, 1, "max_body_bytes", -1, 0);
     p = tai_newuserdata(L, sizeof *p);
     h1_init(p, head_request);
+    if (max_body >= 0)
+        h1_set_max_body(p, (unsigned long long)max_body);
     luaL_getmetatable(L, TAI_MT_HTTP1);
     lua_setmetatable(L, -2);
     return 1;

@@ -512,7 +512,7 @@ static void test_h1_content_length(void)
 static void test_h1_chunked(void)
 {
     static const char in[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             "5;ext=1\r\nhello\r\n6 \r\n world\r\nA\r\n0123456789\r\n"
+                             "5;ext=1\r\nhello\r\n6 ;x\r\n world\r\nA\r\n0123456789\r\n"
                              "0\r\nX-Trailer: t\r\n\r\n";
     h1_result r;
     h1_parse_all_ways(S(in), 0, 0, &r);
@@ -521,9 +521,186 @@ static void test_h1_chunked(void)
     CHECK(bufeq(&r.out.body, S("hello world0123456789")));
     h1_result_free(&r);
 
-    h1_parse_all_ways(S("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n3\nabc\n0\n\n"), 0, 0, &r);
+    /* bare LF in the head (RFC 9112 2.2), CRLF in the chunked framing */
+    h1_parse_all_ways(S("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n3\r\nabc\r\n0\r\n\r\n"), 0, 0,
+                      &r);
     CHECK(r.rc == 0 && r.out.dones == 1 && bufeq(&r.out.body, S("abc")));
     h1_result_free(&r);
+}
+
+#define H1_CHUNKED_HEAD "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+/* RFC 9112 7.1 / 7.1.1: what the chunk grammar allows. */
+static void test_h1_chunked_grammar_ok(void)
+{
+    static const char *good[] = {
+        "3\r\nabc\r\n0\r\n\r\n",
+        "3;a\r\nabc\r\n0\r\n\r\n",
+        "3;a=b\r\nabc\r\n0\r\n\r\n",
+        "3 ;a\r\nabc\r\n0\r\n\r\n",               /* BWS before ";" */
+        "3\t; a = b ;c\r\nabc\r\n0\r\n\r\n",       /* BWS around ";" and "=" */
+        "3;a=\"\"\r\nabc\r\n0\r\n\r\n",           /* empty quoted-string */
+        "3;a=\"x y;z=\\\"q\\\\\"\r\nabc\r\n0\r\n\r\n", /* qdtext, quoted-pair */
+        "3;a=\"\x80\xff\t\"\r\nabc\r\n0\r\n\r\n",  /* obs-text, HTAB */
+        "3;a;b=1;c=\"2\"\r\nabc\r\n000;last=1\r\n\r\n", /* last-chunk = 1*("0") [ chunk-ext ] */
+        "0003\r\nabc\r\n0\r\nT: 1\r\nU:\r\n  fold\r\n\r\n", /* trailers, obs-fold */
+    };
+    size_t i;
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char in[256];
+        h1_result r;
+        int n = snprintf(in, sizeof in, "%s%s", H1_CHUNKED_HEAD, good[i]);
+        h1_parse_all_ways(in, (size_t)n, 0, 0, &r);
+        if (r.rc != 0)
+            fprintf(stderr, "refused: %s (%s)\n", good[i], r.error);
+        CHECK(r.rc == 0 && r.out.dones == 1 && r.out.keep_alive == 1 && bufeq(&r.out.body, S("abc")));
+        h1_result_free(&r);
+    }
+}
+
+/* Each attack on the chunk framing is refused (malformed, never a body
+ * that ends elsewhere than the sender's framing says). */
+static void test_h1_chunked_grammar_refused(void)
+{
+    static const struct {
+        const char *body, *error;
+    } bad[] = {
+        {"3\nabc\r\n0\r\n\r\n", "not ended by CRLF"},         /* bare LF after the size */
+        {"3;a=b\nabc\r\n0\r\n\r\n", "not ended by CRLF"},     /* ... after an extension */
+        {"3\r\nabc\n0\r\n\r\n", "missing CRLF after chunk data"}, /* bare LF after the data */
+        {"3\r\nabc\r0\r\n\r\n", "missing CRLF after chunk data"}, /* bare CR after the data */
+        {"3\r\nabcd\r\n0\r\n\r\n", "missing CRLF after chunk data"},
+        {"3\r\nabc\r\n0\n\r\n", "not ended by CRLF"},         /* bare LF ending the last chunk */
+        {"3\r\nabc\r\n0\r\n\n", "not ended by CRLF"},         /* bare LF as the final line */
+        {"3\r\nabc\r\n0\r\nT: 1\n\r\n", "not ended by CRLF"}, /* ... ending a trailer line */
+        {"3\r\r\nabc\r\n0\r\n\r\n", "malformed chunk size"},   /* bare CR in the size line */
+        {"3 \r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'"},  /* SP after the size */
+        {"3\t\r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'"}, /* HTAB after the size */
+        {"3;a \r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'"}, /* after a name */
+        {"3;a=b \r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'"},
+        {"0 \r\n\r\n", "whitespace not followed by ';'"},
+        {" 3\r\nabc\r\n0\r\n\r\n", "malformed chunk size"},
+        {"3x\r\nabc\r\n0\r\n\r\n", "malformed chunk size"},
+        {"+3\r\nabc\r\n0\r\n\r\n", "malformed chunk size"},
+        {"0x3\r\nabc\r\n0\r\n\r\n", "malformed chunk size"},
+        {"\r\nabc\r\n0\r\n\r\n", "malformed chunk size"},
+        {"3;\r\nabc\r\n0\r\n\r\n", "empty name"},
+        {"3;=b\r\nabc\r\n0\r\n\r\n", "empty name"},
+        {"3; ;a\r\nabc\r\n0\r\n\r\n", "empty name"},
+        {"3;a;\r\nabc\r\n0\r\n\r\n", "empty name"},
+        {"3;a=\r\nabc\r\n0\r\n\r\n", "empty value"},
+        {"3;a= \r\nabc\r\n0\r\n\r\n", "empty value"},
+        {"3;a=\"b\r\nabc\r\n0\r\n\r\n", "unclosed quoted value"},
+        {"3;a=\"b\\\"\r\nabc\r\n0\r\n\r\n", "unclosed quoted value"}, /* the DQUOTE is escaped */
+        {"3;a=\"b\\\r\nabc\r\n0\r\n\r\n", "unclosed quoted value"},
+        {"3;a=\"b\x01\"\r\nabc\r\n0\r\n\r\n", "control character"},
+        {"3;a=\"b\rc\"\r\nabc\r\n0\r\n\r\n", "control character"},
+        {"3;a=\"b\"c\r\nabc\r\n0\r\n\r\n", "malformed chunk extension"},
+        {"3;a=b\"c\"\r\nabc\r\n0\r\n\r\n", "malformed chunk extension"},
+        {"3;a@b\r\nabc\r\n0\r\n\r\n", "malformed chunk extension"},
+        {"3;a=b=c\r\nabc\r\n0\r\n\r\n", "malformed chunk extension"},
+        {"3\r\nabc\r\n0\r\nNoColon\r\n\r\n", "malformed trailer field"},
+        {"3\r\nabc\r\n0\r\n  fold-first\r\n\r\n", "malformed trailer field"},
+        {"3\r\nabc\r\n0\r\nT: a\rb\r\n\r\n", "invalid character"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char in[256];
+        h1_result r;
+        int n = snprintf(in, sizeof in, "%s%s", H1_CHUNKED_HEAD, bad[i].body);
+        h1_parse_all_ways(in, (size_t)n, 0, 0, &r);
+        if (r.rc != -1 || !strstr(r.error, bad[i].error))
+            fprintf(stderr, "not refused as '%s': %s (rc %d, %s)\n", bad[i].error, bad[i].body, r.rc, r.error);
+        CHECK(r.rc == -1 && strstr(r.error, bad[i].error) != NULL);
+        CHECK(r.out.dones == 0);
+        h1_result_free(&r);
+    }
+    {
+        /* the failure is sticky and marked malformed */
+        h1_parser p;
+        h1_out o;
+        memset(&o, 0, sizeof o);
+        h1_init(&p, 0);
+        CHECK(h1_feed(&p, S(H1_CHUNKED_HEAD "3\nabc"), &H1_COLLECT, &o) == -1);
+        CHECK(p.failed == H1_E_MALFORMED);
+        CHECK(h1_feed(&p, S("\r\n0\r\n\r\n"), &H1_COLLECT, &o) == -1);
+        CHECK(h1_finish(&p, &H1_COLLECT, &o) == -1 && o.dones == 0);
+        h1_free(&p);
+        tai_buf_free(&o.items);
+        tai_buf_free(&o.body);
+    }
+}
+
+/* Runs `in` whole with a body limit; returns rc, the parser's failure kind in *kind. */
+static int h1_limited(const char *in, size_t n, unsigned long long max, int *kind, h1_out *o)
+{
+    h1_parser p;
+    int rc;
+    memset(o, 0, sizeof *o);
+    h1_init(&p, 0);
+    h1_set_max_body(&p, max);
+    rc = h1_feed(&p, in, n, &H1_COLLECT, o);
+    if (rc == 0)
+        rc = h1_finish(&p, &H1_COLLECT, o);
+    *kind = p.failed;
+    h1_free(&p);
+    return rc;
+}
+
+static void test_h1_max_body(void)
+{
+    h1_out o;
+    int kind;
+    /* exactly the limit is fine, one byte more is not */
+    CHECK(h1_limited(S("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), 5, &kind, &o) == 0);
+    CHECK(o.dones == 1 && bufeq(&o.body, S("hello")));
+    tai_buf_free(&o.items);
+    tai_buf_free(&o.body);
+    /* an announced Content-Length over the limit: refused at the head, no body byte, no head item */
+    CHECK(h1_limited(S("HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\n\r\nhello"), 5, &kind, &o) == -1);
+    CHECK(kind == H1_E_TOO_LARGE && o.heads == 0 && o.body.len == 0);
+    tai_buf_free(&o.items);
+    tai_buf_free(&o.body);
+    /* HEAD, 204 and 304 announce a length without a body */
+    CHECK(h1_limited(S("HTTP/1.1 304 Not Modified\r\nContent-Length: 10737418240\r\n\r\n"), 5, &kind, &o) == 0);
+    tai_buf_free(&o.items);
+    /* chunked: a chunk size announcing more than is left */
+    CHECK(h1_limited(S(H1_CHUNKED_HEAD "3\r\nabc\r\n40000000\r\n"), 10, &kind, &o) == -1);
+    CHECK(kind == H1_E_TOO_LARGE && bufeq(&o.body, S("abc")));
+    tai_buf_free(&o.items);
+    tai_buf_free(&o.body);
+    /* chunked: small chunks adding up past it; 10 bytes pass, the 11th does not */
+    CHECK(h1_limited(S(H1_CHUNKED_HEAD "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"), 10, &kind, &o) == 0);
+    tai_buf_free(&o.items);
+    tai_buf_free(&o.body);
+    CHECK(h1_limited(S(H1_CHUNKED_HEAD "5\r\nhello\r\n5\r\nworld\r\n1\r\n!\r\n0\r\n\r\n"), 10, &kind, &o) ==
+          -1);
+    CHECK(kind == H1_E_TOO_LARGE && o.body.len == 10);
+    tai_buf_free(&o.items);
+    tai_buf_free(&o.body);
+    /* close-delimited: as bytes arrive, none past the limit delivered */
+    CHECK(h1_limited(S("HTTP/1.1 200 OK\r\n\r\n0123456789abc"), 10, &kind, &o) == -1);
+    CHECK(kind == H1_E_TOO_LARGE && o.body.len == 0);
+    tai_buf_free(&o.items);
+    tai_buf_free(&o.body);
+    {
+        h1_parser p;
+        memset(&o, 0, sizeof o);
+        h1_init(&p, 0);
+        h1_set_max_body(&p, 10);
+        CHECK(h1_feed(&p, S("HTTP/1.1 200 OK\r\n\r\n0123456789"), &H1_COLLECT, &o) == 0);
+        CHECK(h1_feed(&p, S("x"), &H1_COLLECT, &o) == -1 && p.failed == H1_E_TOO_LARGE);
+        CHECK(strstr(p.error, "exceeds the limit of 10 bytes") != NULL);
+        CHECK(o.body.len == 10);
+        h1_free(&p);
+        tai_buf_free(&o.items);
+        tai_buf_free(&o.body);
+    }
+    /* a limit of 0: only empty bodies */
+    CHECK(h1_limited(S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 0, &kind, &o) == 0);
+    tai_buf_free(&o.items);
+    CHECK(h1_limited(S("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"), 0, &kind, &o) == -1);
+    tai_buf_free(&o.items);
 }
 
 static void test_h1_close_delimited(void)
@@ -624,6 +801,13 @@ static void test_h1_truncated(void)
     CHECK(r.rc == -1 && strstr(r.error, "truncated"));
     h1_result_free(&r);
     h1_run(S(""), NULL, 0, 0, 1, &r);
+    CHECK(r.rc == -1 && strstr(r.error, "truncated"));
+    h1_result_free(&r);
+    /* a chunked body cut inside its CRLF or trailer section */
+    h1_run(S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r"), NULL, 0, 0, 1, &r);
+    CHECK(r.rc == -1 && strstr(r.error, "truncated"));
+    h1_result_free(&r);
+    h1_run(S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n"), NULL, 0, 0, 1, &r);
     CHECK(r.rc == -1 && strstr(r.error, "truncated"));
     h1_result_free(&r);
 }
@@ -887,6 +1071,9 @@ int main(void)
     RUN(test_ndjson_limits);
     RUN(test_h1_content_length);
     RUN(test_h1_chunked);
+    RUN(test_h1_chunked_grammar_ok);
+    RUN(test_h1_chunked_grammar_refused);
+    RUN(test_h1_max_body);
     RUN(test_h1_close_delimited);
     RUN(test_h1_interim_and_no_body);
     RUN(test_h1_headers);

@@ -89,7 +89,7 @@ describe("core.http1_response_parser", function()
 
   it("decodes chunked bodies with extensions and trailers", function()
     local r = parse_all_ways("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-      .. "5;ext=1\r\nhello\r\n6 \r\n world\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n")
+      .. "5;ext=1\r\nhello\r\n6 ; x = \"y;\\\"z\"\r\n world\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n")
     assert.equal("hello world0123456789", r.body)
     assert.same({ kind = "done", keep_alive = true }, r.done)
     assert.is_nil(r.head.headers["x-trailer"])
@@ -166,6 +166,120 @@ describe("core.http1_response_parser", function()
       assert.is_nil(r, s)
       assert.is_string(err)
     end
+  end)
+
+  describe("chunked framing (RFC 9112 7.1, strictly)", function()
+    local HEAD = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    it("accepts what the chunk grammar allows: BWS around ';' and '=', tokens, quoted strings", function()
+      local good = {
+        "3;a\r\nabc\r\n0\r\n\r\n",
+        "3 ;a=b\r\nabc\r\n0\r\n\r\n",
+        "3\t; a = b ;c\r\nabc\r\n0\r\n\r\n",
+        "3;a=\"\"\r\nabc\r\n0\r\n\r\n",
+        "3;a=\"x y;z=\\\"q\\\\\"\r\nabc\r\n0\r\n\r\n",
+        "3;a=\"\128\255\t\"\r\nabc\r\n0\r\n\r\n",
+        "3\r\nabc\r\n000;last=1\r\nT: 1\r\n\r\n",
+      }
+      for _, body in ipairs(good) do
+        local r, err = parse_all_ways(HEAD .. body)
+        assert(r, body .. ": " .. tostring(err))
+        assert.equal("abc", r.body)
+        assert.same({ kind = "done", keep_alive = true }, r.done)
+      end
+    end)
+
+    it("refuses each attack on the framing with a clear error", function()
+      local bad = {
+        { "3\nabc\r\n0\r\n\r\n", "not ended by CRLF" },              -- bare LF after the chunk size
+        { "3\r\nabc\n0\r\n\r\n", "missing CRLF after chunk data" },  -- bare LF after the chunk data
+        { "3\r\nabc\r\n0\n\r\n", "not ended by CRLF" },              -- bare LF ending the last chunk
+        { "3\r\nabc\r\n0\r\n\n", "not ended by CRLF" },              -- bare LF as the final CRLF
+        { "3\r\nabc\r\n0\r\nT: 1\n\r\n", "not ended by CRLF" },    -- ... ending a trailer line
+        { "3 \r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'" },  -- SP after the size
+        { "3\t\r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'" }, -- HTAB after the size
+        { "3;a \r\nabc\r\n0\r\n\r\n", "whitespace not followed by ';'" },
+        { "3;\r\nabc\r\n0\r\n\r\n", "empty name" },
+        { "3;=b\r\nabc\r\n0\r\n\r\n", "empty name" },
+        { "3;a=\r\nabc\r\n0\r\n\r\n", "empty value" },
+        { "3;a=\"b\r\nabc\r\n0\r\n\r\n", "unclosed quoted value" },
+        { "3;a=\"b\\\"\r\nabc\r\n0\r\n\r\n", "unclosed quoted value" },
+        { "3;a=\"b\1\"\r\nabc\r\n0\r\n\r\n", "control character" },
+        { "3\r\r\nabc\r\n0\r\n\r\n", "malformed chunk size" },
+        { "3\r\nabcd\r\n0\r\n\r\n", "missing CRLF after chunk data" },
+        { "3\r\nabc\r\n0\r\nNoColon\r\n\r\n", "malformed trailer field" },
+      }
+      for _, case in ipairs(bad) do
+        local r, err = parse_all_ways(HEAD .. case[1])
+        assert.is_nil(r, case[1])
+        assert(err:find(case[2], 1, true), case[1] .. ": " .. tostring(err))
+        local p = core.http1_response_parser()
+        local items, msg, kind = p:feed(HEAD .. case[1])
+        assert.is_nil(items)
+        assert.equal(err, msg)
+        assert.equal("malformed", kind)
+      end
+    end)
+  end)
+
+  describe("max_body_bytes", function()
+    local function feed(opts, s)
+      local p = core.http1_response_parser(opts)
+      return p, p:feed(s)
+    end
+
+    it("refuses an announced Content-Length over the limit before any body byte", function()
+      local _, items, err, kind = feed({ max_body_bytes = 1000 },
+        "HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\n\r\n" .. string.rep("x", 100))
+      assert.is_nil(items)
+      assert.equal("too_large", kind)
+      assert.matches("10737418240 bytes %(Content%-Length%) exceeds the limit of 1000 bytes", err)
+      -- exactly the limit is fine
+      local _, ok = feed({ max_body_bytes = 5 }, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+      assert.equal("done", ok[#ok].kind)
+      -- HEAD announces a length without a body
+      _, ok = feed({ max_body_bytes = 5, head_request = true }, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n")
+      assert.equal("done", ok[#ok].kind)
+    end)
+
+    it("refuses a chunked body growing past the limit, and an announced chunk size over it", function()
+      local p = core.http1_response_parser({ max_body_bytes = 10 })
+      local items = assert(p:feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"))
+      assert.equal("hello", items[2].data)
+      assert(p:feed("5\r\nworld\r\n"))
+      local none, err, kind = p:feed("1\r\n!\r\n0\r\n\r\n")
+      assert.is_nil(none)
+      assert.equal("too_large", kind)
+      assert.matches("exceeds the limit of 10 bytes", err)
+      local _, none2, _, kind2 = feed({ max_body_bytes = 10 },
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n")
+      assert.is_nil(none2)
+      assert.equal("too_large", kind2)
+    end)
+
+    it("refuses a close-delimited body growing past the limit", function()
+      local p = core.http1_response_parser({ max_body_bytes = 4 })
+      assert(p:feed("HTTP/1.1 200 OK\r\n\r\nabcd"))
+      local none, _, kind = p:feed("e")
+      assert.is_nil(none)
+      assert.equal("too_large", kind)
+    end)
+
+    it("rejects a bad limit", function()
+      assert.has_error(function() core.http1_response_parser({ max_body_bytes = -1 }) end)
+      assert.has_error(function() core.http1_response_parser({ max_body_bytes = "big" }) end)
+      assert.has_error(function() core.http1_response_parser({ max_body_bytes = 0 / 0 }) end)
+      assert.has_error(function() core.http1_response_parser(42) end)
+    end)
+  end)
+
+  it("reports truncation with kind 'truncated'", function()
+    local p = core.http1_response_parser()
+    assert(p:feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))
+    local none, err, kind = p:finish()
+    assert.is_nil(none)
+    assert.matches("^truncated", err)
+    assert.equal("truncated", kind)
   end)
 
   it("stays failed after an error", function()
