@@ -70,13 +70,17 @@ local function pending_calls(history)
   return out
 end
 
-local function find_call(history, id)
+-- Every assistant tool call by id (one pass: resume matching stays linear in the size of the history).
+local function calls_by_id(history)
+  local out = {}
   for _, m in ipairs(history) do
     if m.role == "assistant" and m.toolCalls then
-      for _, tc in ipairs(m.toolCalls) do if tc.id == id then return tc end end
+      for _, tc in ipairs(m.toolCalls) do
+        if out[tc.id] == nil then out[tc.id] = tc end
+      end
     end
   end
-  return nil
+  return out
 end
 
 -- Approval decisions carried by UIMessage tool-call parts (the older path: state "approval-responded").
@@ -106,6 +110,11 @@ local function edited_args(r)
   return nil
 end
 
+-- A tool that opts in to arguments edited by the approver (TanStack's approval UI can send editedArgs).
+local function accepts_edits(tool)
+  return tool.allowEditedArgs == true or tool.allow_edited_args == true
+end
+
 local function denial_content(r, denied)
   if denied ~= nil then return result_content(denied) end
   if type(r) == "table" and not r.approved and r.payload ~= nil then return result_content(r.payload) end
@@ -118,11 +127,14 @@ _M.part_approvals = part_approvals
 
 --- A tool phase for one run. ctx: opts (the chat options: resume, parentRunId, state, context), history (the
 --- ModelMessages, appended to), by_name (tools by name), has_tools, run_id, thread_id, model,
---- push(event) (the run's event queue), run (shared flags: started, done, interrupted).
+--- push(event) (the run's event queue), run (shared flags: started, done, interrupted), verify(tc, input) -> ok
+--- (nil: trust the history, TanStack's model; else every call that may run from it must verify, and edited
+--- arguments are taken only by tools with allowEditedArgs).
 --- Returns { start_run(), after_turn(turn_state) -> continue?, number of calls; execute(calls) }.
 function _M.new(ctx)
   local opts, history, by_name, has_tools = ctx.opts, ctx.history, ctx.by_name, ctx.has_tools
   local run_id, thread_id, model, push, run = ctx.run_id, ctx.thread_id, ctx.model, ctx.push, ctx.run
+  local verify = ctx.verify
   local parent_run_id = opts.parentRunId or opts.parent_run_id
   local resume = opts.resume
   -- answers for calls the server could not finish alone: approvals by toolCallId (true | false | envelope),
@@ -162,7 +174,12 @@ function _M.new(ctx)
           return
         end
         if not is_approved(decision) then return result(c, denial_content(decision, answers.denied[c.id]), true) end
-        input = edited_args(decision) or input
+        local edited = edited_args(decision)
+        if edited ~= nil and verify and not accepts_edits(tool) then
+          -- the approver may not change what the model asked for unless the tool says so
+          return result(c, json.encode({ error = "Tool " .. c.name .. " does not accept edited arguments" }), true)
+        end
+        input = edited or input
       end
       if client_side then
         local r = client_results[c.id]
@@ -176,20 +193,30 @@ function _M.new(ctx)
     return results, need_approval, need_client
   end
 
-
   -- A TOOL_CALL_RESULT, and the tool message for the next turn (replacing an approval placeholder).
+  local placeholder_at -- toolCallId -> index of its approval placeholder in history (see push_result)
   local function push_result(r, message_id)
     local ev = events.new("TOOL_CALL_RESULT", model, { toolCallId = r.id, toolName = r.name,
       messageId = message_id or r.id, content = r.content, role = "tool" })
     if r.failed then ev.state = "output-error" end
     push(ev)
     local msg = { role = "tool", toolCallId = r.id, content = r.content }
-    for i, m in ipairs(history) do
-      if m.role == "tool" and m.toolCallId == r.id and is_placeholder(m) then history[i] = msg return end
+    if placeholder_at == nil then -- indexed once: results stay linear in the size of the history
+      placeholder_at = {}
+      for i, m in ipairs(history) do
+        if m.role == "tool" and m.toolCallId and placeholder_at[m.toolCallId] == nil and is_placeholder(m) then
+          placeholder_at[m.toolCallId] = i
+        end
+      end
+    end
+    local i = placeholder_at[r.id]
+    if i then
+      placeholder_at[r.id] = false
+      history[i] = msg
+      return
     end
     history[#history + 1] = msg
   end
-
 
   -- The interrupt terminal: RUN_FINISHED (the turn's own, or a synthetic one) with the interrupt outcome.
   local function interrupt(finish_ev, need_approval, need_client)
@@ -217,14 +244,12 @@ function _M.new(ctx)
     run.done = true
   end
 
-
   local function fail_resume(errs)
     local message, code = interrupts.failure(errs)
     push(events.new("RUN_ERROR", nil, { message = message, code = code, runId = run_id, threadId = thread_id,
       error = { message = message, code = code }, ["tanstack:interruptErrors"] = json.array(errs) }))
     run.done = true
   end
-
 
   -- applyEphemeralInterruptResume: rebuild the interrupted batch from the history, validate the answers.
   local function apply_resume()
@@ -234,13 +259,14 @@ function _M.new(ctx)
       return false
     end
     local calls, seen, named = pending_calls(history), {}, {}
+    local by_id = calls_by_id(history)
     for _, tc in ipairs(calls) do seen[tc.id] = true end
     for _, r in ipairs(resume) do
       named[r.interruptId] = true
       -- calls the client already finished in the history (its output, a denial) still belong to the batch
       local id = r.interruptId:match("^client_tool_(.+)$") or r.interruptId:match("^approval_(.+)$")
       if id and not seen[id] then
-        local tc = find_call(history, id)
+        local tc = by_id[id]
         if tc and not provider_executed(tc) then
           seen[id] = true
           calls[#calls + 1] = tc
@@ -283,10 +309,48 @@ function _M.new(ctx)
     return true
   end
 
+  -- Every call that may run from the posted history (pending, or named by the resume) must be one this server
+  -- issued, with these arguments, in this thread (a signed id, see signing.lua); otherwise nothing runs and the
+  -- run ends with one RUN_ERROR naming the calls.
+  local function verify_history()
+    if not verify then return true end
+    local bad = {}
+    local check = {}
+    for _, tc in ipairs(pending_calls(history)) do check[#check + 1] = tc end
+    if type(resume) == "table" and #resume > 0 then
+      local by_id, seen = calls_by_id(history), {}
+      for _, tc in ipairs(check) do seen[tc.id] = true end
+      for _, r in ipairs(resume) do
+        local id = type(r) == "table" and type(r.interruptId) == "string" and
+          (r.interruptId:match("^client_tool_(.+)$") or r.interruptId:match("^approval_(.+)$")) or nil
+        local tc = id and by_id[id]
+        if tc and not seen[id] and not provider_executed(tc) then
+          seen[id] = true
+          check[#check + 1] = tc
+        end
+      end
+    end
+    for _, tc in ipairs(check) do
+      local input = call_input({ args = tc["function"].arguments })
+      if input == nil or not verify(tc, input) then bad[#bad + 1] = tostring(tc.id) end
+    end
+    if #bad == 0 then return true end
+    local message = "the history holds tool calls this server did not issue, or whose arguments changed: " ..
+      table.concat(bad, ", ", 1, math.min(#bad, 5)) .. (#bad > 5 and ", ..." or "") .. "; nothing was run"
+    if not run.started then
+      run.started = true
+      push(events.new("RUN_STARTED", nil, { runId = run_id, threadId = thread_id }))
+    end
+    push(events.new("RUN_ERROR", nil, { runId = run_id, threadId = thread_id, message = message,
+      code = "invalid_tool_call", error = { message = message, code = "invalid_tool_call" } }))
+    run.done = true
+    return false
+  end
 
   -- Before the first model turn: answers to the interrupted run, then the calls pending in the history
   -- (checkForPendingToolCalls).
   local function start_run()
+    if not verify_history() then return end
     if not apply_resume() then return end
     local pend = pending_calls(history)
     if #pend == 0 then return end
@@ -298,7 +362,6 @@ function _M.new(ctx)
     for _, r in ipairs(results) do push_result(r, nil) end
     if #need_approval > 0 or #need_client > 0 then interrupt(nil, need_approval, need_client) end
   end
-
 
   -- After a turn: run its server tool calls. Returns true when results were added and another turn may
   -- follow; false when the run ends here (no calls, an error, or an interrupt).
