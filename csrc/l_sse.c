@@ -1,5 +1,12 @@
 /* Lua binding of the SSE parser (sse.c). Events become Lua tables here; the
- * parser itself never touches Lua. */
+ * parser itself never touches Lua.
+ *   core.sse_parser{ max_event_bytes = n }
+ *   p:feed(bytes) / p:finish() -> { {data, event?, id?, retry?}, ... } | nil, err
+ *   p:reconnection_time() -> ms | nil: the event stream's reconnection time
+ *     (WHATWG HTML 9.2.6), set by the last retry field of all ASCII digits,
+ *     in any block, whether it dispatched an event or not; kept across
+ *     finish(). An event's `retry` only reports a retry field of its own
+ *     block. */
 #include "l_core.h"
 #include "sse.h"
 
@@ -64,6 +71,16 @@ static int l_finish(lua_State *L)
     return 1;
 }
 
+static int l_reconnection_time(lua_State *L)
+{
+    sse_parser *p = check_parser(L);
+    if (p->reconnection_time < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)p->reconnection_time);
+    return 1;
+}
+
 static int l_gc(lua_State *L)
 {
     sse_free(check_parser(L)); /* idempotent: buffers are NULLed */
@@ -92,6 +109,7 @@ void tai_open_sse(lua_State *L)
     static const luaL_Reg methods[] = {
         {"feed", l_feed},
         {"finish", l_finish},
+        {"reconnection_time", l_reconnection_time},
         {"__gc", l_gc},
         {"__tostring", l_tostring},
         {NULL, NULL},

@@ -14,6 +14,7 @@ void sse_init(sse_parser *p, size_t max_event_bytes)
     memset(p, 0, sizeof *p);
     p->max_event_bytes = max_event_bytes ? max_event_bytes : SSE_DEFAULT_MAX_EVENT_BYTES;
     p->retry = -1;
+    p->reconnection_time = -1;
 }
 
 void sse_free(sse_parser *p)
@@ -75,7 +76,11 @@ static void dispatch(sse_parser *p, sse_event_cb cb, void *ud)
     p->retry = -1;
 }
 
-/* All ASCII digits and non-empty; values that overflow are ignored too. */
+/* WHATWG HTML 9.2.6, "process the field", retry: "If the field value
+ * consists of only ASCII digits, then interpret the field value as an
+ * integer in base ten, and set the event stream's reconnection time to that
+ * integer. Otherwise, ignore the field." An empty value is ignored (no
+ * integer to interpret), and so is one past 2^63-1 ms. */
 static long long parse_retry(const char *v, size_t n)
 {
     long long r = 0;
@@ -138,9 +143,10 @@ static int process_line(sse_parser *p, const char *line, size_t len,
             if (tai_buf_set(&p->event, value, vlen) != 0)
                 return fail_oom(p);
         } else if (memcmp(line, "retry", 5) == 0) {
+            /* applied now, whether or not this block dispatches an event */
             long long r = parse_retry(value, vlen);
             if (r >= 0)
-                p->retry = r;
+                p->retry = p->reconnection_time = r;
         }
         break;
     case 2:

@@ -15,7 +15,9 @@ typedef struct sse_event {
     size_t event_len;
     const char *id;    /* NULL when no id was ever set; may be "" */
     size_t id_len;
-    long long retry;   /* -1 unless a valid retry field came with this event */
+    long long retry;   /* -1 unless a valid retry field was in this event's own
+                        * block (informational: the reconnection time is
+                        * sse_parser.reconnection_time) */
 } sse_event;
 
 /* Called once per dispatched event; pointers are valid only during the call. */
@@ -28,7 +30,13 @@ typedef struct sse_parser {
     tai_buf event;
     tai_buf id;
     int id_set;
-    long long retry;
+    long long retry;   /* a valid retry field in the current block, for sse_event.retry */
+    /* The event stream's reconnection time in ms (WHATWG HTML 9.2.6): set
+     * when a retry field whose value is all ASCII digits is processed, in a
+     * block that dispatches an event or not; -1 until then. It outlives the
+     * stream (sse_reset and sse_finish keep it): it is what a client waits
+     * before reconnecting, once the stream has ended. */
+    long long reconnection_time;
     int skip_lf;   /* last byte seen was CR: an LF next is part of that line end */
     int bom;       /* BOM bytes matched so far; SSE_BOM_DONE once decided */
     int failed;    /* sticky: a limit was exceeded or memory ran out */
@@ -40,7 +48,8 @@ typedef struct sse_parser {
 
 TAI_HIDDEN void sse_init(sse_parser *p, size_t max_event_bytes);
 TAI_HIDDEN void sse_free(sse_parser *p);
-/* Back to the start-of-stream state (BOM, last event id, buffers). */
+/* Back to the start-of-stream state (BOM, last event id, buffers); the
+ * reconnection time is kept. */
 TAI_HIDDEN void sse_reset(sse_parser *p);
 /* Returns 0, or -1 with p->error set (the parser then stays failed until
  * sse_reset/sse_finish). Events dispatched before the failure were delivered. */

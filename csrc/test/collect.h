@@ -50,6 +50,12 @@ static inline void sse_collect(void *ud, const sse_event *ev)
     o->count++;
 }
 
+/* The parser's state after the events: its reconnection time. */
+static inline void sse_collect_state(sse_out *o, const sse_parser *p)
+{
+    put_num(&o->events, 'T', p->reconnection_time);
+}
+
 /* ---- NDJSON ---- */
 typedef struct nd_out {
     tai_buf lines;

@@ -306,6 +306,77 @@ static void test_sse_finish(void)
     }
 }
 
+/* The reconnection time after feeding `in` whole, at every split point and
+ * one byte at a time (then finish): the same each way, returned. */
+static long long sse_reconnection(const char *in, size_t n)
+{
+    long long first = -2;
+    size_t cut;
+    for (cut = 0; cut <= n + 1; cut++) {
+        sse_parser p;
+        sse_out o;
+        memset(&o, 0, sizeof o);
+        sse_init(&p, 0);
+        if (cut <= n) {
+            CHECK(sse_feed(&p, in, cut, sse_collect, &o) == 0);
+            CHECK(sse_feed(&p, in + cut, n - cut, sse_collect, &o) == 0);
+        } else {
+            size_t i;
+            for (i = 0; i < n; i++)
+                CHECK(sse_feed(&p, in + i, 1, sse_collect, &o) == 0);
+        }
+        CHECK(sse_finish(&p, sse_collect, &o) == 0);
+        if (first == -2)
+            first = p.reconnection_time;
+        CHECK(p.reconnection_time == first);
+        sse_free(&p);
+        tai_buf_free(&o.events);
+    }
+    return first;
+}
+
+/* WHATWG HTML 9.2.6: a retry field of only ASCII digits sets the reconnection
+ * time when it is processed, in a block that dispatches no event too. */
+static void test_sse_reconnection_time(void)
+{
+    CHECK(sse_reconnection(S("data: x\n\n")) == -1);
+    CHECK(sse_reconnection(S("retry: 1500\n\n")) == 1500);            /* a block without data */
+    CHECK(sse_reconnection(S("retry: 1500\n")) == 1500);               /* no blank line at all */
+    CHECK(sse_reconnection(S("retry: 1500")) == 1500);                  /* final line, at finish */
+    CHECK(sse_reconnection(S("event: e\nretry: 7\r\n\r\n")) == 7);
+    CHECK(sse_reconnection(S("retry:0\r")) == 0);
+    CHECK(sse_reconnection(S("retry: 0042\n\n")) == 42);
+    CHECK(sse_reconnection(S("retry: 10\ndata: x\n\nretry: 20\n\n")) == 20);
+    /* not all ASCII digits: ignored, the previous value stays */
+    CHECK(sse_reconnection(S("retry: 10\n\nretry: 12a\n\n")) == 10);
+    CHECK(sse_reconnection(S("retry: 10\nretry:\nretry: -1\nretry: +5\nretry:  5\nretry: 5 \n"
+                             "retry: 1.5\nretry: 1e3\nretry: \xd9\xa3\n\n")) == 10);
+    CHECK(sse_reconnection(S("retry: 99999999999999999999999\n\n")) == -1);
+    CHECK(sse_reconnection(S("retry: 9223372036854775807\n\n")) == 9223372036854775807LL);
+    /* field names are case-sensitive; a comment is no field */
+    CHECK(sse_reconnection(S("Retry: 5\nRETRY: 5\nretry : 5\n: retry: 5\n\n")) == -1);
+    {
+        /* kept across finish and reset: it is used after the stream ended */
+        sse_parser p;
+        sse_out o;
+        memset(&o, 0, sizeof o);
+        sse_init(&p, 0);
+        CHECK(p.reconnection_time == -1);
+        CHECK(sse_feed(&p, S("retry: 3000\n\n"), sse_collect, &o) == 0 && o.count == 0);
+        CHECK(p.reconnection_time == 3000);
+        CHECK(sse_finish(&p, sse_collect, &o) == 0 && p.reconnection_time == 3000);
+        sse_reset(&p);
+        CHECK(p.reconnection_time == 3000);
+        /* and applied before a later failure in the same feed */
+        sse_free(&p);
+        sse_init(&p, 16);
+        CHECK(sse_feed(&p, S("retry: 5\ndata: 0123456789abcdefghij\n"), sse_collect, &o) == -1);
+        CHECK(p.reconnection_time == 5);
+        sse_free(&p);
+        tai_buf_free(&o.events);
+    }
+}
+
 static void test_sse_limits(void)
 {
     sse_parser p;
@@ -1065,6 +1136,7 @@ int main(void)
     RUN(test_sse_fields);
     RUN(test_sse_bom);
     RUN(test_sse_finish);
+    RUN(test_sse_reconnection_time);
     RUN(test_sse_limits);
     RUN(test_sse_long_line_linear);
     RUN(test_ndjson);

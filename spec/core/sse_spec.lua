@@ -114,7 +114,7 @@ describe("core.sse_parser", function()
     check_stream("id: ok\nid: a\0b\ndata: x\n\n", { { data = "x", id = "ok" } })
   end)
 
-  it("reports retry as an integer only when all ASCII digits", function()
+  it("reports an event's own retry field as an integer only when all ASCII digits", function()
     check_stream("retry: 1500\ndata: x\n\ndata: y\n\n", {
       { data = "x", retry = 1500 }, { data = "y" },
     })
@@ -124,6 +124,74 @@ describe("core.sse_parser", function()
     local evs = parse({ "retry: 0042\ndata: x\n\n" })
     assert.equal(42, evs[1].retry)
     if math.type then assert.equal("integer", math.type(evs[1].retry)) end
+  end)
+
+  describe("reconnection_time() (WHATWG HTML 9.2.6, the retry field)", function()
+    -- the reconnection time after the stream, fed whole, split anywhere and byte-wise (then finish)
+    local function reconnection(stream)
+      local function run(chunks)
+        local p = core.sse_parser()
+        for _, c in ipairs(chunks) do assert(p:feed(c)) end
+        assert(p:finish())
+        return p:reconnection_time()
+      end
+      local want = run({ stream })
+      for i = 0, #stream do
+        assert.equal(want, run({ stream:sub(1, i), stream:sub(i + 1) }), "split at " .. i)
+      end
+      assert.equal(want, run(bytes(stream)), "one byte at a time")
+      return want
+    end
+
+    it("is nil until a retry field sets it", function()
+      assert.is_nil(core.sse_parser():reconnection_time())
+      assert.is_nil(reconnection("data: x\n\nevent: y\nid: 1\n\n"))
+    end)
+
+    it("is set when the field is processed, in a block that dispatches no event too", function()
+      assert.equal(1500, reconnection("retry: 1500\n\n"))
+      assert.equal(1500, reconnection("event: ping\nretry: 1500\n\ndata: x\n\n"))
+      assert.equal(1500, reconnection("retry: 1500\n"))
+      assert.equal(7, reconnection("retry:7\r"))
+      local p = core.sse_parser()
+      assert.same({}, p:feed("retry: 2500\n"))
+      assert.equal(2500, p:reconnection_time()) -- before any blank line
+      if math.type then assert.equal("integer", math.type(p:reconnection_time())) end
+    end)
+
+    it("takes the last valid value, leading zeros included, zero too", function()
+      assert.equal(20, reconnection("retry: 10\ndata: x\n\nretry: 20\n\n"))
+      assert.equal(42, reconnection("retry: 0042\n\n"))
+      assert.equal(0, reconnection("retry: 10\nretry: 0\n\n"))
+    end)
+
+    it("ignores a value that is not only ASCII digits, keeping the previous one", function()
+      for _, v in ipairs({ "", " 5", "5 ", "-1", "+5", "1.5", "1e3", "0x10", "12a", "\217\163",
+        "99999999999999999999999" }) do
+        assert.equal(10, reconnection("retry: 10\n\nretry: " .. v .. "\n\n"), v)
+        assert.is_nil(reconnection("retry: " .. v .. "\ndata: x\n\n"), v)
+      end
+      assert.is_nil(reconnection("retry\n\n"))
+    end)
+
+    it("is set by the field named exactly retry, never by a comment", function()
+      assert.is_nil(reconnection("Retry: 5\nRETRY: 5\nretry : 5\n: retry: 5\nretryx: 5\n\n"))
+    end)
+
+    it("outlives finish(): it is what a client waits before reconnecting", function()
+      local p = core.sse_parser()
+      assert.same({ { data = "x" } }, p:feed("retry: 3000\n\ndata: x\n\n"))
+      assert.same({}, p:finish())
+      assert.equal(3000, p:reconnection_time())
+      assert.same({ { data = "y" } }, p:feed("data: y\n\n"))
+      assert.equal(3000, p:reconnection_time())
+    end)
+
+    it("is applied before a later failure in the same feed", function()
+      local p = core.sse_parser({ max_event_bytes = 16 })
+      assert.is_nil((p:feed("retry: 5\ndata: 0123456789abcdefghij\n")))
+      assert.equal(5, p:reconnection_time())
+    end)
   end)
 
   it("skips a UTF-8 BOM once, at the very start", function()
