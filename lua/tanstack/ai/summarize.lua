@@ -14,7 +14,6 @@ local STYLE = {
   concise = "Provide a very concise summary in 1-2 sentences. ",
 }
 local DEFAULT_STYLE = "Provide a clear and concise summary. "
-local DEFAULT_TEMPERATURE = 0.3
 
 -- modelOptions keys that already bound the answer length (any provider's spelling)
 local MAX_KEYS = { "max_tokens", "max_completion_tokens", "maxOutputTokens", "maxCompletionTokens" }
@@ -63,8 +62,9 @@ function Summarize:summarize(opts)
   local ok, prompt = pcall(_M.system_prompt, opts)
   if not ok then error(prompt, 2) end
   local mo = opts.modelOptions
+  -- no sampling default of ours: models after Claude Opus 4.6 refuse any temperature but 1.0, and each
+  -- provider's own default is the one its models are tuned for
   local temperature = opts.temperature
-  if temperature == nil and not has_key(mo, { "temperature" }) then temperature = DEFAULT_TEMPERATURE end
   local max_tokens = nil
   if opts.maxLength ~= nil and not has_key(mo, MAX_KEYS) then max_tokens = opts.maxLength end
   local turn = self.chat:chat_stream({
