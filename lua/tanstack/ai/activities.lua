@@ -1,5 +1,8 @@
 -- The non-chat activities: check the options, call the adapter, return its result (or nil, err).
-local type, error = type, error
+-- Images and speech get `bytes` beside their base64 (media.with_bytes: decoded once, on first use).
+local media = require("tanstack.ai.media")
+
+local type, error, ipairs = type, error, ipairs
 
 local _M = {}
 
@@ -30,7 +33,11 @@ function _M.generate_image(opts)
   if n ~= nil and (type(n) ~= "number" or n < 1 or n > 10 or n % 1 ~= 0) then
     error("generate_image: options.numberOfImages must be an integer from 1 to 10", 2)
   end
-  return a:generate_images(opts)
+  local res, err = a:generate_images(opts)
+  if res and type(res.images) == "table" then
+    for _, img in ipairs(res.images) do if type(img) == "table" then media.with_bytes(img) end end
+  end
+  return res, err
 end
 
 --- ai.generate_transcription{ adapter, audio, language, prompt, responseFormat, modelOptions }
@@ -46,7 +53,9 @@ end
 function _M.generate_speech(opts)
   local a = need(opts, "tts", "generate_speech", "generate_speech")
   if type(opts.text) ~= "string" or opts.text == "" then error("generate_speech: options.text must be a non-empty string", 2) end
-  return a:generate_speech(opts)
+  local res, err = a:generate_speech(opts)
+  if type(res) == "table" then media.with_bytes(res) end
+  return res, err
 end
 
 --- ai.embed{ adapter, input = string | {strings} } -> { id, model, embeddings = {{...}}, usage }

@@ -20,6 +20,9 @@ _M.to_http_response = lazy("tanstack.ai.wire", "to_http_response")
 _M.chat_params_from_request_body = lazy("tanstack.ai.wire", "chat_params_from_request_body")
 _M.merge_agent_tools = lazy("tanstack.ai.wire", "merge_agent_tools")
 _M.stream_to_text = function(stream) return stream:text() end
+-- bytes <-> base64 (the C core's codec): ai.base64_decode(result.images[1].b64Json) == result.images[1].bytes
+_M.base64_encode = function(s) return require("tanstack.ai.core").base64_encode(s) end
+_M.base64_decode = function(s) return require("tanstack.ai.core").base64_decode(s) end
 
 -- camelCase aliases, exactly as TanStack names them
 _M.toolDefinition = _M.tool_definition

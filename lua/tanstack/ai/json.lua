@@ -51,15 +51,38 @@ function _M.is_array(t)
   return count == n
 end
 
---- Decode JSON text. Returns value, or nil and a message.
+-- Integral numbers as Lua integers (Lua 5.3+): Debian's lua-cjson 2.1.0 decodes every number as a float, so
+-- `{"age": 42}` would print as 42.0. JSON has one number type; an integral value within the integer range
+-- becomes an integer, anything else stays a float. (LuaJIT has no integers: nothing to do.)
+local tointeger = math.tointeger
+local function integers(v, depth)
+  if depth > 1000 then return v end
+  for k, x in pairs(v) do
+    local tx = type(x)
+    if tx == "number" then
+      local i = tointeger(x)
+      if i then v[k] = i end
+    elseif tx == "table" then
+      integers(x, depth + 1)
+    end
+  end
+  return v
+end
+
+--- Decode JSON text (integral numbers as integers on Lua 5.3+). Returns value, or nil and a message.
 function _M.decode(s)
   if type(s) ~= "string" then return nil, "expected a JSON string, got " .. type(s) end
   local v, err = safe_codec.decode(s)
   if v == nil and err then return nil, err end
+  if tointeger then
+    if type(v) == "table" then return integers(v, 0) end
+    if type(v) == "number" then return tointeger(v) or v end
+  end
   return v
 end
 
---- Decode without the error wrapper (hot path for stream events); raises on bad input.
+--- Decode without the error wrapper (hot path for stream events: numbers stay as cjson gives them; the
+--- translators convert the counts they report); raises on bad input.
 _M.decode_fast = codec.decode
 
 local encode_string = codec.encode
@@ -160,7 +183,6 @@ function _M.copy(v)
 end
 
 --- An integral number as a Lua integer where the VM has them (cjson decodes 3 as 3.0 on 5.3+).
-local tointeger = math.tointeger
 function _M.int(n)
   if type(n) ~= "number" then return n end
   if tointeger then return tointeger(n) or n end

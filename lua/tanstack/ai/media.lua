@@ -1,8 +1,38 @@
--- Media bytes: what a file is (sniffed from its magic bytes) and raw PCM -> a playable WAV file.
+-- Media bytes: the raw bytes beside a result's base64, what a file is (sniffed from its magic bytes), and raw
+-- PCM -> a playable WAV file.
+local core = require("tanstack.ai.core")
+
 local char, floor = string.char, math.floor
+local ipairs, rawget, type, setmetatable, getmetatable = ipairs, rawget, type, setmetatable, getmetatable
 local unpack = table.unpack or unpack -- luacheck: ignore (5.1 global)
 
 local _M = {}
+
+-- `bytes` beside a base64 field (an image's b64Json, a speech result's audio), decoded once on first use. Kept in
+-- a weak side table, so pairs() and JSON encoding of the result still see TanStack's shape only.
+local decoded = setmetatable({}, { __mode = "k" })
+local BASE64_FIELD = { "b64Json", "audio" }
+local bytes_mt = {
+  __index = function(t, k)
+    if k ~= "bytes" then return nil end
+    local b = decoded[t]
+    if b == nil then
+      for _, f in ipairs(BASE64_FIELD) do
+        local src = rawget(t, f)
+        if type(src) == "string" then b = core.base64_decode(src) break end
+      end
+      decoded[t] = b or false
+    end
+    return b or nil
+  end,
+}
+
+--- Give a result table (or an image entry) a lazy `bytes` field; `bytes` when the raw bytes are already known.
+function _M.with_bytes(t, bytes)
+  if getmetatable(t) == nil then setmetatable(t, bytes_mt) end
+  if bytes ~= nil then decoded[t] = bytes end
+  return t
+end
 
 local function le(n, bytes)
   local t = {}
