@@ -257,6 +257,47 @@ static void drive_until(http_req *r, http_until u)
 
 /* ---- libcurl callbacks (C only) ---- */
 
+static void fail_too_large(http_req *r, const char *what, unsigned long long announced)
+{
+    r->kind = "too_large";
+    if (announced)
+        snprintf(r->errmsg, sizeof r->errmsg,
+                 "response body of %llu bytes (%s) exceeds the limit of %llu bytes (max_response_bytes)",
+                 announced, what, r->max_response);
+    else
+        snprintf(r->errmsg, sizeof r->errmsg, "response body exceeds the limit of %llu bytes (max_response_bytes)",
+                 r->max_response);
+}
+
+/* The largest Content-Length the final head announces (each field, each
+ * element of a list; saturating), or 0 when none is made of digits. libcurl
+ * frames the body and refuses a malformed length itself. */
+static unsigned long long announced_length(const hdr_parser *h)
+{
+    size_t pos = 0;
+    hdr_field f;
+    unsigned long long best = 0;
+    while (hdr_next(h, &pos, &f)) {
+        size_t i = 0;
+        if (f.name_len != 14 || memcmp(f.name, "content-length", 14) != 0)
+            continue;
+        while (i < f.value_len) {
+            unsigned long long v = 0;
+            while (i < f.value_len && (f.value[i] == ' ' || f.value[i] == '\t' || f.value[i] == ','))
+                i++;
+            while (i < f.value_len && f.value[i] >= '0' && f.value[i] <= '9') {
+                unsigned d = (unsigned)(f.value[i++] - '0');
+                v = v > (HTTP_NO_LIMIT - d) / 10 ? HTTP_NO_LIMIT : v * 10 + d;
+            }
+            if (v > best)
+                best = v;
+            while (i < f.value_len && f.value[i] != ',')
+                i++;
+        }
+    }
+    return best;
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     http_req *r = ud;
@@ -267,6 +308,12 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         r->paused = 1;
         return CURL_WRITEFUNC_PAUSE;
     }
+    /* chunked and close-delimited bodies: refused as the bytes arrive */
+    if (n > r->max_response - r->body_bytes) {
+        fail_too_large(r, NULL, 0);
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    r->body_bytes += n;
     if (tai_buf_append(&r->buf, ptr, n) != 0) {
         r->oom = 1;
         return 0; /* CURLE_WRITE_ERROR */
@@ -288,6 +335,16 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         return n; /* trailers of a chunked body: not exposed */
     rc = hdr_line(&r->head, ptr, n);
     if (rc == HDR_FINAL) {
+        /* refused at the announced length, before a byte of the body is
+         * read (HEAD, 204 and 304 announce one without a body) */
+        if (r->max_response != HTTP_NO_LIMIT && !r->is_head && r->head.status != 204 &&
+            r->head.status != 304) {
+            unsigned long long cl = announced_length(&r->head);
+            if (cl > r->max_response) {
+                fail_too_large(r, "Content-Length", cl);
+                return 0; /* CURLE_WRITE_ERROR */
+            }
+        }
         r->head_done = 1;
         r->eng->progress++;
     } else if (rc < 0) {
@@ -339,6 +396,7 @@ int http_req_init(http_req *r, http_engine *e, const http_opts *o)
     e->refs++;
     hdr_init(&r->head, 0);
     r->max_buffer = o->max_buffer;
+    r->max_response = o->max_response;
     r->connect_ms = o->connect_ms;
     r->timeout_ms = o->timeout_ms;
     r->idle_ms = o->idle_ms;
@@ -443,6 +501,7 @@ const char *http_req_start(http_req *r, const http_opts *o)
         SETOPT(CURLOPT_TIMEOUT_MS, o->timeout_ms);
 
     if (is_method(o, "HEAD")) {
+        r->is_head = 1;
         SETOPT(CURLOPT_NOBODY, 1L);
     } else if (o->body) {
         r->body = malloc(o->body_len ? o->body_len : 1);

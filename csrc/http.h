@@ -38,6 +38,9 @@ typedef struct http_req {
     int got_bytes;      /* any response byte seen (so the connection was up) */
     int oom, head_overflow;
     int has_content_type, has_expect; /* among the caller's headers */
+    int is_head;        /* a HEAD request: a Content-Length announces no body */
+    unsigned long long max_response; /* body bytes allowed (HTTP_NO_LIMIT: any) */
+    unsigned long long body_bytes;   /* body bytes accepted so far */
     CURLcode result;
     const char *kind;   /* failure kind, NULL on success */
     size_t max_buffer;
@@ -58,7 +61,13 @@ typedef struct http_opts {
     const char *ca_file; /* NULL: libcurl's default */
     long connect_ms, timeout_ms, idle_ms; /* 0: none (connect: libcurl's default) */
     size_t max_buffer;  /* unread body bytes before the transfer pauses */
+    /* Body bytes allowed, HTTP_NO_LIMIT for any: a final head announcing a
+     * larger Content-Length fails before the body (kind "too_large"), and so
+     * does the delivery that would pass it (no byte past it is buffered). */
+    unsigned long long max_response;
 } http_opts;
+
+#define HTTP_NO_LIMIT (~0ULL)
 
 typedef enum { HTTP_UNTIL_HEAD, HTTP_UNTIL_DATA, HTTP_UNTIL_DONE } http_until;
 

@@ -24,6 +24,29 @@ lua_Number tai_opt_number(lua_State *L, int idx, const char *field, lua_Number d
     return v;
 }
 
+int tai_opt_limit(lua_State *L, int idx, const char *field, unsigned long long *out)
+{
+    int set = 0;
+    if (lua_istable(L, idx)) {
+        lua_getfield(L, idx, field);
+        if (!lua_isnil(L, -1)) {
+            lua_Number v;
+            if (lua_type(L, -1) != LUA_TNUMBER)
+                luaL_error(L, "option '%s' must be a number", field);
+            v = lua_tonumber(L, -1);
+            if (!(v >= 0)) /* also rejects NaN */
+                luaL_error(L, "option '%s' out of range (min 0)", field);
+            /* 2^64 and beyond (math.huge too): no limit in practice */
+            *out = v >= 18446744073709551616.0 ? ~0ULL : (unsigned long long)v;
+            set = 1;
+        }
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, idx)) {
+        luaL_argerror(L, idx, "options table expected");
+    }
+    return set;
+}
+
 void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods)
 {
     luaL_newmetatable(L, name);

@@ -25,6 +25,10 @@ TAI_HIDDEN void tai_open_http(lua_State *L);   /* libcurl transport */
  * raises a Lua error for a wrong type or a value < min. */
 TAI_HIDDEN lua_Number tai_opt_number(lua_State *L, int idx, const char *field, lua_Number def,
                           int min);
+/* Reads an optional byte limit (a number >= 0; huge values and math.huge
+ * mean no limit in practice) of the options table at `idx` into *out:
+ * 1 when set, 0 when absent; raises for a wrong type, a negative or NaN. */
+TAI_HIDDEN int tai_opt_limit(lua_State *L, int idx, const char *field, unsigned long long *out);
 /* Creates a metatable `name` whose __index is itself, with `methods`. */
 TAI_HIDDEN void tai_new_metatable(lua_State *L, const char *name, const luaL_Reg *methods);
 

@@ -1,5 +1,12 @@
 /* Lua binding of the HTTP client engine (http.c): core.http_request(opts),
- * core.http_wait(ms) and the request methods. Options are validated here
+ * core.http_wait(ms) and the request methods.
+ *   opts: method, url, headers (map and/or "Name: value" array; a control
+ *   character other than HTAB in a name or value raises, naming the header),
+ *   body, ca_file, connect_timeout, timeout, idle_timeout (ms), max_buffer,
+ *   max_response_bytes (body bytes allowed, a number >= 0; nil: any. A larger
+ *   announced Content-Length fails response() before the body is read, a
+ *   body growing past it fails the read that would pass it: nil, message,
+ *   "too_large"). Options are validated here
  * (programmer mistakes raise); the engine never calls into Lua, and no loop
  * of the engine spans a Lua API call (a Lua allocation can run finalizers,
  * which release requests). The engine belongs to an anchor userdata in the
@@ -165,22 +172,55 @@ static int is_tchar(unsigned char c)
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-/* Validates and appends "Name: value". Messages never quote the value: it
- * may be an API key. */
+/* A control character (RFC 5234 CTL: %x00-1F / %x7F) other than HTAB:
+ * never in a field name (a token) nor a field value (RFC 9110 5.5:
+ * field-vchar, SP, HTAB, obs-text). */
+static int is_ctl_not_htab(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* Pushes a printable rendering of a header name for an error message:
+ * printable ASCII as is, other bytes as \xNN, at most 64 bytes shown. */
+static const char *push_printable_name(lua_State *L, const char *name, size_t nlen)
+{
+    luaL_Buffer b;
+    size_t i;
+    luaL_buffinit(L, &b);
+    for (i = 0; i < nlen && i < 64; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+            luaL_addchar(&b, (char)c);
+        } else {
+            static const char HEX[] = "0123456789abcdef";
+            luaL_addchar(&b, '\\');
+            luaL_addchar(&b, 'x');
+            luaL_addchar(&b, HEX[c >> 4]);
+            luaL_addchar(&b, HEX[c & 15]);
+        }
+    }
+    if (nlen > 64)
+        luaL_addstring(&b, "...");
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
+/* Validates and appends "Name: value". Messages name the header, never
+ * quote the value: it may be an API key. */
 static void add_header(lua_State *L, http_req *r, const char *name, size_t nlen,
                        const char *value, size_t vlen)
 {
     size_t i;
-    for (i = 0; i < nlen; i++)
-        if (!is_tchar((unsigned char)name[i]))
-            luaL_error(L, "invalid header name (must be an HTTP token without CR, LF or NUL)");
     if (nlen == 0)
         luaL_error(L, "empty header name");
+    for (i = 0; i < nlen; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            luaL_error(L, "invalid header name '%s' (must be an HTTP token: no space, separator or control character)",
+                       push_printable_name(L, name, nlen));
     for (i = 0; i < vlen; i++)
-        if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0') {
-            lua_pushlstring(L, name, nlen);
-            luaL_error(L, "header '%s' has CR, LF or NUL in its value", lua_tostring(L, -1));
-        }
+        if (is_ctl_not_htab((unsigned char)value[i]))
+            luaL_error(L, "header '%s' has a control character in its value (only HTAB is allowed)",
+                       push_printable_name(L, name, nlen));
     if (http_req_add_header(r, name, nlen, value, vlen) != 0)
         luaL_error(L, "out of memory");
 }
@@ -286,6 +326,8 @@ static void read_opts(lua_State *L, http_opts *o)
     o->idle_ms = (long)tai_opt_number(L, 1, "idle_timeout", 0, 0);
     o->max_buffer = (size_t)tai_opt_number(L, 1, "max_buffer",
                                            (lua_Number)HTTP_DEFAULT_MAX_BUFFER, 1);
+    if (!tai_opt_limit(L, 1, "max_response_bytes", &o->max_response))
+        o->max_response = HTTP_NO_LIMIT;
 }
 
 /* ---- module functions (upvalue 1: the anchor) ---- */

@@ -143,20 +143,20 @@ static int l_tostring(lua_State *L)
 
 static int l_new(lua_State *L)
 {
-    int head_request = 0;
-    lua_Number max_body = -1;
+    int head_request = 0, limited;
+    unsigned long long max_body = 0;
     h1_parser *p;
     if (lua_istable(L, 1)) {
         lua_getfield(L, 1, "head_request");
         head_request = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
-    /* raises for a non-table, a non-number, a negative or huge limit */
-    max_body = tai_opt_number(L, 1, "max_body_bytes", -1, 0);
+    /* raises for a non-table, a non-number, a negative limit */
+    limited = tai_opt_limit(L, 1, "max_body_bytes", &max_body);
     p = tai_newuserdata(L, sizeof *p);
     h1_init(p, head_request);
-    if (max_body >= 0)
-        h1_set_max_body(p, (unsigned long long)max_body);
+    if (limited)
+        h1_set_max_body(p, max_body);
     luaL_getmetatable(L, TAI_MT_HTTP1);
     lua_setmetatable(L, -2);
     return 1;

@@ -265,6 +265,11 @@ describe("core.http1_response_parser", function()
       assert.equal("too_large", kind)
     end)
 
+    it("is no limit with math.huge", function()
+      local _, items = feed({ max_body_bytes = math.huge }, "HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\n\r\n")
+      assert.equal("head", items[1].kind)
+    end)
+
     it("rejects a bad limit", function()
       assert.has_error(function() core.http1_response_parser({ max_body_bytes = -1 }) end)
       assert.has_error(function() core.http1_response_parser({ max_body_bytes = "big" }) end)

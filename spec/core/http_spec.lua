@@ -447,6 +447,83 @@ describe("core.http_request", function()
     end)
   end)
 
+  describe("max_response_bytes", function()
+    it("refuses an announced Content-Length over the limit before reading the body", function()
+      local t0 = now()
+      local req = get("/__test/bytes?n=20000000", { max_response_bytes = 1000 })
+      local status, err, kind = req:response()
+      assert.is_nil(status)
+      assert.equal("too_large", kind)
+      assert.equal("response body of 20000000 bytes (Content-Length) exceeds the limit of 1000 bytes"
+        .. " (max_response_bytes)", err)
+      -- what libcurl read with the head, not the 20 MB
+      assert.is_true(req:info().bytes_received < 1000000)
+      assert.is_true(now() - t0 < 5)
+      local chunk, rerr, rkind = req:read()
+      assert.is_nil(chunk)
+      assert.equal(err, rerr)
+      assert.equal("too_large", rkind)
+      req:close()
+    end)
+
+    it("refuses a 10 GiB Content-Length at once", function()
+      local req = get("/__test/drop?after_bytes=10&content_length=10737418240", { max_response_bytes = 64 * 1024 * 1024 })
+      local status, err, kind = req:response()
+      assert.is_nil(status)
+      assert.equal("too_large", kind)
+      assert.matches("10737418240", err)
+      req:close()
+    end)
+
+    it("accepts a body of exactly the limit, and a HEAD announcing more", function()
+      local req = get("/__test/bytes?n=1000", { max_response_bytes = 1000 })
+      assert.equal(200, (req:response()))
+      assert.equal(pattern(1000), req:read_all())
+      req:close()
+      req = get("/__test/bytes?n=5000", { method = "HEAD", max_response_bytes = 10 })
+      local status, headers = req:response()
+      assert.equal(200, status)
+      assert.equal("5000", headers["content-length"])
+      assert.equal("", req:read_all())
+      req:close()
+    end)
+
+    it("refuses a chunked body as it grows past the limit; no byte past it is handed out", function()
+      local req = get("/__test/sse?n=200", { max_response_bytes = 500 })
+      local status, headers = req:response()
+      assert.equal(200, status)
+      assert.is_nil(headers["content-length"])
+      local body, err, kind = drain(req)
+      assert.equal("too_large", kind)
+      assert.equal("response body exceeds the limit of 500 bytes (max_response_bytes)", err)
+      assert.is_true(#body <= 500)
+      local stream = {}
+      for i = 0, 199 do stream[#stream + 1] = 'data: {"i":' .. i .. '}\n\n' end
+      assert.equal(table.concat(stream):sub(1, #body), body) -- a prefix of the stream, intact
+      req:close()
+      -- read_all fails the same way
+      req = get("/__test/sse?n=200", { max_response_bytes = 500 })
+      local all, err2, kind2 = req:read_all()
+      assert.is_nil(all)
+      assert.equal("too_large", kind2)
+      assert.is_string(err2)
+      req:close()
+    end)
+
+    it("is no limit when absent (or math.huge), and must be a number >= 0", function()
+      for _, limit in ipairs({ false, math.huge, 2 ^ 70 }) do
+        local req = get("/__test/sse?n=200", { max_response_bytes = limit or nil })
+        local body, err = drain(req)
+        assert.is_nil(err)
+        assert.is_true(#body > 2000)
+        req:close()
+      end
+      assert.has_error(function() get("/", { max_response_bytes = -1 }) end)
+      assert.has_error(function() get("/", { max_response_bytes = "1000" }) end)
+      assert.has_error(function() get("/", { max_response_bytes = 0 / 0 }) end)
+    end)
+  end)
+
   describe("close()", function()
     it("is idempotent and makes later calls fail with kind 'canceled'", function()
       local req = get("/__test/drip?n=20&delay_ms=100")
@@ -568,6 +645,31 @@ describe("core.http_request", function()
       assert.is_nil(tostring(req):find(SECRET, 1, true))
     end)
 
+    it("refuses a control character other than HTAB in a header, naming the header, never the value", function()
+      for _, c in ipairs({ "\1", "\127", "\11", "\12", "\0", "\r", "\n", "\27", "\31" }) do
+        local ok, err = pcall(core.http_request, {
+          url = base .. "/", headers = { ["X-Api-Key"] = SECRET .. c .. "tail" },
+        })
+        assert.is_false(ok)
+        assert.matches("header 'X%-Api%-Key' has a control character in its value", tostring(err))
+        assert.is_nil(tostring(err):find(SECRET, 1, true))
+        ok, err = pcall(core.http_request, { url = base .. "/", headers = { "X-Array: " .. SECRET .. c } })
+        assert.is_false(ok)
+        assert.matches("header 'X%-Array'", tostring(err))
+        assert.is_nil(tostring(err):find(SECRET, 1, true))
+        ok, err = pcall(core.http_request, { url = base .. "/", headers = { ["X" .. c .. "Y"] = "v" } })
+        assert.is_false(ok)
+        assert.matches("invalid header name 'X\\x%x%xY'", tostring(err))
+      end
+    end)
+
+    it("sends HTAB and obs-text in a header value", function()
+      local req = get("/__test/echo", { headers = { ["X-Tab"] = "a\tb", ["X-Obs"] = "caf\195\169" } })
+      local echo = cjson.decode(req:read_all())
+      assert.equal("a\tb", echo.headers["x-tab"])
+      req:close()
+    end)
+
     it("does not echo a bad header value in the error", function()
       local ok, err = pcall(core.http_request, {
         url = base .. "/", headers = { Authorization = "Bearer " .. SECRET .. "\r\nX: y" },
@@ -587,6 +689,12 @@ describe("core.http_request", function()
       { name = "CR in header name", opts = { url = "http://127.0.0.1/", headers = { ["X\rY"] = "v" } } },
       { name = "LF in header value", opts = { url = "http://127.0.0.1/", headers = { X = "a\nb" } } },
       { name = "NUL in header value", opts = { url = "http://127.0.0.1/", headers = { X = "a\0b" } } },
+      { name = "\\x01 in header value", opts = { url = "http://127.0.0.1/", headers = { X = "a\1b" } } },
+      { name = "\\x7f in header value", opts = { url = "http://127.0.0.1/", headers = { X = "a\127b" } } },
+      { name = "\\x0b in header value", opts = { url = "http://127.0.0.1/", headers = { X = "a\11b" } } },
+      { name = "\\x0c in header value", opts = { url = "http://127.0.0.1/", headers = { X = "a\12b" } } },
+      { name = "\\x01 in header name", opts = { url = "http://127.0.0.1/", headers = { ["X\1"] = "v" } } },
+      { name = "\\x7f in header name", opts = { url = "http://127.0.0.1/", headers = { ["X\127"] = "v" } } },
       { name = "array header without colon", opts = { url = "http://127.0.0.1/", headers = { "X" } } },
       { name = "table header value", opts = { url = "http://127.0.0.1/", headers = { X = {} } } },
       { name = "negative timeout", opts = { url = "http://127.0.0.1/", timeout = -1 } },

@@ -1,6 +1,13 @@
 -- The libcurl transport (plain Lua 5.4 / LuaJIT outside nginx): moves bytes, knows no protocol.
 -- request(req) -> { status, headers, read, close, info } | nil, err
---   req: method, url, headers (map), body, timeout, connect_timeout, idle_timeout (ms), ca_file
+--   req: method, url, headers (map), body, timeout, connect_timeout, idle_timeout (ms), ca_file,
+--        max_response_bytes: response body bytes allowed (a number >= 0; nil: any). A final head announcing a larger
+--          Content-Length fails request() before a byte of the body is read; a chunked or close-delimited body
+--          growing past it fails the read() that would pass it. Both: nil, err with err.kind "too_large" (not
+--          retryable); no byte past the limit is ever handed out.
+--   A header name or value holding a control character other than HTAB (0x00-0x08, 0x0A-0x1F, 0x7F) raises; the
+--   message names the header, never its value.
+--   read() -> bytes | nil (end) | nil, err;  close() stops the request (idempotent)
 -- Blocking by default; inside a tanstack.ai.async task it yields instead of waiting.
 local core = require("tanstack.ai.core")
 local errors = require("tanstack.ai.errors")
@@ -8,7 +15,9 @@ local errors = require("tanstack.ai.errors")
 local _M = { name = "curl" }
 
 local function failure(msg, kind)
-  return errors.new({ message = msg or "request failed", kind = kind or "network" })
+  -- a body over max_response_bytes would be as large on a retry
+  return errors.new({ message = msg or "request failed", kind = kind or "network",
+    retryable = (kind == "too_large") and false or nil })
 end
 
 -- the async scheduler, only when the program loaded it and we run inside one of its tasks
@@ -27,6 +36,7 @@ function _M.request(req)
     connect_timeout = req.connect_timeout,
     idle_timeout = req.idle_timeout,
     ca_file = req.ca_file,
+    max_response_bytes = req.max_response_bytes,
   })
   local async = task_scheduler()
   local status, headers, kind
