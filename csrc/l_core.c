@@ -73,6 +73,7 @@ int luaopen_tanstack_ai_core(lua_State *L)
     lua_pushliteral(L, TAI_VERSION);
     lua_setfield(L, -2, "version");
     tai_open_util(L);
+    tai_open_crypto(L);
     tai_open_sse(L);
     tai_open_ndjson(L);
     tai_open_http1(L);

@@ -24,6 +24,7 @@ build = {
         "csrc/http.c",
         "csrc/http1.c",
         "csrc/l_core.c",
+        "csrc/l_crypto.c",
         "csrc/l_headers.c",
         "csrc/l_http.c",
         "csrc/l_http1.c",
