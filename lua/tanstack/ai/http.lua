@@ -5,7 +5,7 @@
 local errors = require("tanstack.ai.errors")
 local json = require("tanstack.ai.json")
 
-local math_random, min = math.random, math.min
+local math_random, min, type, pcall = math.random, math.min, type, pcall
 
 local _M = {}
 
@@ -33,15 +33,47 @@ end
 
 --- Backoff before retry `attempt` (0-based): Retry-After (capped at 60 s) or full jitter up to 250 ms * 2^n (<= 2 s).
 function _M.backoff_ms(attempt, retry_after)
-  if retry_after then return min(retry_after * 1000, 60000) end
+  if type(retry_after) == "number" and retry_after >= 0 then return min(retry_after * 1000, 60000) end -- NaN: no
   return math_random() * min(250 * 2 ^ attempt, 2000)
 end
 
---- Read a non-2xx response into an error value (classify: the provider's hook, see errors.lua).
+-- The most of a non-2xx body read into an error (an error keeps 4 KiB of it; 64 KiB holds any JSON error
+-- report); the rest is never read: the connection is closed instead.
+_M.ERROR_BODY_MAX = 65536
+
+-- Up to `max` bytes of a response body (res.body string, or res.read chunks); a failed read ends it quietly.
+local function read_prefix(res, max)
+  local b = res.body
+  if b ~= nil then
+    res.body = nil
+    if type(b) == "string" then return b:sub(1, max) end
+    if type(b) == "function" then res.read = b end
+  end
+  if type(res.read) ~= "function" then return "" end
+  local buf, n = {}, 0
+  while n < max do
+    local ok, chunk = pcall(res.read)
+    if not ok or type(chunk) ~= "string" then break end
+    buf[#buf + 1] = chunk
+    n = n + #chunk
+  end
+  local body = table.concat(buf)
+  if #body > max then body = body:sub(1, max) end
+  return body
+end
+_M.read_prefix = read_prefix
+
+--- Read a non-2xx response into an error value (classify: the provider's hook, see errors.lua). At most
+--- ERROR_BODY_MAX bytes of the body are read; then the response is closed.
 function _M.http_error(res, provider, classify)
-  local body = require("tanstack.ai.turn").read_all(res)
-  if res.close then res.close() end
-  return errors.from_http(res.status, res.headers or {}, body or "", provider, json.decode, classify)
+  local headers = res.headers or {}
+  if type(res.value) == "table" then -- a binding's decoded answer
+    if res.close then pcall(res.close) end
+    return errors.from_decoded(res.status, headers, res.value, nil, provider, classify)
+  end
+  local body = read_prefix(res, _M.ERROR_BODY_MAX)
+  if res.close then pcall(res.close) end
+  return errors.from_http(res.status, headers, body, provider, json.decode, classify)
 end
 
 --- Run attempt() (-> res | nil, err) with retries. A res with a non-2xx status becomes an error here.
