@@ -113,8 +113,71 @@ local SKIP_DELTA = { result = true, error = true, ["tanstack:interruptErrors"] =
   content = true, args = true }
 local SKIP_TOOL_START = { result = true, error = true, ["tanstack:interruptErrors"] = true, toolName = true }
 
---- One in-process event -> its wire form (a new table; the event is not modified).
-function _M.to_wire_chunk(ev)
+-- An option in either spelling (false is an answer, not an absence).
+local function opt(o, camel, snake)
+  if type(o) ~= "table" then return nil end
+  local v = o[camel]
+  if v == nil then v = o[snake] end
+  return v
+end
+
+--- Where the detail of an error hidden from the browser goes: opts.logErrors = false (nowhere), a function
+--- (called with the line), true (nginx's error log inside nginx, else stderr); unset: nginx's error log
+--- inside nginx (ngx.log(ngx.ERR, ...)), else nowhere.
+function _M.log_error(opts, detail)
+  local sink = opt(opts, "logErrors", "log_errors")
+  if sink == false then return end
+  local line = "tanstack.ai: a RUN_ERROR was sent to the client in its public form; the error: " .. tostring(detail)
+  if type(sink) == "function" then
+    pcall(sink, line)
+    return
+  end
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) == "table" and type(ngx.log) == "function" and ngx.ERR ~= nil then
+    pcall(ngx.log, ngx.ERR, line)
+  elseif sink == true then
+    pcall(function() io.stderr:write(line, "\n") end)
+  end
+end
+
+-- A RUN_ERROR's message and code for the wire. err: the event's `error` (or what the source raised);
+-- message / code: the event's own. With exposeErrorDetails the error's own message and code go out (secrets
+-- scrubbed); otherwise an error of this library (its message may carry an upstream body, a host:port, a Lua
+-- path) or a Lua error string becomes its public form (errors.public) and the detail goes to the log, while
+-- a message the application chose (the event's own, a plain { message, code } table) is kept.
+local function run_error_fields(err, message, code, opts)
+  if type(code) == "number" then code = tostring(code) end
+  if opt(opts, "exposeErrorDetails", "expose_error_details") then
+    if message == nil and type(err) == "table" and type(err.message) == "string" and err.message ~= "" then
+      message = err.message
+    end
+    if message == nil and err ~= nil and type(err) ~= "table" then message = tostring(err) end
+    if code == nil and type(err) == "table" then
+      code = err.code
+      if code == nil and type(err.status) == "number" then code = err.status end
+      if type(code) == "number" then code = tostring(code) end
+    end
+    if type(message) == "string" then message = errors.redact(message) end
+    return message, code
+  end
+  if errors.is_error(err) or (err ~= nil and type(err) ~= "table") then
+    local m, c = errors.public(err)
+    _M.log_error(opts, errors.detail(err))
+    return m, errors.public_code(code) or c
+  end
+  local pm, pc
+  if type(err) == "table" then pm, pc = errors.public(err) end
+  if type(message) == "string" then
+    message = errors.public({ message = message })
+  elseif type(err) == "table" and type(err.message) == "string" and err.message ~= "" then
+    message = pm
+  end
+  return message, errors.public_code(code) or pc
+end
+
+--- One in-process event -> its wire form (a new table; the event is not modified). opts: exposeErrorDetails,
+--- logErrors (see run_error_fields and log_error).
+function _M.to_wire_chunk(ev, opts)
   if type(ev) ~= "table" then error("wire: an event must be a table", 2) end
   local etype = ev.type
   local keys = spec_keys(etype)
@@ -126,14 +189,9 @@ function _M.to_wire_chunk(ev)
   if etype == "TOOL_CALL_START" and out.toolCallName == nil and ev.toolName ~= nil then
     out.toolCallName = ev.toolName
   end
-  local err = ev.error
-  if etype == "RUN_ERROR" and type(err) == "table" then
-    if out.message == nil and type(err.message) == "string" and err.message ~= "" then out.message = err.message end
-    if out.code == nil and err.code ~= nil then
-      out.code = type(err.code) == "number" and tostring(err.code) or err.code
-    end
+  if etype == "RUN_ERROR" then
+    out.message, out.code = run_error_fields(ev.error, out.message, out.code, opts)
   end
-  if etype == "RUN_ERROR" and type(out.message) == "string" then out.message = errors.redact(out.message) end
 
   local tanstack = {}
   local delta_event = etype == "TEXT_MESSAGE_CONTENT" or etype == "TOOL_CALL_ARGS"
@@ -165,30 +223,23 @@ function _M.to_wire_chunk(ev)
   return out
 end
 
---- The RUN_ERROR a failing source ends with (toRunErrorPayload: message + code, never the error object).
-function _M.run_error_chunk(err)
-  local message, code
-  if type(err) == "table" then
-    message = err.message
-    code = err.code
-    if code == nil and type(err.status) == "number" then code = err.status end
-  else
-    message = err
-  end
+--- The RUN_ERROR a failing source ends with (toRunErrorPayload: message + code, never the error object);
+--- public unless opts.exposeErrorDetails (see run_error_fields).
+function _M.run_error_chunk(err, opts)
+  local message, code = run_error_fields(err, nil, nil, opts)
   if type(message) ~= "string" or message == "" then
     message = message ~= nil and tostring(message) or "Unknown error occurred"
   end
-  if type(code) == "number" then code = tostring(code) end
   if type(code) ~= "string" then code = nil end
-  return { type = "RUN_ERROR", timestamp = events.now_ms(), message = errors.redact(message), code = code }
+  return { type = "RUN_ERROR", timestamp = events.now_ms(), message = message, code = code }
 end
 
-function _M.encode_sse(ev)
-  return "data: " .. json.encode(_M.to_wire_chunk(ev)) .. "\n\n"
+function _M.encode_sse(ev, opts)
+  return "data: " .. json.encode(_M.to_wire_chunk(ev, opts)) .. "\n\n"
 end
 
-function _M.encode_ndjson(ev)
-  return json.encode(_M.to_wire_chunk(ev)) .. "\n"
+function _M.encode_ndjson(ev, opts)
+  return json.encode(_M.to_wire_chunk(ev, opts)) .. "\n"
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -214,9 +265,9 @@ local function source_of(stream)
   error("wire: expected a stream (ai.chat's), an iterator function or an array of events, got " .. ts, 3)
 end
 
---- Encode a stream as an iterator of wire strings. encode(ev) -> string.
---- Returns iterate() -> string|nil, and cancel() (stops the source).
-function _M.encoded(stream, encode)
+--- Encode a stream as an iterator of wire strings. encode(ev, opts) -> string; opts: exposeErrorDetails,
+--- logErrors (see run_error_fields). Returns iterate() -> string|nil, and cancel() (stops the source).
+function _M.encoded(stream, encode, opts)
   local pull, cancel_source = source_of(stream)
   local done, errored = false, false
   local function cancel()
@@ -229,7 +280,7 @@ function _M.encoded(stream, encode)
     pcall(cancel_source)
     if errored then return nil end -- exactly one RUN_ERROR
     errored = true
-    local ok, s = pcall(encode, _M.run_error_chunk(err))
+    local ok, s = pcall(encode, _M.run_error_chunk(err, opts), opts)
     if ok then return s end
     return nil
   end
@@ -241,23 +292,29 @@ function _M.encoded(stream, encode)
       done = true
       return nil
     end
-    if type(ev) ~= "table" then return fail("stream produced a " .. type(ev) .. " instead of an event") end
-    local ok2, s = pcall(encode, ev)
-    if not ok2 then return fail("cannot encode " .. tostring(ev.type) .. " event: " .. tostring(s)) end
+    if type(ev) ~= "table" then
+      return fail(errors.new({ kind = "internal", message = "stream produced a " .. type(ev) .. " instead of an event" }))
+    end
+    local ok2, s = pcall(encode, ev, opts)
+    if not ok2 then
+      return fail(errors.new({ kind = "internal", message = "cannot encode " .. tostring(ev.type) .. " event: " ..
+        tostring(s) }))
+    end
     if ev.type == "RUN_ERROR" then errored = true end
     return s
   end
   return iterate, cancel
 end
 
---- ai.to_server_sent_events(stream): iterator of "data: <json>\n\n" strings (no [DONE]).
-function _M.to_server_sent_events(stream)
-  return (_M.encoded(stream, _M.encode_sse))
+--- ai.to_server_sent_events(stream, opts?): iterator of "data: <json>\n\n" strings (no [DONE]).
+--- opts: exposeErrorDetails (RUN_ERROR carries the error's own message: for development), logErrors.
+function _M.to_server_sent_events(stream, opts)
+  return (_M.encoded(stream, _M.encode_sse, opts))
 end
 
---- ai.to_http_stream(stream): iterator of "<json>\n" strings (NDJSON).
-function _M.to_http_stream(stream)
-  return (_M.encoded(stream, _M.encode_ndjson))
+--- ai.to_http_stream(stream, opts?): iterator of "<json>\n" strings (NDJSON); opts as to_server_sent_events.
+function _M.to_http_stream(stream, opts)
+  return (_M.encoded(stream, _M.encode_ndjson, opts))
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -297,7 +354,7 @@ end
 local function respond(stream, init, defaults, encode)
   if init ~= nil and type(init) ~= "table" then error("wire: init must be a table", 3) end
   init = init or {}
-  local body, cancel = _M.encoded(stream, encode)
+  local body, cancel = _M.encoded(stream, encode, init)
   local res = {
     status = init.status or 200,
     headers = merge_headers(defaults, init.headers),
@@ -312,7 +369,9 @@ end
 
 --- ai.to_server_sent_events_response(stream, init?): { status, headers, body = iterator, cancel }, or inside an
 --- nginx content phase: writes the response itself and returns true (or nil, err). init: status, headers,
---- ngx = false (always return the table).
+--- ngx = false (always return the table), exposeErrorDetails (a RUN_ERROR carries the error's own message, for
+--- development; by default the browser gets a public message and code and the detail goes to the server log),
+--- logErrors (see log_error).
 function _M.to_server_sent_events_response(stream, init)
   return respond(stream, init, SSE_HEADERS, _M.encode_sse)
 end
@@ -331,6 +390,66 @@ local INVALID = "Request body is not a valid AG-UI RunAgentInput. Validation err
 local function invalid(reason)
   return nil, errors.new({ message = INVALID .. reason, status = 400, kind = "bad_request",
     code = "invalid_request", retryable = false })
+end
+
+--- The limits chat_params_from_request_body applies to what a client posts, each overridable in its opts
+--- (same names). Exceeding maxBodyBytes is a 413, any other a 400; err.limit names the limit.
+_M.REQUEST_LIMITS = {
+  maxBodyBytes = 1048576, -- bytes of the JSON text (1 MiB)
+  maxMessages = 1000,     -- entries of messages
+  maxToolCalls = 1000,    -- toolCalls over all assistant messages (and entries of resume)
+  maxParts = 1000,        -- content parts over all user messages
+  maxTools = 128,         -- client tools (tools)
+  maxContext = 100,       -- entries of context
+  maxDepth = 64,          -- JSON nesting depth of the whole body
+}
+local LIMIT_SNAKE = { maxBodyBytes = "max_body_bytes", maxMessages = "max_messages",
+  maxToolCalls = "max_tool_calls", maxParts = "max_parts", maxTools = "max_tools", maxContext = "max_context",
+  maxDepth = "max_depth" }
+
+-- "Request body exceeds a limit: <what>, more than <max> (<limit>)"
+local function over_limit(limit, what, max)
+  local status = limit == "maxBodyBytes" and 413 or 400
+  return nil, errors.new({ message = "Request body exceeds a limit: " .. what .. ", more than " .. tostring(max) ..
+    " (" .. limit .. ")", status = status, kind = "bad_request",
+    code = status == 413 and "request_too_large" or "limit_exceeded", limit = limit, retryable = false })
+end
+
+-- The options of chat_params_from_request_body: limits (defaults from REQUEST_LIMITS) and allowSystemMessages.
+local function request_options(opts)
+  if opts ~= nil and type(opts) ~= "table" then error("chat_params_from_request_body: opts must be a table", 3) end
+  local o = { limits = {} }
+  for name, default in pairs(_M.REQUEST_LIMITS) do
+    local v = opt(opts, name, LIMIT_SNAKE[name])
+    if v ~= nil and (type(v) ~= "number" or v < 1 or v ~= v or math.floor(v) ~= v) then
+      error("chat_params_from_request_body: opts." .. name .. " must be a positive integer", 3)
+    end
+    o.limits[name] = v or default
+  end
+  local allow = opt(opts, "allowSystemMessages", "allow_system_messages")
+  if allow ~= nil and type(allow) ~= "boolean" then
+    error("chat_params_from_request_body: opts.allowSystemMessages must be a boolean", 3)
+  end
+  o.allow_system = allow == true
+  return o
+end
+
+-- Is a value nested deeper than max (the body itself is depth 1)? A budget of visited values bounds the walk
+-- of a caller's table that shares subtables.
+local function too_deep(v, max, budget)
+  local function walk(x, d)
+    budget = budget - 1
+    if budget < 0 then return "values" end
+    if d > max then return "depth" end
+    for _, c in pairs(x) do
+      if type(c) == "table" then
+        local r = walk(c, d + 1)
+        if r then return r end
+      end
+    end
+    return nil
+  end
+  return walk(v, 1)
 end
 
 -- A decoded JSON array (an empty table counts: Debian's cjson decodes [] and {} alike).
@@ -486,24 +605,38 @@ local function check_encodable(v, at)
   return nil
 end
 
---- ai.chat_params_from_request_body(body): body is the decoded JSON (or the JSON text) that @tanstack/ai-client
---- posts (an AG-UI RunAgentInput). Returns the options for ai.chat:
+--- ai.chat_params_from_request_body(body, opts?): body is the decoded JSON (or the JSON text) that
+--- @tanstack/ai-client posts (an AG-UI RunAgentInput). Returns the options for ai.chat:
 ---   { messages (ModelMessages), threadId, runId, parentRunId, tools (client tools: name, description,
 ---     inputSchema, no execute), forwardedProps, state, resume, context, aguiContext }
---- or nil, err with err.status == 400 and a message naming the offending field. Never raises.
-function _M.chat_params_from_request_body(body)
-  local ok, res, err = pcall(_M._chat_params, body)
+--- or nil, err with err.status == 400 (413 for a body over maxBodyBytes) and a message naming the offending
+--- field or limit. opts: the limits of REQUEST_LIMITS (same names), allowSystemMessages (default false: a
+--- client's system and developer messages are refused; system prompts are the server's, ai.chat's
+--- systemPrompts). Never raises on any body (a bad opts is a programmer error and raises).
+function _M.chat_params_from_request_body(body, opts)
+  local o = request_options(opts)
+  local ok, res, err = pcall(_M._chat_params, body, o)
   if not ok then return invalid("internal validation failure: " .. tostring(res)) end
   return res, err
 end
 
-function _M._chat_params(body)
+function _M._chat_params(body, o)
+  o = o or request_options(nil)
+  local limits = o.limits
   if type(body) == "string" then
+    if #body > limits.maxBodyBytes then
+      return over_limit("maxBodyBytes", "the body is " .. #body .. " bytes", limits.maxBodyBytes)
+    end
     local decoded, derr = json.decode(body)
     if decoded == nil then return invalid("body is not JSON (" .. tostring(derr) .. ")") end
     -- cjson decodes [] and {} alike: look at the text
     if body:match("^%s*%[") then return invalid("body must be a JSON object") end
     body = decoded
+  end
+  if type(body) == "table" then
+    local deep = too_deep(body, limits.maxDepth, limits.maxBodyBytes)
+    if deep == "depth" then return over_limit("maxDepth", "the body nests objects and arrays", limits.maxDepth .. " deep") end
+    if deep == "values" then return over_limit("maxBodyBytes", "the body holds more values", limits.maxBodyBytes) end
   end
   if not is_object(body) then return invalid("body must be a JSON object") end
   if type(body.threadId) ~= "string" then return invalid("threadId must be a string") end
@@ -512,11 +645,36 @@ function _M._chat_params(body)
     return invalid("parentRunId must be a string")
   end
   if not is_array(body.messages) then return invalid("messages must be an array") end
+  if #body.messages > limits.maxMessages then
+    return over_limit("maxMessages", "messages has " .. #body.messages .. " entries", limits.maxMessages)
+  end
+  local n_calls, n_parts = 0, 0
   for i, m in ipairs(body.messages) do
-    local reason = check_message(m, "messages[" .. (i - 1) .. "]")
+    local at = "messages[" .. (i - 1) .. "]"
+    local reason = check_message(m, at)
     if reason then return invalid(reason) end
+    if (m.role == "system" or m.role == "developer") and not o.allow_system then
+      return nil, errors.new({ message = "Request refused: " .. at .. " has role '" .. m.role .. "'; system and " ..
+        "developer messages come from the server (ai.chat's systemPrompts), not from the client " ..
+        "(chat_params_from_request_body's allowSystemMessages = true accepts them)", status = 400,
+        kind = "bad_request", code = "role_not_allowed", retryable = false })
+    end
+    if m.role == "assistant" and m.toolCalls ~= nil then
+      n_calls = n_calls + #m.toolCalls
+      if n_calls > limits.maxToolCalls then
+        return over_limit("maxToolCalls", at .. " brings the tool calls to " .. n_calls, limits.maxToolCalls)
+      end
+    elseif m.role == "user" and type(m.content) == "table" then
+      n_parts = n_parts + #m.content
+      if n_parts > limits.maxParts then
+        return over_limit("maxParts", at .. " brings the content parts to " .. n_parts, limits.maxParts)
+      end
+    end
   end
   if not is_array(body.tools) then return invalid("tools must be an array") end
+  if #body.tools > limits.maxTools then
+    return over_limit("maxTools", "tools has " .. #body.tools .. " entries", limits.maxTools)
+  end
   local tools_mod = require("tanstack.ai.tools")
   local tools = {}
   local seen = {}
@@ -536,6 +694,9 @@ function _M._chat_params(body)
     tools[#tools + 1] = def:client()
   end
   if not is_array(body.context) then return invalid("context must be an array") end
+  if #body.context > limits.maxContext then
+    return over_limit("maxContext", "context has " .. #body.context .. " entries", limits.maxContext)
+  end
   local context = {}
   for i, c in ipairs(body.context) do
     local at = "context[" .. (i - 1) .. "]"
@@ -547,6 +708,9 @@ function _M._chat_params(body)
   local resume
   if body.resume ~= nil then
     if not is_array(body.resume) then return invalid("resume must be an array") end
+    if #body.resume > limits.maxToolCalls then
+      return over_limit("maxToolCalls", "resume has " .. #body.resume .. " entries", limits.maxToolCalls)
+    end
     resume = {}
     for i, r in ipairs(body.resume) do
       local at = "resume[" .. (i - 1) .. "]"

@@ -160,18 +160,26 @@ describe("ai.to_server_sent_events / ai.to_http_stream", function()
       { type = "TEXT_MESSAGE_CONTENT", messageId = "m", delta = "x", timestamp = 0 / 0 },
       { type = "RUN_FINISHED", runId = "r", threadId = "t", timestamp = 3 } }
     local src = fake_stream(list)
-    local out = collect(ai.to_server_sent_events(src))
+    local logged = {}
+    local out = collect(ai.to_server_sent_events(src, { logErrors = function(l) logged[#logged + 1] = l end }))
     assert.equals(2, #out)
     local e = decode_sse(out[2])
     assert.equals("RUN_ERROR", e.type)
-    assert.truthy(e.message:find("TEXT_MESSAGE_CONTENT", 1, true))
+    assert.equals("Internal server error", e.message) -- the browser's form; the detail is in the log
+    assert.truthy(logged[1]:find("cannot encode TEXT_MESSAGE_CONTENT event", 1, true))
     assert.equals(1, src.canceled)
+    -- exposeErrorDetails: the detail goes to the browser (development)
+    out = collect(ai.to_server_sent_events(fake_stream(list), { exposeErrorDetails = true }))
+    assert.truthy(decode_sse(out[2]).message:find("TEXT_MESSAGE_CONTENT", 1, true))
   end)
 
   it("RUN_ERROR messages are scrubbed of registered secrets", function()
     errors.register_secret("wire-spec-secret-123456")
-    local out = collect(ai.to_server_sent_events(function() error("failed with key wire-spec-secret-123456") end))
+    local function failing() error("failed with key wire-spec-secret-123456") end
+    local out = collect(ai.to_server_sent_events(failing, { logErrors = false }))
     assert.equals(1, #out)
+    assert.is_nil(out[1]:find("wire-spec-secret", 1, true))
+    out = collect(ai.to_server_sent_events(failing, { exposeErrorDetails = true }))
     assert.is_nil(out[1]:find("wire-spec-secret", 1, true))
     assert.truthy(out[1]:find("[REDACTED]", 1, true))
   end)
@@ -345,7 +353,7 @@ describe("ai.chat_params_from_request_body", function()
   end
 
   it("returns chat options with the messages converted to ModelMessages", function()
-    local p, err = ai.chat_params_from_request_body(client_body())
+    local p, err = ai.chat_params_from_request_body(client_body(), { allowSystemMessages = true })
     assert.is_nil(err)
     assert.equals("thread-1", p.threadId)
     assert.equals("run-1", p.runId)
@@ -369,7 +377,7 @@ describe("ai.chat_params_from_request_body", function()
   end)
 
   it("declares the client's tools as tools without execute", function()
-    local p = ai.chat_params_from_request_body(client_body())
+    local p = ai.chat_params_from_request_body(client_body(), { allowSystemMessages = true })
     assert.equals(1, #p.tools)
     assert.equals("confirm", p.tools[1].name)
     assert.equals("Ask the user", p.tools[1].description)
@@ -379,7 +387,7 @@ describe("ai.chat_params_from_request_body", function()
   end)
 
   it("accepts the JSON text, and the result drives ai.chat", function()
-    local p = ai.chat_params_from_request_body(json.encode(client_body()))
+    local p = ai.chat_params_from_request_body(json.encode(client_body()), { allow_system_messages = true })
     assert.equals("thread-1", p.threadId)
     local seen
     local adapter = { kind = "text", name = "fake", model = "m" }
@@ -433,7 +441,7 @@ describe("ai.chat_params_from_request_body", function()
       "forwardedProps must be an object" },
     { { threadId = "t", runId = "r", messages = {}, tools = {}, context = {}, resume = { { interruptId = "i",
       status = "maybe" } } }, 'resume[0].status must be "resolved" or "cancelled"' },
-    { { threadId = "t", runId = "r", messages = { { id = "0", role = "system", content = "s" }, { id = "a",
+    { { threadId = "t", runId = "r", messages = { { id = "0", role = "user", content = "s" }, { id = "a",
       role = "activity", activityType = "x", content = {} }, { id = "1", role = "user", content = {
       { type = "video" } } } }, tools = {}, context = {} }, "messages[2].content[1]: video part needs source" },
       -- ai.chat would reject the part: a 400 now, naming the message as the client numbered it
@@ -487,7 +495,7 @@ describe("ai.chat_params_from_request_body", function()
       if r == 1 then v[k] = nil elseif r == 2 then v[k] = rand_value(depth) else v[k] = mutate(v[k], depth + 1) end
       return v
     end
-    local accepted, rejected = 0, 0
+    local accepted, rejected, refused = 0, 0, 0
     for i = 1, 3000 do
       local input
       if i % 3 == 0 then input = rand_value(0)
@@ -497,7 +505,7 @@ describe("ai.chat_params_from_request_body", function()
         local cut = math.random(0, #s)
         input = (math.random() < 0.3) and s:sub(1, cut) or s
       end
-      local ok, p, err = pcall(ai.chat_params_from_request_body, input)
+      local ok, p, err = pcall(ai.chat_params_from_request_body, input, { allowSystemMessages = i % 2 == 0 })
       assert(ok, "raised on input #" .. i .. ": " .. tostring(p))
       if p then
         accepted = accepted + 1
@@ -510,9 +518,11 @@ describe("ai.chat_params_from_request_body", function()
         rejected = rejected + 1
         assert.equals(400, err.status)
         assert.is_string(err.message)
+        if i % 2 == 1 and err.code == "role_not_allowed" then refused = refused + 1 end
       end
     end
     assert.is_true(accepted > 50, "fuzz accepted only " .. accepted)
     assert.is_true(rejected > 500, "fuzz rejected only " .. rejected)
+    assert.is_true(refused > 50, "system messages refused only " .. refused .. " times")
   end)
 end)
