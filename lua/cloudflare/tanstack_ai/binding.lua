@@ -32,21 +32,43 @@ function _M.new(user)
   return setmetatable({ cfg = cfg }, AI)
 end
 
-local function send(cfg, url, headers, body)
+-- A refused call: nothing was sent.
+local function refused(message)
+  return nil, errors.new({ message = message, kind = "config", provider = "workers-ai", retryable = false })
+end
+
+-- Headers given per call (extraHeaders, gateway options): the checks config.lua applies to the config's.
+local function header_problem(headers)
+  for k, v in pairs(headers) do
+    local problem = config.header_name_problem(k)
+    if problem then return "header " .. config.shown(k) .. " " .. problem end
+    if type(v) ~= "string" then return "header " .. k .. " must be a string" end
+    problem = config.header_value_problem(v)
+    if problem then return "header " .. k .. " " .. problem end
+  end
+  return nil
+end
+
+local function send(cfg, url, headers, body, label)
+  local problem = header_problem(headers)
+  if problem then return refused(label .. ": " .. problem) end
   return http.transport(cfg.transport).request(request.transport_request(cfg, "POST", url, headers, body))
 end
 
 local RUN_OPTION_SKIP = { gateway = true, extraHeaders = true, returnRawResponse = true, prefix = true }
 
---- env.AI.run(model, inputs, options)
+--- env.AI.run(model, inputs, options). A model or gateway id that cannot be placed in a URL path, or a header
+--- value with a control character, is nil, err (kind "config") and nothing is sent.
 function AI:run(model, inputs, options)
   if type(model) ~= "string" or model == "" then error("AI:run: model must be a non-empty string", 2) end
   if type(inputs) ~= "table" then error("AI:run: inputs must be a table", 2) end
   options = options or {}
+  local bad = config.identifier_error("model", model, true)
+  if bad then return refused("AI:run: " .. bad) end
   local cfg = self.cfg
   local headers = { authorization = "Bearer " .. cfg.api_key }
   if type(options.extraHeaders) == "table" then
-    for k, v in pairs(options.extraHeaders) do headers[k:lower()] = v end
+    for k, v in pairs(options.extraHeaders) do headers[tostring(k):lower()] = v end
   end
   local query = {}
   for k, v in pairs(options) do
@@ -71,6 +93,8 @@ function AI:run(model, inputs, options)
   local url
   local g = options.gateway
   if type(g) == "table" and g.id then
+    bad = config.identifier_error("options.gateway.id", g.id, false)
+    if bad then return refused("AI:run: " .. bad) end
     gateway.option_headers(g, headers)
     gateway.gateway_auth(cfg.cf_api_key, headers)
     url = gateway.url(cfg.gateway_base_url, cfg.account_id, g.id, "workers-ai", model)
@@ -78,7 +102,7 @@ function AI:run(model, inputs, options)
     url = cfg.api_base_url .. "/accounts/" .. cfg.account_id .. "/ai/run/" .. model
   end
   url = url .. gateway.query_string(query)
-  local res, err = send(cfg, url, headers, body)
+  local res, err = send(cfg, url, headers, body, "AI:run")
   if not res then return nil, err end
   self.lastRequestId = res.headers["cf-ai-req-id"]
   self.aiGatewayLogId = res.headers["cf-aig-log-id"]
@@ -115,9 +139,7 @@ end
 
 --- env.AI.gateway(id)
 function AI:gateway(id)
-  if type(id) ~= "string" or not id:match("^[%w%-_%.]+$") then
-    error("AI:gateway: id must be a gateway id (letters, digits, '-', '_', '.')", 2)
-  end
+  config.check_identifier("AI:gateway", "id", id, false, 3)
   return setmetatable({ id = id, ai = self }, Gateway)
 end
 
@@ -138,9 +160,9 @@ function Gateway:run(entries, options)
   gateway.gateway_auth(cfg.cf_api_key, headers)
   if type(options.gateway) == "table" then gateway.option_headers(options.gateway, headers) end
   if type(options.extraHeaders) == "table" then
-    for k, v in pairs(options.extraHeaders) do headers[k:lower()] = v end
+    for k, v in pairs(options.extraHeaders) do headers[tostring(k):lower()] = v end
   end
-  local res, err = send(cfg, self:get_url(), headers, json.encode(json.array(entries)))
+  local res, err = send(cfg, self:get_url(), headers, json.encode(json.array(entries)), "gateway:run")
   if not res then return nil, err end
   -- stream whatever answers as a stream (Gemini's streaming request has no `stream` field to look at)
   local ct = res.headers["content-type"] or ""

@@ -16,6 +16,7 @@ local KEYS = {
   gatewayBaseUrl = "gateway_base_url", timeout = "timeout", connectTimeout = "connect_timeout",
   idleTimeout = "idle_timeout", maxRetries = "max_retries", transport = "transport",
   anthropicVersion = "anthropic_version", headers = "headers", caFile = "ca_file",
+  maxResponseBytes = "max_response_bytes", allowInsecureHttp = "allow_insecure_http",
 }
 local SNAKE = {}
 for camel, snake in pairs(KEYS) do SNAKE[snake] = camel end
@@ -28,25 +29,147 @@ _M.DEFAULT_IDLE_TIMEOUT = 120000     -- ms without a byte (reasoning models can 
 _M.DEFAULT_TIMEOUT = 600000          -- ms for the whole request, as the OpenAI SDK
 _M.CACHE_TTL_MAX = 2592000 -- one month, in seconds (docs: min 60 s, max 1 month)
 _M.METADATA_MAX_ENTRIES = 5
+-- The largest answer (body bytes) a transport reads for one request (config.maxResponseBytes); beyond it the
+-- request fails with kind "too_large". 64 MiB holds the largest image or audio answers.
+_M.DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+-- The longest model name, account id or gateway id accepted.
+_M.IDENTIFIER_MAX = 256
 
 local function fail(label, msg) error(label .. ": " .. msg, 3) end
 
-local function has_bad_chars(s) return s:find("[\r\n%z]") ~= nil end
+-- A value for an error message: printable ASCII, the rest as \xHH, at most 80 characters.
+local function shown(v)
+  local s = tostring(v)
+  if #s > 80 then s = s:sub(1, 77) .. "..." end
+  return '"' .. s:gsub('[^\32-\126]', function(c) return string.format("\\x%02X", c:byte()) end):gsub('"', '\\"') .. '"'
+end
+_M.shown = shown
 
-local function check_header_value(label, field, v)
-  if has_bad_chars(v) then fail(label, "config." .. field .. " must not contain CR, LF or NUL") end
+---------------------------------------------------------------------------------------------------
+-- Identifiers that become part of a URL path: the one check
+---------------------------------------------------------------------------------------------------
+
+--- Why `v` cannot be placed in a URL path, or nil when it can. Model names (`path = true`) may have segments
+--- separated by single '/'; account and gateway ids are one segment. Each segment is made of letters, digits and
+--- - . _ ~ @ : + (everything real model names use: @cf/meta/llama-3.1-8b-instruct, openai/gpt-4o:online,
+--- models/gemini-2.0-flash, meta-llama/llama-3.3-70b-instruct:free) and is not "." or "..": no '?', '#', '%',
+--- '\\', whitespace, control or non-ASCII characters, no empty segment, no leading or trailing '/'.
+function _M.identifier_problem(v, path)
+  if type(v) ~= "string" or v == "" then return "must be a non-empty string" end
+  if #v > _M.IDENTIFIER_MAX then return "is longer than " .. _M.IDENTIFIER_MAX .. " characters" end
+  local bad = v:match("[%z\1-\31\127-\255]")
+  if bad then
+    return string.format("must not contain control or non-ASCII characters (byte 0x%02X)", bad:byte())
+  end
+  if v:find("%s") then return "must not contain whitespace" end
+  bad = v:match("[?#%%\\]")
+  if bad then return "must not contain '" .. bad .. "'" end
+  if not path and v:find("/", 1, true) then return "must not contain '/'" end
+  if v:sub(1, 1) == "/" or v:sub(-1) == "/" then return "must not start or end with '/'" end
+  if v:find("//", 1, true) then return "must not contain an empty path segment ('//')" end
+  for seg in v:gmatch("[^/]+") do
+    if seg:match("^%.+$") then return "must not contain a '" .. seg .. "' path segment" end
+    bad = seg:match("[^%w%-%._~@:+]")
+    if bad then return "must contain only letters, digits and - . _ ~ @ : + (found '" .. bad .. "')" end
+  end
+  return nil
 end
 
-local function check_string(label, field, v, opts)
+--- Why an identifier was refused, for an error message: '<field> <problem> (got "<value>")'; nil when it is safe.
+function _M.identifier_error(field, v, path)
+  local problem = _M.identifier_problem(v, path)
+  if not problem then return nil end
+  return field .. " " .. problem .. ((type(v) == "string" and v ~= "") and (" (got " .. shown(v) .. ")") or "")
+end
+
+--- Raise "<label>: <identifier_error>" when `v` is not a safe identifier (level: as error's, default 3).
+function _M.check_identifier(label, field, v, path, level)
+  local msg = _M.identifier_error(field, v, path)
+  if msg then error(label .. ": " .. msg, level or 3) end
+end
+
+---------------------------------------------------------------------------------------------------
+-- Header values, base URLs
+---------------------------------------------------------------------------------------------------
+
+--- Why `v` cannot be an HTTP header value, or nil: any control character but HTAB (CR, LF, NUL, ESC, DEL...).
+function _M.header_value_problem(v)
+  local bad = v:match("[%z\1-\8\10-\31\127]")
+  if bad then return string.format("must not contain control characters (byte 0x%02X)", bad:byte()) end
+  return nil
+end
+
+--- Why `k` cannot be an HTTP header name (an RFC 9110 token), or nil.
+function _M.header_name_problem(k)
+  if type(k) ~= "string" or not k:match("^[%w!#%$%%&'%*%+%-%.%^_`|~]+$") then
+    return "is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)"
+  end
+  return nil
+end
+
+local function check_header_value(label, field, v)
+  local problem = _M.header_value_problem(v)
+  if problem then fail(label, field .. " " .. problem) end
+end
+
+local function check_string(label, field, v)
   if v == nil then return end
   if type(v) ~= "string" or v == "" then fail(label, "config." .. field .. " must be a non-empty string") end
-  check_header_value(label, field, v)
-  if opts and opts.segment and not v:match("^[%w%-_%.]+$") then
-    fail(label, "config." .. field .. " must contain only letters, digits, '-', '_' or '.'")
+  check_header_value(label, "config." .. field, v)
+end
+
+local function check_identifier(label, field, v, path)
+  local msg = _M.identifier_error(field, v, path)
+  if msg then fail(label, msg) end
+end
+
+local function check_base_url(label, field, v, allow_insecure)
+  if v == nil then return end
+  local problem = _M.base_url_problem(v, allow_insecure)
+  if problem then fail(label, field .. " " .. problem) end
+end
+
+local function is_loopback(host)
+  host = host:lower()
+  if host == "localhost" or host == "::1" then return true end
+  local x, y, z = host:match("^127%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
+  return x ~= nil and tonumber(x) <= 255 and tonumber(y) <= 255 and tonumber(z) <= 255
+end
+_M.is_loopback = is_loopback
+
+--- Why `u` cannot be a base URL, or nil: https:// (http:// only to a loopback host, 127.0.0.0/8, ::1 or
+--- localhost, unless allow_insecure), a host and an optional port, no user information (user@host), no query or
+--- fragment, no '.' or '..' path segments, no whitespace, control or non-ASCII characters, no '\\'.
+function _M.base_url_problem(u, allow_insecure)
+  if type(u) ~= "string" or u == "" then return "must be a non-empty string" end
+  local bad = u:match("[%z\1-\32\127-\255\\]")
+  if bad then return string.format("must not contain whitespace, control or non-ASCII characters or '\\' (byte 0x%02X)", bad:byte()) end
+  local scheme, authority, path = u:match("^(%a[%w+.-]*)://([^/?#]*)(.*)$")
+  scheme = scheme and scheme:lower()
+  if scheme ~= "https" and scheme ~= "http" then return "must be an https:// URL" end
+  if authority:find("@", 1, true) then
+    return "must not contain user information (user@host); credentials go in apiKey / cfApiKey"
   end
-  if opts and opts.url and not v:match("^https?://[^%s]+$") then
-    fail(label, "config." .. field .. " must be an http:// or https:// URL")
+  if path:find("[?#]") then return "must not contain a query or fragment" end
+  local host, port
+  if authority:sub(1, 1) == "[" then
+    host, port = authority:match("^%[([%x:%.]+)%](.*)$")
+  else
+    host, port = authority:match("^([^:]+)(.*)$")
   end
+  if not host or host == "" then return "has no host" end
+  if not (port == "" or port:match("^:%d%d?%d?%d?%d?$")) then return "has an invalid port" end
+  if not host:match("^[%w%-%.:]+$") then return "has an invalid host" end
+  for seg in path:gsub("/+$", ""):gmatch("/([^/]*)") do
+    if seg == "" then return "must not contain an empty path segment ('//')" end
+    if seg:match("^%.+$") then return "must not contain a '" .. seg .. "' path segment" end
+    if seg:find("%", 1, true) then return "must not contain '%' in its path" end
+  end
+  if scheme == "http" and not allow_insecure and not is_loopback(host) then
+    return "uses plain http:// to " .. host .. ", which is not a loopback host (127.0.0.0/8, ::1, localhost); " ..
+      "use https:// or set allowInsecureHttp = true"
+  end
+  return nil
 end
 
 local function check_ms(label, field, v)
@@ -92,19 +215,26 @@ function _M.resolve(user, opts)
   if type(user) ~= "table" then fail(label, "config must be a table") end
   local c = canonical(label, user)
 
-  check_string(label, "accountId", c.accountId, { segment = true })
-  check_string(label, "gatewayId", c.gatewayId, { segment = true })
+  if c.accountId ~= nil then check_identifier(label, "config.accountId", c.accountId, false) end
+  if c.gatewayId ~= nil then check_identifier(label, "config.gatewayId", c.gatewayId, false) end
   check_string(label, "apiKey", c.apiKey)
   check_string(label, "cfApiKey", c.cfApiKey)
-  check_string(label, "apiBaseUrl", c.apiBaseUrl, { url = true })
-  check_string(label, "gatewayBaseUrl", c.gatewayBaseUrl, { url = true })
   check_string(label, "customCacheKey", c.customCacheKey)
   check_string(label, "sessionAffinity", c.sessionAffinity)
   check_string(label, "anthropicVersion", c.anthropicVersion)
   check_string(label, "caFile", c.caFile)
+  if c.allowInsecureHttp ~= nil and type(c.allowInsecureHttp) ~= "boolean" then
+    fail(label, "config.allowInsecureHttp must be a boolean")
+  end
+  check_base_url(label, "config.apiBaseUrl", c.apiBaseUrl, c.allowInsecureHttp)
+  check_base_url(label, "config.gatewayBaseUrl", c.gatewayBaseUrl, c.allowInsecureHttp)
   check_ms(label, "timeout", c.timeout)
   check_ms(label, "connectTimeout", c.connectTimeout)
   check_ms(label, "idleTimeout", c.idleTimeout)
+  if c.maxResponseBytes ~= nil and (type(c.maxResponseBytes) ~= "number" or c.maxResponseBytes < 1
+      or floor(c.maxResponseBytes) ~= c.maxResponseBytes or c.maxResponseBytes == math.huge) then
+    fail(label, "config.maxResponseBytes must be a positive integer number of bytes")
+  end
   if c.maxRetries ~= nil and (type(c.maxRetries) ~= "number" or c.maxRetries < 0 or c.maxRetries > 10
       or floor(c.maxRetries) ~= c.maxRetries) then
     fail(label, "config.maxRetries must be an integer from 0 to 10")
@@ -122,12 +252,12 @@ function _M.resolve(user, opts)
     for k, v in pairs(c.metadata) do
       n = n + 1
       if type(k) ~= "string" then fail(label, "config.metadata keys must be strings") end
+      check_header_value(label, "config.metadata key " .. shown(k), k)
       local tv = type(v)
-      if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+      if tv ~= "string" and tv ~= "boolean" and (tv ~= "number" or v ~= v or v == math.huge or v == -math.huge) then
         fail(label, "config.metadata." .. k .. " must be a string, number or boolean")
       end
-      if tv == "string" and has_bad_chars(v) then fail(label, "config.metadata." .. k .. " must not contain CR, LF or NUL") end
-      if has_bad_chars(k) then fail(label, "config.metadata keys must not contain CR, LF or NUL") end
+      if tv == "string" then check_header_value(label, "config.metadata." .. k, v) end
     end
     if n > _M.METADATA_MAX_ENTRIES then
       fail(label, "config.metadata has " .. n .. " entries; AI Gateway keeps at most " .. _M.METADATA_MAX_ENTRIES)
@@ -137,7 +267,9 @@ function _M.resolve(user, opts)
     if type(c.headers) ~= "table" then fail(label, "config.headers must be a table") end
     for k, v in pairs(c.headers) do
       if type(k) ~= "string" or type(v) ~= "string" then fail(label, "config.headers entries must be strings") end
-      if has_bad_chars(k) or has_bad_chars(v) then fail(label, "config.headers." .. k .. " must not contain CR, LF or NUL") end
+      local problem = _M.header_name_problem(k)
+      if problem then fail(label, "config.headers key " .. shown(k) .. " " .. problem) end
+      check_header_value(label, "config.headers." .. k, v)
     end
   end
 
@@ -147,12 +279,25 @@ function _M.resolve(user, opts)
     account_id = c.accountId, gateway_id = c.gatewayId,
     skip_cache = c.skipCache, cache_ttl = c.cacheTtl, cache_key = c.customCacheKey, metadata = c.metadata,
     session_affinity = c.sessionAffinity, anthropic_version = c.anthropicVersion,
-    api_base_url = c.apiBaseUrl or getenv("CLOUDFLARE_API_BASE_URL") or _M.DEFAULT_API_BASE,
-    gateway_base_url = c.gatewayBaseUrl or getenv("CLOUDFLARE_AI_GATEWAY_BASE_URL") or _M.DEFAULT_GATEWAY_BASE,
+    api_base_url = c.apiBaseUrl or _M.DEFAULT_API_BASE,
+    gateway_base_url = c.gatewayBaseUrl or _M.DEFAULT_GATEWAY_BASE,
     timeout = c.timeout or _M.DEFAULT_TIMEOUT, connect_timeout = c.connectTimeout or _M.DEFAULT_CONNECT_TIMEOUT,
     idle_timeout = c.idleTimeout or _M.DEFAULT_IDLE_TIMEOUT,
+    max_response_bytes = c.maxResponseBytes or _M.DEFAULT_MAX_RESPONSE_BYTES,
     max_retries = c.maxRetries, transport = c.transport, headers = c.headers, ca_file = c.caFile,
   }, redacted_mt)
+  -- base URLs from the environment: checked as the config's (the modes that send over REST use them)
+  if c.binding == nil then
+    local env_api, env_gw = getenv("CLOUDFLARE_API_BASE_URL"), getenv("CLOUDFLARE_AI_GATEWAY_BASE_URL")
+    if c.apiBaseUrl == nil and env_api ~= nil then
+      check_base_url(label, "CLOUDFLARE_API_BASE_URL", env_api, c.allowInsecureHttp)
+      r.api_base_url = env_api
+    end
+    if c.gatewayBaseUrl == nil and env_gw ~= nil then
+      check_base_url(label, "CLOUDFLARE_AI_GATEWAY_BASE_URL", env_gw, c.allowInsecureHttp)
+      r.gateway_base_url = env_gw
+    end
+  end
   r.api_base_url = r.api_base_url:gsub("/+$", "")
   r.gateway_base_url = r.gateway_base_url:gsub("/+$", "")
 
@@ -185,7 +330,12 @@ function _M.resolve(user, opts)
     if c.transport ~= nil and (type(c.transport) ~= "table" or type(c.transport.request) ~= "function") then
       fail(label, "config.transport must be a table with a request function")
     end
-    r.account_id = r.account_id or getenv("CLOUDFLARE_ACCOUNT_ID")
+    if r.account_id == nil then
+      r.account_id = getenv("CLOUDFLARE_ACCOUNT_ID")
+      if r.account_id ~= nil then
+        check_identifier(label, "CLOUDFLARE_ACCOUNT_ID (config.accountId)", r.account_id, false)
+      end
+    end
     if c.gatewayId then
       if not r.account_id then
         fail(label, "config.accountId is required with gatewayId (or set CLOUDFLARE_ACCOUNT_ID)")
@@ -210,7 +360,6 @@ function _M.resolve(user, opts)
       if not r.api_key then
         fail(label, "config.apiKey is missing: pass { accountId, apiKey } or set CLOUDFLARE_API_KEY")
       end
-      check_string(label, "accountId (CLOUDFLARE_ACCOUNT_ID)", r.account_id, { segment = true })
       check_string(label, "apiKey (CLOUDFLARE_API_KEY)", r.api_key)
       r.mode = "rest"
     end

@@ -2,13 +2,14 @@
 -- (a REST-backed stand-in for a Worker's env.AI). snake_case names with TanStack's camelCase spellings beside.
 local config = require("cloudflare.tanstack_ai.config")
 
-local type, error, ipairs = type, error, ipairs
+local error, ipairs = error, ipairs
 
 local _M = { _VERSION = "0.1.0" }
 
+-- The model becomes part of URL paths (Workers AI's /ai/run/{model}, Gemini's models/{model}:...): the one
+-- identifier check of config.lua, before anything is sent.
 local function check_model(label, model)
-  if type(model) ~= "string" or model == "" then error(label .. ": model must be a non-empty string", 3) end
-  if model:find("[\r\n%z]") then error(label .. ": model must not contain CR, LF or NUL", 3) end
+  config.check_identifier(label, "model", model, true, 4)
 end
 
 -- Workers AI adapters: module, and the function of it that builds the adapter (model, resolved config).

@@ -25,6 +25,7 @@ local errors = require("tanstack.ai.errors")
 local http = require("tanstack.ai.http")
 local turn = require("tanstack.ai.turn")
 local gateway = require("cloudflare.tanstack_ai.gateway")
+local config = require("cloudflare.tanstack_ai.config")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
 local type, pairs, tostring, tonumber, pcall = type, pairs, tostring, tonumber, pcall
@@ -128,13 +129,14 @@ local function gateway_headers(cfg, d, headers)
   return headers
 end
 
---- A transport request (method, url, headers, body, timeouts) for a URL and headers of this config.
+--- A transport request (method, url, headers, body, timeouts, the response size limit) for a URL and headers
+--- of this config. max_response_bytes: the transport fails the request (kind "too_large") past it.
 function _M.transport_request(cfg, method, url, headers, body)
   if cfg.headers then for k, v in pairs(cfg.headers) do headers[k] = v end end
   return {
     method = method, url = url, headers = headers, body = body,
     timeout = cfg.timeout, connect_timeout = cfg.connect_timeout, idle_timeout = cfg.idle_timeout,
-    ca_file = cfg.ca_file,
+    ca_file = cfg.ca_file, max_response_bytes = cfg.max_response_bytes or config.DEFAULT_MAX_RESPONSE_BYTES,
   }
 end
 
@@ -216,6 +218,15 @@ end
 
 --- Send a description with retries. Returns a 2xx response (see turn.lua for its shapes) or nil, err.
 function _M.send(cfg, d)
+  -- the model reaches URL paths: checked at construction, and here again for one set on an adapter since
+  local bad = d.model ~= nil and config.identifier_error("model", d.model, true)
+  if bad then
+    return nil, errors.new({ message = (d.label or "request") .. ": " .. bad, kind = "config", provider = d.provider,
+      retryable = false })
+  end
+  -- the keys in use stay in the redaction registry (it keeps the most recently used ones)
+  errors.register_secret(cfg.api_key)
+  errors.register_secret(cfg.cf_api_key)
   local res, err = http.with_retries(function() return attempt_once(cfg, d) end, {
     max_retries = cfg.max_retries, provider = d.provider, transport = http.transport(cfg.transport),
     classify = cf_errors.classify,

@@ -247,10 +247,13 @@ describe("cf.binding", function()
   describe("AI:gateway", function()
     it("refuses a bad id", function()
       local AI = new_ai()
-      for _, id in ipairs({ "bad id", "a/b", "", "gw?x=1", 42 }) do
-        assert.matches("AI:gateway: id must be a gateway id", err_of(function() AI:gateway(id) end), 1, true)
+      for id, why in pairs({ ["bad id"] = "must not contain whitespace", ["a/b"] = "must not contain '/'",
+        [""] = "must be a non-empty string", ["gw?x=1"] = "must not contain '?'", [42] = "must be a non-empty string",
+        [".."] = "must not contain a '..' path segment", ["../../x?y="] = "must not contain '?'" }) do
+        assert.matches("AI:gateway: id " .. why, err_of(function() AI:gateway(id) end), 1, true)
       end
-      assert.matches("AI:gateway: id must be a gateway id", err_of(function() AI:gateway() end), 1, true)
+      assert.matches("AI:gateway: id must be a non-empty string", err_of(function() AI:gateway() end), 1, true)
+      assert.equal(0, #emu:requests())
     end)
 
     it("get_url gives the gateway URL, with the provider when given", function()
