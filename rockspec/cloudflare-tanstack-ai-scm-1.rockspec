@@ -6,7 +6,10 @@ source = { url = "git+https://github.com/cloudflare-tanstack-ai/cloudflare-tanst
 description = {
   summary = "Cloudflare Workers AI and AI Gateway for Lua, with TanStack AI semantics (AG-UI streams)",
   detailed = "Chat (streaming, tools, structured output), summarization, images, transcription, speech and embeddings through Workers AI and AI Gateway (OpenAI, Anthropic, Gemini, Grok, OpenRouter). C core over libcurl and OpenSSL; runs on Lua 5.4, LuaJIT, OpenResty and Neovim.",
+  homepage = "https://github.com/cloudflare-tanstack-ai/cloudflare-tanstack-ai-lua",
+  issues_url = "https://github.com/cloudflare-tanstack-ai/cloudflare-tanstack-ai-lua/issues",
   license = "MIT",
+  labels = { "ai", "cloudflare", "llm", "sse", "openresty" },
 }
 dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
@@ -70,7 +73,9 @@ build = {
     ["tanstack.ai.media"] = "lua/tanstack/ai/media.lua",
     ["tanstack.ai.messages"] = "lua/tanstack/ai/messages.lua",
     ["tanstack.ai.ngx_response"] = "lua/tanstack/ai/ngx_response.lua",
+    ["tanstack.ai.options"] = "lua/tanstack/ai/options.lua",
     ["tanstack.ai.schema"] = "lua/tanstack/ai/schema.lua",
+    ["tanstack.ai.signing"] = "lua/tanstack/ai/signing.lua",
     ["tanstack.ai.stream"] = "lua/tanstack/ai/stream.lua",
     ["tanstack.ai.structured"] = "lua/tanstack/ai/structured.lua",
     ["tanstack.ai.summarize"] = "lua/tanstack/ai/summarize.lua",

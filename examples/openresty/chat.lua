@@ -14,11 +14,9 @@
 -- CLOUDFLARE_API_BASE_URL points it at the local emulator). Every network wait here is a cosocket wait: the
 -- worker keeps serving other requests while a model answer streams.
 local ai = require("tanstack.ai")
-local cf = require("cloudflare.tanstack_ai")
+local handler = require("chat_handler") -- examples/openresty/chat_handler.lua: the logic, apart from nginx
 
 local ngx = ngx
-
-local MODEL = os.getenv("CHAT_MODEL") or "@cf/meta/llama-4-scout-17b-16e-instruct"
 
 local function reply(status, text)
   ngx.status = status
@@ -45,41 +43,11 @@ if body == nil then
   end
 end
 
--- chatParamsFromRequestBody: a 400 with the reason for anything that is not a valid RunAgentInput
-local params, err = ai.chat_params_from_request_body(body or "")
-if not params then return reply(400, err.message) end
-
--- A server tool: runs here, its result goes back to the model (TanStack's agent loop).
-local get_weather = ai.tool_definition({
-  name = "get_weather",
-  description = "Current weather for a city",
-  inputSchema = {
-    type = "object",
-    properties = { city = { type = "string", description = "City name" } },
-    required = { "city" },
-  },
-}):server(function(input)
-  return { city = input.city, temperatureC = 21, conditions = "sunny" }
-end)
-
--- Server tools first; tools the page declared (client tools, no execute) are handed back to it (mergeAgentTools).
-local tools = ai.merge_agent_tools({ get_weather }, params.tools)
-
-local ok, adapter = pcall(cf.create_workers_ai_chat, MODEL, {})
-if not ok then
-  ngx.log(ngx.ERR, "chat: adapter configuration: ", tostring(adapter))
-  return reply(500, "the chat backend is not configured (see the nginx error log)")
+local stream, status, message, detail = handler.handle(body)
+if not stream then
+  if detail then ngx.log(ngx.ERR, "chat: ", tostring(detail)) end
+  return reply(status, message)
 end
-
-local stream = ai.chat({
-  adapter = adapter,
-  messages = params.messages,
-  threadId = params.threadId,
-  runId = params.runId,
-  parentRunId = params.parentRunId, -- a resumed run: the interrupted run's id and the answers to its interrupts
-  resume = params.resume,
-  tools = tools,
-})
 
 -- Inside the content phase this writes status, headers and every event itself (ngx.print + ngx.flush(true)),
 -- and cancels the model stream when the client goes away. ?format=ndjson serves fetchHttpStream clients.

@@ -316,9 +316,12 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       -- stay out of the public interrupt list; a binding that fails its hash checks would be listed as generic)
       assert.equals(1, #r.interrupts)
       local it1 = r.interrupts[1][1]
-      assert.equals("client_tool_call_note1", it1.id)
+      -- the call reached the client under the server's signed id (docs/security.md), never the model's own
+      local id = it1.toolCallId
+      assert.matches("^call_%x+_%x+$", id)
+      assert.are_not.equals("call_note1", id)
+      assert.equals("client_tool_" .. id, it1.id)
       assert.equals("tanstack:client_tool_execution", it1.reason)
-      assert.equals("call_note1", it1.toolCallId)
       assert.equals("client_tool", it1.metadata.kind)
       assert.same({ text = "Saved!" }, it1.metadata.input)
       local binding = it1.metadata["tanstack:interruptBinding"]
@@ -337,7 +340,7 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       assert.equals(r.requests[1].threadId, resume.threadId)
       assert.equals(r.requests[1].runId, resume.parentRunId)
       assert.are_not.equals(r.requests[1].runId, resume.runId)
-      assert.same({ { interruptId = "client_tool_call_note1", status = "resolved",
+      assert.same({ { interruptId = "client_tool_" .. id, status = "resolved",
         payload = { shown = true, text = "Saved!" } } }, resume.resume)
       -- the conversation: the tool call with the client's output, then the model's follow-up
       local call, text
@@ -356,7 +359,7 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       assert.equals(2, #up)
       local msgs = up[2].json.messages
       assert.equals("tool", msgs[#msgs].role)
-      assert.equals("call_note1", msgs[#msgs].tool_call_id)
+      assert.equals(id, msgs[#msgs].tool_call_id)
       assert.equals("show_notification", msgs[#msgs - 1].tool_calls[1]["function"].name)
     end)
 

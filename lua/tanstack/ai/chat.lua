@@ -2,30 +2,44 @@
 -- TanStack semantics: tools run only after a turn ends with finishReason "tool_calls"; by default at most
 -- 5 model turns. What happens between turns (server tools, interrupts, resuming a paused run) is the tool
 -- phase (tool_phase.lua).
+local json = require("tanstack.ai.json")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local messages_mod = require("tanstack.ai.messages")
 local tools_mod = require("tanstack.ai.tools")
 local stream_mod = require("tanstack.ai.stream")
 local tool_phase = require("tanstack.ai.tool_phase")
+local signing = require("tanstack.ai.signing")
+local options = require("tanstack.ai.options")
+local deltas = require("tanstack.ai.deltas")
 
-local type, pairs, ipairs, error = type, pairs, ipairs, error
+local type, pairs, ipairs, tostring, pcall = type, pairs, ipairs, tostring, pcall
 
 local _M = {}
 
 local DEFAULT_MAX_ITERATIONS = 5
 
---- The engine's producer: { next, close }.
-local function engine(opts)
+-- A turn that could not start: RUN_STARTED and one RUN_ERROR carrying the reason.
+local function failed_turn(model, run_id, thread_id, reason)
+  local list, i = {}, 0
+  local out = deltas.new({ model = model, runId = run_id, threadId = thread_id,
+    emit = function(e) list[#list + 1] = e end })
+  out:fail(errors.new({ message = type(reason) == "table" and reason.message or tostring(reason),
+    kind = "invalid_request", code = "invalid_request", retryable = false }))
+  return { next = function() i = i + 1 return list[i] end, close = function() end }
+end
+
+--- The engine's producer: { next, close }. opts: the checked options (options.lua); history: its messages as
+--- ModelMessages (appended to by the run).
+local function engine(opts, history)
   local adapter = opts.adapter
-  local history = messages_mod.normalize(opts.messages)
   local tool_list = opts.tools or {}
   local by_name = tools_mod.index(tool_list)
   local has_tools = #tool_list > 0
-  local max_iterations = opts.maxIterations or opts.max_iterations or DEFAULT_MAX_ITERATIONS
-  local strategy = opts.agentLoopStrategy or opts.agent_loop_strategy
-  local run_id = opts.runId or opts.run_id or events.id("run")
-  local thread_id = opts.threadId or opts.thread_id or events.id("thread")
+  local max_iterations = opts.maxIterations or DEFAULT_MAX_ITERATIONS
+  local strategy = opts.agentLoopStrategy
+  local run_id = opts.runId or events.id("run")
+  local thread_id = opts.threadId or events.id("thread")
   local used_ids = {}
   local head, tail, queue = 1, 0, {}
   local function push(ev)
@@ -39,18 +53,32 @@ local function engine(opts)
   local run = { started = false, done = false, interrupted = nil } -- shared with the tool phase
   local turn_state
   local producer = { history = history, run = run }
+  -- With tools, every tool call the model makes leaves with a signed id (signing.lua), so that a call coming back
+  -- in a posted history runs only if this server issued it; the caller's thread id is part of the MAC.
+  -- trustHistory: the caller vouches for the whole history (a script's own, never a browser's): TanStack's trust
+  -- model, ids as the model gave them, nothing verified.
+  local trust_history = opts.trustHistory == true
+  local signer = has_tools and not trust_history and signing.new(opts.signingSecret) or nil
+  local sign_thread = opts.threadId or ""
   local phase = tool_phase.new({ opts = opts, history = history, by_name = by_name, has_tools = has_tools,
-    run_id = run_id, thread_id = thread_id, model = adapter.model, push = push, run = run })
-
+    run_id = run_id, thread_id = thread_id, model = adapter.model, push = push, run = run,
+    verify = signer and function(tc, input)
+      return signer:verify(sign_thread, tc.id, tc["function"].name, input)
+    end or nil })
+  local held_calls = {} -- see release_call
   local function start_turn()
     iteration = iteration + 1
+    held_calls = {} -- a call a failed turn never finished is not released
     turn_state = { text = {}, reasoning = {}, calls = {}, order = {}, finish = nil, errored = false,
       message_id = nil }
-    current = adapter:chat_stream({
+    local ok, p = pcall(adapter.chat_stream, adapter, {
       messages = history, systemPrompts = opts.systemPrompts, tools = tool_list,
       modelOptions = opts.modelOptions, temperature = opts.temperature, maxTokens = opts.maxTokens,
       runId = run_id, threadId = thread_id, used_ids = used_ids,
     })
+    -- a request the adapter cannot build (content its provider does not take, ...) ends the run as RUN_ERROR:
+    -- a stream never raises while it is iterated
+    current = ok and p or failed_turn(adapter.model, run_id, thread_id, p)
   end
 
   local function observe(ev)
@@ -79,6 +107,35 @@ local function engine(opts)
     elseif t == "RUN_ERROR" then
       s.errored = true
     end
+  end
+
+  -- a tool call's events are held until its arguments are complete, then released under the signed id
+  local function release_call(ev)
+    local t = ev.type
+    if t == "TOOL_CALL_START" then
+      held_calls[ev.toolCallId] = { start = ev, args = {} }
+      return
+    end
+    local h = held_calls[ev.toolCallId]
+    if not h then return push(ev) end
+    if t == "TOOL_CALL_ARGS" then
+      h.args[#h.args + 1] = ev
+      return
+    end
+    held_calls[ev.toolCallId] = nil -- TOOL_CALL_END
+    local input = type(ev.input) == "table" and ev.input or json.object()
+    local id = signer:sign(sign_thread, h.start.toolCallName, input)
+    h.start.toolCallId = id
+    observe(h.start)
+    push(h.start)
+    for _, a in ipairs(h.args) do
+      a.toolCallId = id
+      observe(a)
+      push(a)
+    end
+    ev.toolCallId = id
+    observe(ev)
+    push(ev)
   end
 
   -- After a turn: the tool phase, then whether another turn follows.
@@ -111,8 +168,12 @@ local function engine(opts)
       else
         -- text deltas need no bookkeeping unless a tool phase may replay the turn's text
         local t = ev.type
-        if has_tools or t ~= "TEXT_MESSAGE_CONTENT" then observe(ev) end
-        if t == "RUN_FINISHED" and has_tools and ev.finishReason == "tool_calls" and #turn_state.order > 0 then
+        if signer and (t == "TOOL_CALL_START" or t == "TOOL_CALL_ARGS" or t == "TOOL_CALL_END") then
+          release_call(ev)
+        elseif has_tools or t ~= "TEXT_MESSAGE_CONTENT" then observe(ev) end
+        if t == "TOOL_CALL_START" or t == "TOOL_CALL_ARGS" or t == "TOOL_CALL_END" then
+          if not signer then return ev end
+        elseif t == "RUN_FINISHED" and has_tools and ev.finishReason == "tool_calls" and #turn_state.order > 0 then
           turn_state.held = ev
         else
           if t == "RUN_STARTED" then run.started = true end
@@ -133,41 +194,37 @@ local function engine(opts)
   return producer
 end
 
+-- Options beyond their types: messages normalized now (a malformed one raises at the caller's line, not at the
+-- first iteration), resume entries shaped.
 local function check(opts)
-  if type(opts) ~= "table" then error("chat: options must be a table", 3) end
-  local a = opts.adapter
-  if type(a) ~= "table" or type(a.chat_stream) ~= "function" then
-    error("chat: options.adapter must be a text adapter (an object with a chat_stream method)", 3)
-  end
-  if opts.messages ~= nil and type(opts.messages) ~= "table" then error("chat: options.messages must be an array", 3) end
-  if opts.tools ~= nil and type(opts.tools) ~= "table" then error("chat: options.tools must be an array", 3) end
   local resume = opts.resume
   if resume ~= nil then
-    if type(resume) ~= "table" then error("chat: options.resume must be an array of {interruptId, status, payload}", 3) end
     for i, r in ipairs(resume) do
       if type(r) ~= "table" or type(r.interruptId) ~= "string" then
-        error("chat: options.resume[" .. i .. "].interruptId must be a string", 3)
+        options.raise("chat: options.resume[" .. i .. "].interruptId must be a string")
       end
     end
   end
+  local ok, history = pcall(messages_mod.normalize, opts.messages)
+  if not ok then options.raise("chat: " .. tostring(history)) end
+  return history
 end
 
 --- ai.chat(opts)
 function _M.chat(opts)
-  check(opts)
-  local schema = opts.outputSchema or opts.output_schema
+  opts = options.check("chat", opts)
+  local history = check(opts)
+  local schema = opts.outputSchema
   if schema ~= nil then
-    if type(schema) ~= "table" then error("chat: outputSchema must be a JSON Schema table", 2) end
-    if opts.stream == true then error("chat: streaming structured output is not supported; omit stream", 2) end
-    local history = messages_mod.normalize(opts.messages)
+    if opts.stream == true then options.raise("chat: streaming structured output is not supported; omit stream") end
     -- with server tools, run the loop first, then ask for the structured answer over the whole history
     local has_server_tool = false
     for _, t in ipairs(opts.tools or {}) do if type(t.execute) == "function" then has_server_tool = true end end
     if has_server_tool then
       local o = {}
       for k, v in pairs(opts) do o[k] = v end
-      o.outputSchema, o.output_schema = nil, nil
-      local p = engine(o)
+      o.outputSchema = nil
+      local p = engine(o, history)
       local err
       for ev in p.next do
         if ev.type == "RUN_ERROR" then err = errors.wrap(ev.error or { message = ev.message, code = ev.code }) end
@@ -185,7 +242,7 @@ function _M.chat(opts)
     if data == nil then return nil, err end
     return data
   end
-  local s = stream_mod.new(engine(opts))
+  local s = stream_mod.new(engine(opts, history))
   if opts.stream == false then return s:text() end
   return s
 end

@@ -1,3 +1,5 @@
+-- TanStack's interrupt semantics with a history the caller vouches for (trustHistory: ids as the model gave
+-- them, nothing verified); the signed-history path is spec/security/tool_calls_spec.lua.
 -- Client tools and approvals: the run ends with TanStack's interrupt terminal (RUN_FINISHED with
 -- outcome {type = "interrupt"}), and the next request resumes it (parentRunId + resume, or results carried in the
 -- messages). End to end against the emulator; the same scenarios are compared with @tanstack/ai's own engine in
@@ -63,7 +65,7 @@ describe("interrupts (client tools, approvals) and resume", function()
   describe("the interrupt terminal", function()
     it("ends the run when the model calls a client tool, in TanStack's shape", function()
       emu:next({ tool_calls = { { name = "notify", arguments = { text = "hi" }, id = "call_n1" } } })
-      local evs = ai.chat({ adapter = adapter, tools = { notify }, runId = "run-1", threadId = "thread-1",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, runId = "run-1", threadId = "thread-1",
         messages = { { role = "user", content = "notify me" } } }):collect()
       -- the turn's RUN_FINISHED(tool_calls) becomes the terminal: exactly one, last
       local fins = of_type(evs, "RUN_FINISHED")
@@ -109,7 +111,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     it("runs the server tools of a mixed batch first, then interrupts for the client tool", function()
       emu:next({ tool_calls = { { name = "get_weather", arguments = { city = "Paris" }, id = "call_w" },
         { name = "notify", arguments = { text = "21 degrees" }, id = "call_n" } } })
-      local evs = ai.chat({ adapter = adapter, tools = { weather, notify }, runId = "run-m",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { weather, notify }, runId = "run-m",
         messages = { { role = "user", content = "weather, then notify" } } }):collect()
       local results = of_type(evs, "TOOL_CALL_RESULT")
       assert.equals(1, #results)
@@ -127,7 +129,7 @@ describe("interrupts (client tools, approvals) and resume", function()
       emu:next({ tool_calls = { { name = "delete_file", arguments = { path = "a.txt" }, id = "call_d" },
         { name = "get_weather", arguments = { city = "Paris" }, id = "call_w" },
         { name = "notify", arguments = { text = "x" }, id = "call_n" } } })
-      local evs = ai.chat({ adapter = adapter, tools = { delete_file, weather, notify }, runId = "run-a",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { delete_file, weather, notify }, runId = "run-a",
         messages = { { role = "user", content = "clean up" } } }):collect()
       assert.equals(0, #of_type(evs, "TOOL_CALL_RESULT")) -- get_weather waits for the decision
       assert.same({}, deleted)
@@ -148,7 +150,7 @@ describe("interrupts (client tools, approvals) and resume", function()
 
     it("mirrors `state` in a STATE_SNAPSHOT right before the terminal", function()
       emu:next({ tool_calls = { { name = "notify", arguments = { text = "hi" }, id = "call_s" } } })
-      local evs = ai.chat({ adapter = adapter, tools = { notify }, state = { step = 2 },
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, state = { step = 2 },
         messages = { { role = "user", content = "x" } } }):collect()
       assert.equals("STATE_SNAPSHOT", evs[#evs - 1].type)
       assert.same({ step = 2 }, evs[#evs - 1].snapshot)
@@ -156,12 +158,12 @@ describe("interrupts (client tools, approvals) and resume", function()
 
     it("is no error for stream:text(), and an error for structured output", function()
       emu:next({ tool_calls = { { name = "notify", arguments = { text = "hi" }, id = "call_t" } } })
-      local text, err = ai.chat({ adapter = adapter, tools = { notify }, stream = false,
+      local text, err = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, stream = false,
         messages = { { role = "user", content = "x" } } })
       assert.is_nil(err)
       assert.equals("", text)
       emu:next({ tool_calls = { { name = "notify", arguments = { text = "hi" }, id = "call_u" } } })
-      local data, serr = ai.chat({ adapter = adapter, tools = { weather, notify },
+      local data, serr = ai.chat({ trustHistory = true, adapter = adapter, tools = { weather, notify },
         outputSchema = { type = "object", properties = { a = { type = "string" } } },
         messages = { { role = "user", content = "x" } } })
       assert.is_nil(data)
@@ -171,7 +173,7 @@ describe("interrupts (client tools, approvals) and resume", function()
 
   describe("resume", function()
     it("applies the client's output from `resume` and continues to the final answer", function()
-      local evs = ai.chat({ adapter = adapter, tools = { notify }, runId = "run-2", parentRunId = "run-1",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, runId = "run-2", parentRunId = "run-1",
         messages = history_with({ { id = "call_n1", name = "notify", args = { text = "hi" } } }),
         resume = { { interruptId = "client_tool_call_n1", status = "resolved", payload = { shown = true } } },
       }):collect()
@@ -204,7 +206,7 @@ describe("interrupts (client tools, approvals) and resume", function()
           { id = "tool-call_n1", role = "tool", toolCallId = "call_n1", content = '{"shown":true}' },
         },
       }))
-      local evs = ai.chat({ adapter = adapter, tools = ai.merge_agent_tools({ weather }, params.tools),
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = ai.merge_agent_tools({ weather }, params.tools),
         messages = params.messages, threadId = params.threadId, runId = params.runId,
         parentRunId = params.parentRunId, resume = params.resume }):collect()
       assert.equals(0, #of_type(evs, "TOOL_CALL_RESULT")) -- nothing pending: straight to the model
@@ -214,7 +216,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("takes client outputs carried by UIMessage tool-call parts (no resume)", function()
-      local evs = ai.chat({ adapter = adapter, tools = { notify }, messages = {
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, messages = {
         { id = "u1", role = "user", parts = { { type = "text", content = "notify me" } } },
         { id = "a1", role = "assistant", parts = { { type = "tool-call", id = "call_p", name = "notify",
           arguments = '{"text":"hi"}', state = "complete", output = { shown = "yes" } } } },
@@ -231,7 +233,7 @@ describe("interrupts (client tools, approvals) and resume", function()
         calls = calls + 1
         return { city = input.city, temperatureC = -3 }
       end)
-      local first = ai.chat({ adapter = adapter, tools = { counted, notify }, runId = "run-1",
+      local first = ai.chat({ trustHistory = true, adapter = adapter, tools = { counted, notify }, runId = "run-1",
         messages = { { role = "user", content = "weather in Oslo, then notify" } } }):collect()
       local result = of_type(first, "TOOL_CALL_RESULT")[1]
       -- the next request as a client sends it: the server result and the client's output in the history
@@ -239,7 +241,7 @@ describe("interrupts (client tools, approvals) and resume", function()
         { id = "call_n", name = "notify", args = { text = "cold" } } },
         { { "call_w", result.content }, { "call_n", '{"shown":true}' } })
       history[1].content = "weather in Oslo, then notify"
-      local evs = ai.chat({ adapter = adapter, tools = { counted, notify }, runId = "run-2", parentRunId = "run-1",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { counted, notify }, runId = "run-2", parentRunId = "run-1",
         messages = history,
         resume = { { interruptId = "client_tool_call_n", status = "resolved", payload = { shown = true } } },
       }):collect()
@@ -251,7 +253,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("runs an approved tool (with edited arguments), then the model", function()
-      local evs = ai.chat({ adapter = adapter, tools = { delete_file }, runId = "run-2", parentRunId = "run-1",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { delete_file }, runId = "run-2", parentRunId = "run-1",
         messages = history_with({ { id = "call_d", name = "delete_file", args = { path = "a.txt" } } }),
         resume = { { interruptId = "approval_call_d", status = "resolved",
           payload = { approved = true, editedArgs = { path = "b.txt" } } } },
@@ -262,7 +264,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("turns a denial into an output-error result the model sees", function()
-      local evs = ai.chat({ adapter = adapter, tools = { delete_file }, parentRunId = "run-1",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { delete_file }, parentRunId = "run-1",
         messages = history_with({ { id = "call_d", name = "delete_file", args = { path = "a.txt" } } }),
         resume = { { interruptId = "approval_call_d", status = "resolved", payload = false } },
       }):collect()
@@ -274,7 +276,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("takes approvals from UIMessage parts (approval-responded, the older path)", function()
-      local evs = ai.chat({ adapter = adapter, tools = { delete_file }, messages = {
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { delete_file }, messages = {
         { id = "u1", role = "user", parts = { { type = "text", content = "delete a.txt" } } },
         { id = "a1", role = "assistant", parts = { { type = "tool-call", id = "call_d", name = "delete_file",
           arguments = '{"path":"a.txt"}', state = "approval-responded",
@@ -285,7 +287,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("cancelled: the call gets {error = 'Tool execution cancelled'}", function()
-      local evs = ai.chat({ adapter = adapter, tools = { notify }, parentRunId = "run-1",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, parentRunId = "run-1",
         messages = history_with({ { id = "call_n", name = "notify", args = { text = "hi" } } }),
         resume = { { interruptId = "client_tool_call_n", status = "cancelled" } },
       }):collect()
@@ -295,7 +297,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("interrupts again (synthetic RUN_STARTED first) when a pending client call has no answer", function()
-      local evs = ai.chat({ adapter = adapter, tools = { notify }, runId = "run-3",
+      local evs = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, runId = "run-3",
         messages = history_with({ { id = "call_n", name = "notify", args = { text = "hi" } } }) }):collect()
       assert.equals(2, #evs)
       assert.equals("RUN_STARTED", evs[1].type)
@@ -306,7 +308,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("rejects a resume without parentRunId with one RUN_ERROR (code stale)", function()
-      local s = ai.chat({ adapter = adapter, tools = { notify }, runId = "run-2",
+      local s = ai.chat({ trustHistory = true, adapter = adapter, tools = { notify }, runId = "run-2",
         messages = history_with({ { id = "call_n", name = "notify", args = { text = "hi" } } }),
         resume = { { interruptId = "client_tool_call_n", status = "resolved", payload = 1 } } })
       local evs = s:collect()
@@ -321,7 +323,7 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("rejects an incomplete or unknown resume batch before running anything", function()
-      local text, err = ai.chat({ adapter = adapter, tools = { delete_file }, parentRunId = "run-1", stream = false,
+      local text, err = ai.chat({ trustHistory = true, adapter = adapter, tools = { delete_file }, parentRunId = "run-1", stream = false,
         messages = history_with({ { id = "call_d", name = "delete_file", args = { path = "a.txt" } } }),
         resume = { { interruptId = "approval_nope", status = "resolved", payload = true } } })
       assert.is_nil(text)
@@ -333,8 +335,8 @@ describe("interrupts (client tools, approvals) and resume", function()
     end)
 
     it("checks the resume option", function()
-      assert.has_error(function() ai.chat({ adapter = adapter, resume = "x" }) end)
-      assert.has_error(function() ai.chat({ adapter = adapter, resume = { { status = "resolved" } } }) end)
+      assert.has_error(function() ai.chat({ trustHistory = true, adapter = adapter, resume = "x" }) end)
+      assert.has_error(function() ai.chat({ trustHistory = true, adapter = adapter, resume = { { status = "resolved" } } }) end)
     end)
   end)
 
