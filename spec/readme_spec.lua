@@ -41,11 +41,17 @@ describe("README examples", function()
       end
       emu:reset()
       local printed = {}
+      local written = {} -- files an example writes go to temporary files, checked below
       local sandbox_io = setmetatable({
         open = function(path, mode)
           if path == "speech.mp3" then
             return { read = function() return "ID3\3\0\0\0\0\0\0" .. string.rep("\255\251\144\0", 64) end,
               close = function() end }
+          end
+          if mode and mode:find("w", 1, true) then
+            local tmp = os.tmpname()
+            written[path] = tmp
+            return io.open(tmp, mode)
           end
           return io.open(path, mode)
         end,
@@ -77,6 +83,18 @@ describe("README examples", function()
         assert.is_true(ok, tostring(rerr))
       end)
       local out = table.concat(printed, "\n")
+      -- the files an example writes are what their names say
+      local media = require("tanstack.ai.media")
+      local WANT = { png = "image/png", mp3 = "audio/mpeg", wav = "audio/wav" }
+      for path, tmp in pairs(written) do
+        local f = assert(io.open(tmp, "rb"))
+        local bytes = f:read("*a")
+        f:close()
+        os.remove(tmp)
+        local ext = path:match("%.(%w+)$")
+        assert.is_true(#bytes > 16, path .. " is empty")
+        if WANT[ext] then assert.equals(WANT[ext], media.sniff(bytes), path) end
+      end
       if code:find("summary = \"short\"", 1, true) then assert.matches("short", out) end
       if code:find("ai.embed", 1, true) then assert.matches("2\t768", out) end
       if code:find("b64Json", 1, true) then assert.is_true(#out > 20) end
