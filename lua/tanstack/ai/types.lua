@@ -1,0 +1,246 @@
+---@meta
+-- The data shapes of the public API, for LuaLS (lua-language-server) and for `make docs` (docs/api.md). This
+-- file is never required at run time; its annotations are what an editor completes.
+
+---The options of `ai.chat` (both spellings are accepted: `maxTokens` / `max_tokens`; unknown keys raise).
+---@class tanstack.ai.ChatOptions
+---@field adapter tanstack.ai.TextAdapter a text adapter (`cf.create_workers_ai_chat(...)`, `cf.create_anthropic_chat(...)`, ...)
+---@field messages? tanstack.ai.Message[] the conversation: ModelMessages, UIMessages (with `parts`) or AG-UI wire messages
+---@field systemPrompts? (string|{content: string, metadata?: table})[] system prompts, the server's own
+---@field tools? tanstack.ai.Tool[] tools: `ai.tool_definition{...}:server(fn)` run here, `:client()` run by the caller
+---@field outputSchema? table a JSON Schema: the call returns the decoded object (structured output)
+---@field modelOptions? table provider-native fields, merged first (the adapter's own fields win)
+---@field temperature? number 0 to 2; sent only when set
+---@field maxTokens? integer at least 1
+---@field stream? boolean default true: a stream; false: the whole text (`text` or `nil, err`)
+---@field maxIterations? integer model turns of the agent loop, 1 to 100 (default 5)
+---@field agentLoopStrategy? fun(state: {iterationCount: integer, messages: table, finishReason: string, toolCallCount: integer}): boolean
+---@field runId? string the run's id (AG-UI); generated when absent
+---@field threadId? string the conversation's id; part of the tool-call signature
+---@field parentRunId? string the interrupted run a `resume` answers
+---@field resume? {interruptId: string, status: "resolved"|"cancelled", payload?: any}[] answers to the interrupts of `parentRunId`
+---@field context? any passed to server tools as `ctx.context`
+---@field state? any AG-UI shared state, sent back in STATE_SNAPSHOT on an interrupt
+---@field signingSecret? string the tool-call signing secret (at least 16 bytes; default: one random secret per process)
+---@field trustHistory? boolean TanStack's trust model: tool-call ids unsigned, the history not verified (your own history only)
+
+---A message in any accepted shape (role `user`, `assistant`, `tool`, `system`).
+---@class tanstack.ai.Message
+---@field role "user"|"assistant"|"tool"|"system"|"developer"
+---@field content? string|tanstack.ai.ContentPart[]
+---@field parts? table[] UIMessage parts
+---@field toolCalls? {id: string, type: "function", ["function"]: {name: string, arguments: string}}[]
+---@field toolCallId? string a tool message's call
+
+---A content part.
+---@class tanstack.ai.ContentPart
+---@field type "text"|"image"|"audio"|"video"|"document"
+---@field content? string text
+---@field source? {type: "data"|"url", value: string, mimeType?: string} media
+
+---What `ai.tool_definition` takes.
+---@class tanstack.ai.ToolDefinition
+---@field name string 1-64 characters of letters, digits, `_`, `-`, `.`, `:`
+---@field description string
+---@field inputSchema? table JSON Schema of the input
+---@field outputSchema? table JSON Schema of the output (client tools)
+---@field needsApproval? boolean the call waits for an approval (an interrupt)
+---@field allowEditedArgs? boolean an approval may change the arguments (`editedArgs`)
+
+---A tool (from `ai.tool_definition`).
+---@class tanstack.ai.Tool
+---@field name string 1-64 characters of letters, digits, `_`, `-`, `.`, `:`
+---@field description string
+---@field inputSchema? table JSON Schema of the input
+---@field outputSchema? table JSON Schema of the output (client tools)
+---@field needsApproval? boolean the call waits for an approval (an interrupt)
+---@field allowEditedArgs? boolean an approval may change the arguments (`editedArgs`)
+---@field execute? fun(input: table, ctx: {toolCallId: string, context: any}): any set by `:server(fn)`
+
+---An AG-UI event of a stream (TanStack's in-process form). Every event has `type`, `timestamp` (ms) and `model`.
+---@class tanstack.ai.Event
+---@field type "RUN_STARTED"|"TEXT_MESSAGE_START"|"TEXT_MESSAGE_CONTENT"|"TEXT_MESSAGE_END"|"TOOL_CALL_START"|"TOOL_CALL_ARGS"|"TOOL_CALL_END"|"TOOL_CALL_RESULT"|"STEP_STARTED"|"STEP_FINISHED"|"STATE_SNAPSHOT"|"RUN_FINISHED"|"RUN_ERROR"
+---@field timestamp integer
+---@field model? string
+---@field runId? string RUN_STARTED, RUN_FINISHED, RUN_ERROR
+---@field threadId? string RUN_STARTED, RUN_FINISHED, RUN_ERROR
+---@field messageId? string text messages
+---@field delta? string TEXT_MESSAGE_CONTENT, TOOL_CALL_ARGS, STEP_FINISHED (reasoning)
+---@field toolCallId? string tool call events
+---@field toolCallName? string TOOL_CALL_START
+---@field input? table TOOL_CALL_END: the parsed arguments
+---@field content? string TOOL_CALL_RESULT
+---@field finishReason? "stop"|"length"|"content_filter"|"tool_calls" RUN_FINISHED
+---@field usage? tanstack.ai.TokenUsage RUN_FINISHED
+---@field outcome? {type: "interrupt", interrupts: table[]} RUN_FINISHED of a run that paused
+---@field message? string RUN_ERROR
+---@field code? string RUN_ERROR
+---@field error? tanstack.ai.Error RUN_ERROR: the error value
+
+---Token counts.
+---@class tanstack.ai.TokenUsage
+---@field promptTokens integer
+---@field completionTokens integer
+---@field totalTokens integer
+---@field promptTokensDetails? {cachedTokens: integer}
+---@field completionTokensDetails? {reasoningTokens: integer}
+
+---A runtime failure (`nil, err`; a RUN_ERROR's `.error`). `tostring(err)`: `[provider HTTP status code code] message`.
+---@class tanstack.ai.Error
+---@field message string secrets redacted
+---@field kind "http"|"provider"|"network"|"connect"|"timeout"|"too_large"|"decode"|"invalid_request"|"interrupt"|"canceled"|"config"|"internal"
+---@field status? integer the HTTP status
+---@field code? string|integer the provider's code (`3040`, `invalid_api_key`, ...)
+---@field provider? string `workers-ai`, `openai`, `anthropic`, `google-ai-studio`, ...
+---@field retryable boolean worth retrying (the library already did, `maxRetries` times)
+---@field retry_after? number seconds, from Retry-After
+---@field body? string the upstream's answer (first 4 KiB)
+
+---The stream `ai.chat` returns.
+---@class tanstack.ai.Stream
+---@field next fun(self: tanstack.ai.Stream): tanstack.ai.Event|nil the next event
+---@field iter fun(self: tanstack.ai.Stream): fun(): tanstack.ai.Event|nil `for ev in stream:iter()` (5.4: `break` closes at once)
+---@field text fun(self: tanstack.ai.Stream): string|nil, tanstack.ai.Error? drain; the text or `nil, err`
+---@field collect fun(self: tanstack.ai.Stream): tanstack.ai.Event[] drain into a list
+---@field cancel fun(self: tanstack.ai.Stream) close the upstream connection (idempotent)
+
+---A text adapter.
+---@class tanstack.ai.TextAdapter
+---@field kind "text"
+---@field name string
+---@field model string
+---@field chat_stream fun(self: tanstack.ai.TextAdapter, options: table): {next: fun(): tanstack.ai.Event|nil, close: fun()}
+---@field structured_output fun(self: tanstack.ai.TextAdapter, options: table, schema: table): table|nil, string|tanstack.ai.Error
+
+---The options of `ai.summarize`.
+---@class tanstack.ai.SummarizeOptions
+---@field adapter table a summarize adapter
+---@field text string
+---@field maxLength? integer tokens
+---@field style? "bullet-points"|"paragraph"|"concise"
+---@field focus? string|string[]
+---@field temperature? number
+---@field modelOptions? table
+
+---@class tanstack.ai.SummarizeResult
+---@field id string
+---@field model string
+---@field summary string
+---@field usage? tanstack.ai.TokenUsage
+
+---The options of `ai.generate_image`.
+---@class tanstack.ai.ImageOptions
+---@field adapter table an image adapter
+---@field prompt string
+---@field numberOfImages? integer 1 to 10
+---@field size? string `"1024x768"`
+---@field modelOptions? table
+
+---@class tanstack.ai.Image
+---@field b64Json? string the image, base64
+---@field url? string where the provider answered with a URL
+---@field bytes? string the image's bytes (decoded once, on first use)
+---@field revisedPrompt? string
+
+---@class tanstack.ai.ImageResult
+---@field id string
+---@field model string
+---@field images tanstack.ai.Image[]
+---@field usage? tanstack.ai.TokenUsage
+
+---The options of `ai.generate_transcription`.
+---@class tanstack.ai.TranscriptionOptions
+---@field adapter table a transcription adapter
+---@field audio string the audio file's bytes
+---@field language? string
+---@field prompt? string
+---@field responseFormat? "json"|"text"|"srt"|"verbose_json"|"vtt"
+---@field modelOptions? table
+
+---@class tanstack.ai.TranscriptionResult
+---@field id string
+---@field model string
+---@field text string
+---@field language? string
+---@field duration? number seconds
+---@field segments? {start: number, ["end"]: number, text: string}[]
+---@field words? {word: string, start: number, ["end"]: number}[]
+
+---The options of `ai.generate_speech`.
+---@class tanstack.ai.SpeechOptions
+---@field adapter table a text-to-speech adapter
+---@field text string
+---@field voice? string
+---@field format? string `mp3`, `wav`, `opus`, ... (what the model offers)
+---@field speed? number 0.25 to 4
+---@field modelOptions? table
+
+---@class tanstack.ai.SpeechResult
+---@field id string
+---@field model string
+---@field audio string the audio, base64
+---@field bytes string the audio's bytes (decoded once, on first use)
+---@field format string
+---@field contentType string
+
+---The options of `ai.embed`.
+---@class tanstack.ai.EmbedOptions
+---@field adapter table an embedding adapter
+---@field input string|string[]
+---@field modelOptions? table
+
+---@class tanstack.ai.EmbedResult
+---@field id string
+---@field model string
+---@field embeddings number[][]
+
+---The config every constructor of `cloudflare.tanstack_ai` takes (both spellings: `accountId` / `account_id`).
+---@class cloudflare.tanstack_ai.Config
+---@field binding? table env.AI (or `cf.binding{...}`), or `AI:gateway(id)` for a gateway binding
+---@field accountId? string REST and gateway REST (else CLOUDFLARE_ACCOUNT_ID)
+---@field apiKey? string the Workers AI token or the provider's key (else CLOUDFLARE_API_KEY / CLOUDFLARE_API_TOKEN)
+---@field gatewayId? string AI Gateway: REST through the gateway
+---@field cfApiKey? string an authenticated gateway's token (cf-aig-authorization)
+---@field skipCache? boolean AI Gateway cache
+---@field cacheTtl? integer seconds, 60 to one month
+---@field customCacheKey? string
+---@field metadata? table at most 5 entries (cf-aig-metadata)
+---@field sessionAffinity? string x-session-affinity
+---@field apiBaseUrl? string default https://api.cloudflare.com/client/v4
+---@field gatewayBaseUrl? string default https://gateway.ai.cloudflare.com/v1
+---@field timeout? number ms for the whole request (default 600000)
+---@field connectTimeout? number ms (default 10000)
+---@field idleTimeout? number ms without a byte (default 120000)
+---@field maxRetries? integer 0 to 10 (default 2)
+---@field maxResponseBytes? integer the largest answer read (default 64 MiB)
+---@field headers? table<string, string> extra request headers
+---@field caFile? string a CA bundle
+---@field transport? table a transport ({request = fn}); default: libcurl, or cosockets inside nginx
+
+---The adapter constructors (`local cf = require("cloudflare.tanstack_ai")`); each also exists in camelCase
+---(`cf.createWorkersAiChat`). A bad config raises at construction, naming the field.
+---@class cloudflare.tanstack_ai
+---@field create_workers_ai_chat fun(model: string, config?: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter
+---@field create_workers_ai_image fun(model: string, config?: cloudflare.tanstack_ai.Config): table an image adapter
+---@field create_workers_ai_transcription fun(model: string, config?: cloudflare.tanstack_ai.Config): table
+---@field create_workers_ai_tts fun(model: string, config?: cloudflare.tanstack_ai.Config): table
+---@field create_workers_ai_summarize fun(model: string, config?: cloudflare.tanstack_ai.Config): table
+---@field create_workers_ai_embedding fun(model: string, config?: cloudflare.tanstack_ai.Config): table
+---@field create_openai_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter through AI Gateway (gatewayId or a gateway binding)
+---@field create_openai_summarize fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_openai_image fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_openai_transcription fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_openai_tts fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_anthropic_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter
+---@field create_anthropic_summarize fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_gemini_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter
+---@field create_gemini_summarize fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_gemini_image fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_gemini_tts fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_grok_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter
+---@field create_grok_summarize fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_grok_image fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_openrouter_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter
+---@field create_openrouter_summarize fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_openrouter_image fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field binding fun(config: cloudflare.tanstack_ai.Config): table `cf.binding{accountId, apiKey}`: env.AI for plain Lua (`:run`, `:gateway(id)`)
