@@ -84,6 +84,7 @@ build = {
     ["tanstack.ai.transport.curl"] = "lua/tanstack/ai/transport/curl.lua",
     ["tanstack.ai.transport.ngx"] = "lua/tanstack/ai/transport/ngx.lua",
     ["tanstack.ai.turn"] = "lua/tanstack/ai/turn.lua",
+    ["tanstack.ai.types"] = "lua/tanstack/ai/types.lua",
     ["tanstack.ai.wire"] = "lua/tanstack/ai/wire.lua",
   },
 }
