@@ -132,8 +132,10 @@ demo: all
 bench: all
 	$(LUA) bench/stream_bench.lua
 
+# (tanstack/ and csrc/*.o: what a `luarocks make` run in the checkout itself leaves)
 clean:
-	rm -rf build fuzz-out
+	rm -rf build fuzz-out tanstack
+	rm -f csrc/*.o
 
 # ---- OpenResty / nginx: spec/openresty, examples/openresty, docs/openresty.md ----
 # openresty-setup: the Node side of the tests (real @tanstack/ai-client, playwright-core, esbuild; pinned by
@@ -167,15 +169,27 @@ test-openresty: openresty-setup
 openresty-example: openresty-setup
 	sh examples/openresty/run.sh
 
-# ---- packaging ----
-.PHONY: rockspec rock-install
+# ---- packaging: rockspec/, scripts/, spec/packaging ----
+.PHONY: rockspec rock-install dist test-packaging
+# rockspec/cloudflare-tanstack-ai-scm-1.rockspec and -<version>-1.rockspec (the version: scripts/gen_rockspec.lua)
 rockspec:
 	$(LUA) scripts/gen_rockspec.lua
 
-# Build and install as a rock into ./build/rocks (offline; Debian's lua-cjson is used at run time).
+# Build and install the scm rock into ./build/rocks for Lua 5.4 and for LuaJIT (offline; Debian's lua-cjson is used
+# at run time). LuaRocks builds from a copy in build/rock-src, so nothing lands in the checkout; then each interpreter
+# loads the installed modules (scripts/rock_install.sh).
+ROCK_TREE ?= $(CURDIR)/build/rocks
 rock-install:
-	luarocks --lua-version=5.4 --tree=$(CURDIR)/build/rocks make --deps-mode=none \
-	  rockspec/cloudflare-tanstack-ai-scm-1.rockspec
+	sh scripts/rock_install.sh '$(ROCK_TREE)'
+
+# The source rock of the release rockspec, from a clean `git archive` of HEAD (uncommitted changes are not in it).
+dist:
+	sh scripts/dist.sh
+
+# The packaging specs that build things (the rock from a copy and from make dist, make emulator, make demo):
+# spec/packaging/*_test.lua. The quick ones (*_spec.lua) run in make test.
+test-packaging: all
+	$(BUSTED) --lua=lua5.4 $(BUSTED_CPATH) -o utfTerminal --pattern='_test%.lua$$' spec/packaging
 
 # Instructions per event under callgrind (deterministic; the twin of `make bench`).
 bench-callgrind: all
