@@ -207,6 +207,23 @@ describe("security: tool calls from the browser", function()
   end)
 end)
 
+describe("security: what a failing tool tells the browser", function()
+  it("the tool's message, without the server's file paths", function()
+    local emu = emulator.shared()
+    emu:reset()
+    local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
+      accountId = "acct-sec", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
+    local broken = ai.tool_definition({ name = "broken", description = "fails",
+      inputSchema = { type = "object", properties = {} } }):server(function() error("database is down") end)
+    emu:next({ tool_calls = { { name = "broken", arguments = {}, id = "call_model" } } })
+    local evs = ai.chat({ adapter = adapter, tools = { broken },
+      messages = { { role = "user", content = "go" } } }):collect()
+    local res = of_type(evs, "TOOL_CALL_RESULT")[1]
+    assert.equals("output-error", res.state)
+    assert.equals('{"error":"database is down"}', res.content)
+  end)
+end)
+
 describe("security: the signer", function()
   it("signs 40-character ids and verifies only the same thread, name and arguments", function()
     local s = signing.new(SECRET)

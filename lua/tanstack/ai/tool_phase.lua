@@ -24,6 +24,8 @@ local function run_tool(tool, call, input, ctx)
   local ok, res = pcall(tool.execute, input, { toolCallId = call.id, context = ctx.context })
   if not ok then
     local msg = type(res) == "table" and (res.message or json.try_encode(res)) or tostring(res)
+    -- the model (and the browser, in TOOL_CALL_RESULT) gets the tool's message, not the server's file paths
+    msg = msg:gsub("^[^\n]-%.lua:%d+: ", "")
     return json.encode({ error = msg }), true
   end
   return result_content(res), false
