@@ -3,7 +3,9 @@
 #   make LUA=luajit build it for LuaJIT (build/luajit/...)
 #   make test       the fast suite: every busted spec on Lua 5.4 and LuaJIT side by side (no nginx, no browser)
 #   make check      everything: lint, C tests, both Lua suites, ASan, the rock, real nginx with the real client
-#   make demo       stream a chat to the terminal (local emulator unless CLOUDFLARE_* are set)
+#   make demo       stream a chat to the terminal (local emulator unless CLOUDFLARE_* are set; PROMPT="...")
+#   make emulator   the local emulator in the foreground on 127.0.0.1:8787 (PORT=...), with the export lines
+#   make dist       the source rock build/dist/cloudflare-tanstack-ai-<version>-1.src.rock from git HEAD
 
 LUA        ?= lua5.4
 ifeq ($(LUA),luajit)
@@ -25,6 +27,10 @@ CORE_HDR   := $(wildcard csrc/*.h)
 CORE_SO    := $(BUILD)/tanstack/ai/core.so
 
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
+# Debian installs nginx in /usr/sbin, which a normal user's PATH lacks (make test-openresty starts it)
+ifeq ($(shell command -v nginx 2>/dev/null),)
+export PATH := $(PATH):/usr/sbin:/sbin
+endif
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
 BUSTED     ?= busted
@@ -32,7 +38,8 @@ BUSTED     ?= busted
 # explicitly (a command-line --cpath wins over .busted's), and --ignore-lua where busted must not re-exec itself.
 BUSTED_CPATH = --cpath='$(CURDIR)/$(BUILD)/?.so'
 
-.PHONY: all check lint test test-c test-emulator test-lua test-luajit demo bench bench-callgrind fuzz valgrind asan setup clean rock
+.PHONY: all check check-tools lint test test-c test-emulator test-lua test-luajit demo emulator bench bench-callgrind fuzz \
+  valgrind asan setup clean rock
 
 all: $(CORE_SO)
 
@@ -43,8 +50,14 @@ $(CORE_SO): $(CORE_SRC) $(CORE_HDR)
 setup:
 	@sh scripts/setup.sh
 
-# The command the README names and CI runs.
-check: lint test-c test-emulator test-lua test-luajit asan rock-install test-openresty
+# The command the README names and CI runs. check-tools first: a missing node/npm (or other tool) is named up front.
+check: check-tools lint test-c test-emulator test-lua test-luajit asan rock-install test-packaging test-openresty
+
+# Every program make check runs, with the command that installs the missing ones (scripts/check_tools.sh).
+NODE ?= node
+NPM  ?= npm
+check-tools:
+	@NODE='$(NODE)' NPM='$(NPM)' sh scripts/check_tools.sh
 
 # The emulator's route tables: pattern syntax, no entry behind a catch-all, sample routings, live requests.
 test-emulator:
@@ -126,8 +139,14 @@ valgrind: all
 lint:
 	luacheck lua spec bench examples --exclude-files 'spec/openresty/node_modules/**' -q
 
+# make demo PROMPT="...": examples/demo.lua reads the prompt from the environment (or its first argument).
 demo: all
 	$(LUA) examples/demo.lua
+
+# The local emulator in the foreground, for your own scripts: prints the export lines that point them at it.
+PORT ?= 8787
+emulator:
+	@NODE='$(NODE)' sh scripts/emulator.sh '$(PORT)'
 
 bench: all
 	$(LUA) bench/stream_bench.lua

@@ -1,16 +1,20 @@
 -- make demo: stream a Workers AI chat to the terminal, token by token.
+--   make demo PROMPT="Why is the sky blue?"
+-- The prompt is the first argument, else $PROMPT, else a greeting; DEMO_MODEL picks the model.
 -- With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_KEY set it talks to Cloudflare; otherwise it starts the
 -- project's local emulator on 127.0.0.1 and says so.
 local ai = require("tanstack.ai")
 local cf = require("cloudflare.tanstack_ai")
 
 local model = os.getenv("DEMO_MODEL") or "@cf/meta/llama-4-scout-17b-16e-instruct"
-local prompt = arg[1] or "Hello! Tell me what you are in one sentence."
+local function given(v) return v ~= nil and v ~= "" and v or nil end
+local prompt = given(arg and arg[1]) or given(os.getenv("PROMPT")) or "Hello! Tell me what you are in one sentence."
 
 local config, emu
 if os.getenv("CLOUDFLARE_ACCOUNT_ID") and (os.getenv("CLOUDFLARE_API_KEY") or os.getenv("CLOUDFLARE_API_TOKEN")) then
   config = {} -- read from the environment
-  io.stderr:write("demo: using Cloudflare Workers AI (account from CLOUDFLARE_ACCOUNT_ID)\n")
+  io.stderr:write("demo: using Workers AI at " .. (os.getenv("CLOUDFLARE_API_BASE_URL") or "api.cloudflare.com")
+    .. " (account from CLOUDFLARE_ACCOUNT_ID)\n")
 else
   emu = require("helpers.emulator").start()
   config = { accountId = "demo-account", apiKey = "demo-token", apiBaseUrl = emu.url .. "/client/v4" }
