@@ -13,6 +13,7 @@ local config = require("cloudflare.tanstack_ai.config")
 local gateway = require("cloudflare.tanstack_ai.gateway")
 local request = require("cloudflare.tanstack_ai.request")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
 local type, pairs, setmetatable, tostring = type, pairs, setmetatable, tostring
 
@@ -28,7 +29,7 @@ Gateway.__tostring = function(g) return "cloudflare.tanstack_ai.gateway(" .. g.i
 
 function _M.new(user)
   local cfg = config.resolve(user, { label = "cf.binding" })
-  if cfg.mode ~= "rest" then error("cf.binding: needs { accountId, apiKey } (REST credentials)", 2) end
+  if cfg.mode ~= "rest" then raise("cf.binding: needs { accountId, apiKey } (REST credentials)") end
   return setmetatable({ cfg = cfg }, AI)
 end
 
@@ -60,8 +61,8 @@ local RUN_OPTION_SKIP = { gateway = true, extraHeaders = true, returnRawResponse
 --- env.AI.run(model, inputs, options). A model or gateway id that cannot be placed in a URL path, or a header
 --- value with a control character, is nil, err (kind "config") and nothing is sent.
 function AI:run(model, inputs, options)
-  if type(model) ~= "string" or model == "" then error("AI:run: model must be a non-empty string", 2) end
-  if type(inputs) ~= "table" then error("AI:run: inputs must be a table", 2) end
+  if type(model) ~= "string" or model == "" then raise("AI:run: model must be a non-empty string") end
+  if type(inputs) ~= "table" then raise("AI:run: inputs must be a table") end
   options = options or {}
   local bad = config.identifier_error("model", model, true)
   if bad then return refused("AI:run: " .. bad) end
@@ -139,7 +140,7 @@ end
 
 --- env.AI.gateway(id)
 function AI:gateway(id)
-  config.check_identifier("AI:gateway", "id", id, false, 3)
+  config.check_identifier("AI:gateway", "id", id, false)
   return setmetatable({ id = id, ai = self }, Gateway)
 end
 
@@ -152,7 +153,7 @@ Gateway.getUrl = Gateway.get_url
 
 --- gateway:run(entry or {entries...}, { extraHeaders, gateway = { skipCache, ... } }): the universal endpoint.
 function Gateway:run(entries, options)
-  if type(entries) ~= "table" then error("gateway:run: expected a universal entry or an array of them", 2) end
+  if type(entries) ~= "table" then raise("gateway:run: expected a universal entry or an array of them") end
   if entries.provider then entries = { entries } end
   options = options or {}
   local cfg = self.ai.cfg

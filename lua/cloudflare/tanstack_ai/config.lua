@@ -1,8 +1,9 @@
 -- Adapter configuration: both key spellings, the four modes, validation at construction.
 -- Every error names the field. Secrets are registered for redaction and never printed.
 local errors = require("tanstack.ai.errors")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
-local type, pairs, tostring, error = type, pairs, tostring, error
+local type, pairs, tostring = type, pairs, tostring
 local function getenv(name) return os.getenv(name) end -- looked up per call: tests substitute os.getenv
 local floor = math.floor
 
@@ -35,7 +36,7 @@ _M.DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 -- The longest model name, account id or gateway id accepted.
 _M.IDENTIFIER_MAX = 256
 
-local function fail(label, msg) error(label .. ": " .. msg, 3) end
+local function fail(label, msg) raise(label .. ": " .. msg) end
 
 -- A value for an error message: printable ASCII, the rest as \xHH, at most 80 characters.
 local function shown(v)
@@ -82,10 +83,10 @@ function _M.identifier_error(field, v, path)
   return field .. " " .. problem .. ((type(v) == "string" and v ~= "") and (" (got " .. shown(v) .. ")") or "")
 end
 
---- Raise "<label>: <identifier_error>" when `v` is not a safe identifier (level: as error's, default 3).
-function _M.check_identifier(label, field, v, path, level)
+--- Raise "<label>: <identifier_error>" at the caller's line when `v` is not a safe identifier.
+function _M.check_identifier(label, field, v, path)
   local msg = _M.identifier_error(field, v, path)
-  if msg then error(label .. ": " .. msg, level or 3) end
+  if msg then raise(label .. ": " .. msg) end
 end
 
 ---------------------------------------------------------------------------------------------------

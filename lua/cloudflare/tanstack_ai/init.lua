@@ -1,15 +1,16 @@
 -- cloudflare.tanstack_ai: the adapter constructors for Workers AI and the AI Gateway providers, and cf.binding
 -- (a REST-backed stand-in for a Worker's env.AI). snake_case names with TanStack's camelCase spellings beside.
 local config = require("cloudflare.tanstack_ai.config")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
-local error, ipairs = error, ipairs
+local ipairs = ipairs
 
 local _M = { _VERSION = "0.1.0" }
 
 -- The model becomes part of URL paths (Workers AI's /ai/run/{model}, Gemini's models/{model}:...): the one
 -- identifier check of config.lua, before anything is sent.
 local function check_model(label, model)
-  config.check_identifier(label, "model", model, true, 4)
+  config.check_identifier(label, "model", model, true)
 end
 
 -- Workers AI adapters: module, and the function of it that builds the adapter (model, resolved config).
@@ -27,7 +28,7 @@ local GATEWAY_MODULES = {
 }
 local function gateway_provider(model, cfg, kind, provider)
   local p = require("cloudflare.tanstack_ai.gateway.catalog").get(provider)
-  if not p.kinds[kind] then error(p.label .. " has no " .. kind .. " adapter", 3) end
+  if not p.kinds[kind] then raise(p.label .. " has no " .. kind .. " adapter") end
   if kind == "summarize" then
     local chat = require(GATEWAY_MODULES.chat).new(provider, model, cfg)
     return require("tanstack.ai.summarize").new(chat, p.label)

@@ -11,8 +11,9 @@ local gemini = require("tanstack.ai.formats.gemini")
 local openai = require("tanstack.ai.formats.openai")
 local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
 local request = require("cloudflare.tanstack_ai.request")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
-local setmetatable, type, pairs, ipairs, error, tonumber = setmetatable, type, pairs, ipairs, error, tonumber
+local setmetatable, type, pairs, ipairs, tonumber = setmetatable, type, pairs, ipairs, tonumber
 
 local _M = {}
 
@@ -111,8 +112,8 @@ function _M.aspect_ratio(size, allowed, label)
   local g = gcd(w, h)
   local ratio = string.format("%d:%d", w / g, h / g)
   for _, r in ipairs(allowed) do if r == ratio then return ratio end end
-  error(label .. ": size " .. size .. " is aspect ratio " .. ratio .. "; this model takes " ..
-    table.concat(allowed, ", "), 0)
+  raise(label .. ": size " .. size .. " is aspect ratio " .. ratio .. "; this model takes " ..
+    table.concat(allowed, ", "))
 end
 
 local function imagen(self, opts)
@@ -181,7 +182,7 @@ Adapter.__tostring = function(a) return a.provider.label .. "ImageAdapter(" .. a
 function Adapter:generate_images(opts)
   local p = self.provider
   if opts.size ~= nil and type(p.image_size) == "string" then
-    error("generate_image: options.size is not supported: " .. p.image_size, 2)
+    raise("generate_image: options.size is not supported: " .. p.image_size)
   end
   if p.wire == "gemini" then return gemini_images(self, opts) end
   if p.images_via_chat then return images_via_chat(self, opts) end

@@ -9,6 +9,7 @@ local media = require("tanstack.ai.media")
 local openai = require("tanstack.ai.formats.openai")
 local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
 local request = require("cloudflare.tanstack_ai.request")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
 local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
   error, tonumber
@@ -104,7 +105,7 @@ Adapter.__tostring = function(a) return a.provider.label .. "TranscriptionAdapte
 function Adapter:transcribe(opts)
   local p, cfg, model = self.provider, self.config, self.model
   local ok, parts, fmt = pcall(_M.parts, model, opts)
-  if not ok then error(parts, 2) end
+  if not ok then raise(parts) end
   local body, content_type = core.multipart_encode(parts)
   if not body then return nil, errors.new({ message = tostring(content_type), kind = "internal" }) end
   local d = { provider = p.slug, gateway_path = p.transcriptions_path, body = body, content_type = content_type,

@@ -10,9 +10,9 @@ local gemini = require("tanstack.ai.formats.gemini")
 local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
 local request = require("cloudflare.tanstack_ai.request")
 local media = require("tanstack.ai.media")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
-local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
-  error, tonumber
+local setmetatable, type, pairs, ipairs, tostring, tonumber = setmetatable, type, pairs, ipairs, tostring, tonumber
 
 local _M = {}
 
@@ -35,7 +35,7 @@ local function openai_speech(self, opts)
   local p, model = self.provider, self.model
   local fmt = opts.format or "mp3"
   if not OPENAI_FORMATS[fmt] then
-    error("generate_speech: options.format must be one of mp3, opus, aac, flac, wav, pcm (got " .. tostring(fmt) .. ")", 3)
+    raise("generate_speech: options.format must be one of mp3, opus, aac, flac, wav, pcm (got " .. tostring(fmt) .. ")")
   end
   local body = copy(opts.modelOptions)
   body.model = model
@@ -60,11 +60,11 @@ local function gemini_speech(self, opts)
   local p, model = self.provider, self.model
   local fmt = opts.format or "wav"
   if fmt ~= "wav" and fmt ~= "pcm" then
-    error("generate_speech: Gemini speech is PCM audio; options.format must be 'wav' or 'pcm' (got " ..
-      tostring(fmt) .. ")", 3)
+    raise("generate_speech: Gemini speech is PCM audio; options.format must be 'wav' or 'pcm' (got " ..
+      tostring(fmt) .. ")")
   end
   if opts.speed ~= nil then
-    error("generate_speech: options.speed is not supported by Gemini speech (ask for the pace in the text)", 3)
+    raise("generate_speech: options.speed is not supported by Gemini speech (ask for the pace in the text)")
   end
   local body = gemini.build_request({ messages = { { role = "user", content = opts.text } },
     modelOptions = opts.modelOptions })

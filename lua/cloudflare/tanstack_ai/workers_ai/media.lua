@@ -7,10 +7,21 @@ local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
 local media = require("tanstack.ai.media")
 local request = require("cloudflare.tanstack_ai.request")
+local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
 local type, pairs, ipairs, tonumber, setmetatable = type, pairs, ipairs, tonumber, setmetatable
 
 local _M = {}
+
+--- The error for an answer without what the adapter asked for: most often a model of another task
+--- ("@cf/meta/llama-3.1-8b-instruct" given to the image adapter). Names the model and the task.
+function _M.wrong_answer(label, what, model, task, res)
+  local got = res and (res.bytes and ("bytes of " .. tostring(res.content_type or "an unknown type"))
+    or (type(res.value) == "table" and "JSON without it") or "an empty answer") or "nothing"
+  return errors.new({ message = label .. ": the answer of " .. tostring(model) .. " has no " .. what .. " (got " ..
+    got .. "); is " .. tostring(model) .. " a " .. task .. " model?", kind = "provider", code = "wrong_model_task",
+    provider = "workers-ai", retryable = false })
+end
 
 -- modelOptions first, managed fields win
 local function with_options(model_options, managed)
@@ -52,14 +63,14 @@ end
 -- models whose schema rejects width/height (additionalProperties: false)
 local NO_SIZE = { ["@cf/black-forest-labs/flux-1-schnell"] = true }
 
-local function image_b64(result, label)
+local function image_b64(result, label, model)
   if result.bytes then return core.base64_encode(result.bytes) end
   local v = result.value
   if type(v) == "table" then
     local img = v.image or v.b64_json or (type(v.images) == "table" and v.images[1]) or nil
     if type(img) == "string" then return img end
   end
-  return nil, errors.new({ message = label .. ": response has no image", kind = "provider", provider = "workers-ai" })
+  return nil, _M.wrong_answer(label, "image", model, "text-to-image", result)
 end
 
 function _M.image(model, cfg)
@@ -74,7 +85,7 @@ function _M.image(model, cfg)
       for i = 1, opts.numberOfImages or 1 do
         local res, err = run(cfg, model, { json = inputs, label = "Workers AI image" })
         if not res then return nil, err end
-        local b64, ierr = image_b64(res, "Workers AI image")
+        local b64, ierr = image_b64(res, "Workers AI image", model)
         if not b64 then return nil, ierr end
         images[i] = { b64Json = b64 }
       end
@@ -163,8 +174,7 @@ function _M.transcription(model, cfg)
       if not res then return nil, err end
       local mapped = map_transcription(res.value)
       if not mapped then
-        return nil, errors.new({ message = "Workers AI transcription: unexpected response", kind = "provider",
-          provider = "workers-ai" })
+        return nil, _M.wrong_answer("Workers AI transcription", "transcript", model, "speech recognition", res)
       end
       mapped.id, mapped.model = events.id("transcription"), model
       return mapped
@@ -203,7 +213,7 @@ function _M.tts(model, cfg)
         inputs = with_options(opts.modelOptions, { prompt = opts.text, lang = opts.language })
       else
         local f = AURA_FORMAT[fmt]
-        if not f then error("generate_speech: format '" .. tostring(fmt) .. "' is not supported by " .. model, 3) end
+        if not f then raise("generate_speech: format '" .. tostring(fmt) .. "' is not supported by " .. model) end
         inputs = with_options(opts.modelOptions, { text = opts.text, speaker = opts.voice, encoding = f.encoding,
           container = f.container })
       end
@@ -218,8 +228,7 @@ function _M.tts(model, cfg)
           return nil, errors.new({ message = "Workers AI TTS: audio is not valid base64", kind = "decode" })
         end
       else
-        return nil, errors.new({ message = "Workers AI TTS: response has no audio", kind = "provider",
-          provider = "workers-ai" })
+        return nil, _M.wrong_answer("Workers AI TTS", "audio", model, "text-to-speech", res)
       end
       local ct = media.sniff(bytes) or (AURA_FORMAT[fmt] and AURA_FORMAT[fmt].content_type) or "audio/mpeg"
       if fmt == "pcm" and not media.sniff(bytes) then ct = "audio/pcm" end
@@ -241,8 +250,7 @@ function _M.summarize(model, cfg)
       if not res then return nil, err end
       local v = res.value
       if type(v) ~= "table" or type(v.summary) ~= "string" then
-        return nil, errors.new({ message = "Workers AI summarize: response has no summary", kind = "provider",
-          provider = "workers-ai" })
+        return nil, _M.wrong_answer("Workers AI summarize", "summary", model, "summarization", res)
       end
       return { id = events.id("summary"), model = model, summary = v.summary }
     end,
@@ -259,8 +267,7 @@ function _M.embed(model, cfg)
       local v = res.value
       local data = type(v) == "table" and v.data or nil
       if type(data) ~= "table" then
-        return nil, errors.new({ message = "Workers AI embedding: response has no data", kind = "provider",
-          provider = "workers-ai" })
+        return nil, _M.wrong_answer("Workers AI embedding", "embeddings", model, "text embeddings", res)
       end
       -- OpenAI-shaped ({data = {{embedding}}}) or native ({shape, data = {{...}}})
       local out = {}
