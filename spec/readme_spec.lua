@@ -70,8 +70,7 @@ describe("README examples", function()
       env.with({
         CLOUDFLARE_ACCOUNT_ID = "readme-acct", CLOUDFLARE_API_KEY = "readme-key-123456",
         CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CLOUDFLARE_AI_GATEWAY_BASE_URL = emu.url .. "/v1",
-        WORKERS_AI_TOKEN = "readme-wai-token", OPENAI_API_KEY = "readme-openai", ANTHROPIC_API_KEY = "readme-anthropic",
-      }, function()
+      }, function() -- only the variables the README documents
         -- names the examples share, as a reader's program would have them
         sandbox.ai, sandbox.cf = ai, cf
         sandbox.AI = cf.binding({ accountId = "readme-acct", apiKey = "readme-key-123456" })

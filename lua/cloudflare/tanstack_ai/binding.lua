@@ -15,7 +15,7 @@ local request = require("cloudflare.tanstack_ai.request")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
-local type, pairs, setmetatable, tostring = type, pairs, setmetatable, tostring
+local type, pairs, ipairs, setmetatable, tostring = type, pairs, ipairs, setmetatable, tostring
 
 local _M = {}
 
@@ -157,6 +157,27 @@ function Gateway:run(entries, options)
   if entries.provider then entries = { entries } end
   options = options or {}
   local cfg = self.ai.cfg
+  -- like a Worker's env.AI.gateway(id), the binding authenticates its own Workers AI steps: an entry for
+  -- workers-ai without an authorization header gets the binding's key (never another provider's entry)
+  local own = {}
+  for i, e in ipairs(entries) do
+    if type(e) == "table" and e.provider == "workers-ai" then
+      local h = type(e.headers) == "table" and e.headers or {}
+      local has_auth = false
+      for k in pairs(h) do if tostring(k):lower() == "authorization" then has_auth = true end end
+      if not has_auth then
+        local copy = {}
+        for k, v in pairs(e) do copy[k] = v end
+        local hc = {}
+        for k, v in pairs(h) do hc[k] = v end
+        hc.authorization = "Bearer " .. cfg.api_key
+        copy.headers = hc
+        e = copy
+      end
+    end
+    own[i] = e
+  end
+  entries = own
   local headers = { ["content-type"] = "application/json" }
   gateway.gateway_auth(cfg.cf_api_key, headers)
   if type(options.gateway) == "table" then gateway.option_headers(options.gateway, headers) end
