@@ -356,3 +356,28 @@ describe("cf.binding", function()
     end)
   end)
 end)
+
+describe("cf.binding gateway credentials", function()
+  it("a Workers AI entry without authorization gets the binding's key; another provider's entry never does", function()
+    local json = require("tanstack.ai.json")
+    local sent
+    local transport = { request = function(req)
+      sent = req
+      return { status = 200, headers = { ["content-type"] = "application/json" },
+        read = function() return nil end, close = function() end, body = "{}" }
+    end }
+    local cf = require("cloudflare.tanstack_ai")
+    local AI = cf.binding({ accountId = "acct", apiKey = "binding-key-123456", transport = transport })
+    local gw = AI:gateway("gw")
+    assert.is_truthy(gw:run({
+      { provider = "workers-ai", endpoint = "@cf/m", headers = {}, query = { prompt = "a" } },
+      { provider = "openai", endpoint = "chat/completions", headers = {}, query = { model = "x" } },
+      { provider = "workers-ai", endpoint = "@cf/m", headers = { Authorization = "Bearer own-key" }, query = {} },
+    }))
+    local entries = json.decode(sent.body)
+    assert.equals("Bearer binding-key-123456", entries[1].headers.authorization)
+    assert.is_nil(entries[2].headers.authorization)
+    assert.equals("Bearer own-key", entries[3].headers.Authorization)
+    assert.is_nil(entries[3].headers.authorization)
+  end)
+end)
