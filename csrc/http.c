@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define KEEP_CAP ((size_t)256 * 1024)
@@ -155,6 +156,12 @@ static void describe_curl_failure(http_req *r, CURLcode rc)
 
 static void req_finish(http_req *r, CURLcode rc)
 {
+    if (rc == CURLE_OK && r->chunks && !h1_done(r->chunks)) {
+        /* libcurl's decoder saw the end where the strict one did not */
+        r->kind = "network";
+        snprintf(r->errmsg, sizeof r->errmsg, "malformed HTTP response: the chunked body ended early");
+        rc = CURLE_RECV_ERROR;
+    }
     list_unlink(r); /* back to the connection cache (unless failed) */
     r->done = 1;
     r->result = rc;
@@ -298,6 +305,82 @@ static unsigned long long announced_length(const hdr_parser *h)
     return best;
 }
 
+/* Whether the final head's transfer codings end in chunked: 1; 0 when
+ * chunked is not among them; -1 when it is but not once and last (RFC 9112
+ * 6.1, 6.3: then no framing of the body can be trusted). */
+static int transfer_chunked(const hdr_parser *h)
+{
+    size_t pos = 0;
+    hdr_field f;
+    int chunked = 0, last = 0;
+    while (hdr_next(h, &pos, &f)) {
+        size_t i = 0;
+        if (f.name_len != 17 || memcmp(f.name, "transfer-encoding", 17) != 0)
+            continue;
+        while (i < f.value_len) {
+            size_t a, b;
+            while (i < f.value_len && (f.value[i] == ' ' || f.value[i] == '\t' || f.value[i] == ','))
+                i++;
+            a = i;
+            while (i < f.value_len && f.value[i] != ',')
+                i++;
+            b = i;
+            while (b > a && (f.value[b - 1] == ' ' || f.value[b - 1] == '\t'))
+                b--;
+            if (b == a)
+                continue;
+            last = (b - a == 7 && strncasecmp(f.value + a, "chunked", 7) == 0);
+            chunked += last;
+        }
+    }
+    if (chunked == 0)
+        return 0;
+    return chunked == 1 && last ? 1 : -1;
+}
+
+static void chunk_on_head(void *ud, const h1_head *hd)
+{
+    (void)ud;
+    (void)hd; /* never called for a body-only parser */
+}
+
+static void chunk_on_body(void *ud, const char *data, size_t n)
+{
+    http_req *r = ud;
+    if (!r->oom && tai_buf_append(&r->buf, data, n) != 0)
+        r->oom = 1;
+}
+
+static void chunk_on_done(void *ud, int keep_alive)
+{
+    (void)ud;
+    (void)keep_alive; /* h1_done() tells */
+}
+
+static const h1_callbacks CHUNK_CALLBACKS = {chunk_on_head, chunk_on_body, chunk_on_done};
+
+/* Decodes raw chunked bytes into r->buf. 0, or -1 with the failure set. */
+static int decode_chunks(http_req *r, const char *ptr, size_t n)
+{
+    size_t before = r->buf.len;
+    if (h1_feed(r->chunks, ptr, n, &CHUNK_CALLBACKS, r) != 0) {
+        r->buf.len = before; /* nothing of a delivery that failed, as the cosocket transport */
+        if (r->chunks->failed == H1_E_TOO_LARGE) {
+            fail_too_large(r, NULL, 0);
+        } else if (r->chunks->failed == H1_E_NOMEM) {
+            r->oom = 1;
+        } else {
+            r->kind = "network";
+            snprintf(r->errmsg, sizeof r->errmsg, "malformed HTTP response: %s", r->chunks->error);
+        }
+        return -1;
+    }
+    if (r->oom)
+        return -1;
+    r->body_bytes += r->buf.len - before;
+    return 0;
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     http_req *r = ud;
@@ -308,15 +391,21 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         r->paused = 1;
         return CURL_WRITEFUNC_PAUSE;
     }
-    /* chunked and close-delimited bodies: refused as the bytes arrive */
-    if (n > r->max_response - r->body_bytes) {
-        fail_too_large(r, NULL, 0);
-        return 0; /* CURLE_WRITE_ERROR */
-    }
-    r->body_bytes += n;
-    if (tai_buf_append(&r->buf, ptr, n) != 0) {
-        r->oom = 1;
-        return 0; /* CURLE_WRITE_ERROR */
+    if (r->chunks) {
+        /* strict framing; the limit counts decoded bytes (h1_set_max_body) */
+        if (decode_chunks(r, ptr, n) != 0)
+            return 0; /* CURLE_WRITE_ERROR: libcurl closes the connection */
+    } else {
+        /* close-delimited bodies: refused as the bytes arrive */
+        if (n > r->max_response - r->body_bytes) {
+            fail_too_large(r, NULL, 0);
+            return 0; /* CURLE_WRITE_ERROR */
+        }
+        r->body_bytes += n;
+        if (tai_buf_append(&r->buf, ptr, n) != 0) {
+            r->oom = 1;
+            return 0; /* CURLE_WRITE_ERROR */
+        }
     }
     r->got_bytes = 1;
     r->last_activity_ms = now_ms();
@@ -343,6 +432,23 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
             if (cl > r->max_response) {
                 fail_too_large(r, "Content-Length", cl);
                 return 0; /* CURLE_WRITE_ERROR */
+            }
+        }
+        if (!r->is_head && r->head.status != 204 && r->head.status != 304) {
+            int te = transfer_chunked(&r->head);
+            if (te < 0) {
+                r->kind = "network";
+                snprintf(r->errmsg, sizeof r->errmsg,
+                         "malformed HTTP response: chunked is not the final transfer coding, once");
+                return 0; /* CURLE_WRITE_ERROR */
+            }
+            if (te == 1) {
+                if (r->chunks == NULL && (r->chunks = malloc(sizeof *r->chunks)) == NULL) {
+                    r->oom = 1;
+                    return 0;
+                }
+                h1_init_chunked_body(r->chunks);
+                h1_set_max_body(r->chunks, r->max_response);
             }
         }
         r->head_done = 1;
@@ -486,6 +592,8 @@ const char *http_req_start(http_req *r, const http_opts *o)
     /* fewer, larger deliveries on fast streams; no latency cost (curl hands over what recv returned) */
     SETOPT(CURLOPT_BUFFERSIZE, 131072L);
     SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    /* chunked framing reaches on_write raw, for the strict decoder */
+    SETOPT(CURLOPT_HTTP_TRANSFER_DECODING, 0L);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(CURLOPT_WRITEDATA, r);
     SETOPT(CURLOPT_HEADERFUNCTION, on_header);
@@ -546,6 +654,11 @@ void http_req_release(http_req *r)
     free(r->desc);
     r->desc = NULL;
     tai_buf_free(&r->buf);
+    if (r->chunks) {
+        h1_free(r->chunks);
+        free(r->chunks);
+        r->chunks = NULL;
+    }
     hdr_free(&r->head);
     tai_buf_free(&r->scratch);
     r->closed = 1;

@@ -5,6 +5,11 @@
  *
  * Rules kept here:
  *  - libcurl callbacks only fill C buffers.
+ *  - libcurl's transfer decoding is off: a chunked body reaches on_write with
+ *    its framing and is decoded by http1.c's strict chunk parser (RFC 9112
+ *    7.1), so both transports refuse the same malformed framing (libcurl's
+ *    own decoder accepts bare LF and stray bytes on the chunk lines). libcurl
+ *    still finds the end of the body; a disagreement fails the request.
  *  - The multi lives in a malloc'd, refcounted engine (1 ref for its owner
  *    + 1 per live request), so the order in which owner and requests are
  *    released does not matter. */
@@ -17,6 +22,7 @@
 
 #include "buf.h"
 #include "headers.h"
+#include "http1.h"
 
 typedef struct http_engine http_engine;
 
@@ -41,6 +47,7 @@ typedef struct http_req {
     int is_head;        /* a HEAD request: a Content-Length announces no body */
     unsigned long long max_response; /* body bytes allowed (HTTP_NO_LIMIT: any) */
     unsigned long long body_bytes;   /* body bytes accepted so far */
+    h1_parser *chunks;  /* a chunked body's strict decoder (libcurl hands over the raw framing) */
     CURLcode result;
     const char *kind;   /* failure kind, NULL on success */
     size_t max_buffer;

@@ -26,6 +26,13 @@ void h1_init(h1_parser *p, int head_request)
     p->max_body = H1_NO_LIMIT;
 }
 
+void h1_init_chunked_body(h1_parser *p)
+{
+    h1_init(p, 0);
+    p->state = S_CHUNK_SIZE;
+    p->keep_alive = 1;
+}
+
 void h1_set_max_body(h1_parser *p, unsigned long long max_body)
 {
     p->max_body = max_body;

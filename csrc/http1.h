@@ -61,6 +61,10 @@ typedef struct h1_parser {
 #define H1_NO_LIMIT (~0ULL)
 
 TAI_HIDDEN void h1_init(h1_parser *p, int head_request);
+/* A parser for a chunked body alone (the head was framed elsewhere, e.g. by
+ * libcurl with its transfer decoding off): it starts at the first chunk-size
+ * line, and on_head is never called. */
+TAI_HIDDEN void h1_init_chunked_body(h1_parser *p);
 /* Limits the body to max_body bytes (call after h1_init, before feeding).
  * A Content-Length or a chunk size announcing more fails at once, and so
  * does a chunked or close-delimited body growing past it: -1 from h1_feed,

@@ -702,6 +702,45 @@ static void test_h1_chunked_grammar_refused(void)
     }
 }
 
+/* A chunked body alone (libcurl frames the head, the C core the chunks). */
+static void test_h1_chunked_body_only(void)
+{
+    static const char good[] = "3;a=b\r\nabc\r\n0\r\nT: 1\r\n\r\n";
+    size_t cut;
+    for (cut = 0; cut <= sizeof good - 1; cut++) {
+        h1_parser p;
+        h1_out o;
+        memset(&o, 0, sizeof o);
+        h1_init_chunked_body(&p);
+        CHECK(h1_feed(&p, good, cut, &H1_COLLECT, &o) == 0);
+        CHECK(h1_feed(&p, good + cut, sizeof good - 1 - cut, &H1_COLLECT, &o) == 0);
+        CHECK(h1_done(&p) && o.heads == 0 && o.dones == 1 && bufeq(&o.body, S("abc")));
+        /* bytes past the end are refused */
+        CHECK(h1_feed(&p, S("GARBAGE"), &H1_COLLECT, &o) == -1 && p.failed == H1_E_MALFORMED);
+        h1_free(&p);
+        tai_buf_free(&o.items);
+        tai_buf_free(&o.body);
+    }
+    {
+        h1_parser p;
+        h1_out o;
+        memset(&o, 0, sizeof o);
+        h1_init_chunked_body(&p);
+        CHECK(h1_feed(&p, S("3\r\nabc\n0\r\n\r\n"), &H1_COLLECT, &o) == -1);
+        CHECK(p.failed == H1_E_MALFORMED && !h1_done(&p));
+        h1_free(&p);
+        tai_buf_free(&o.items);
+        tai_buf_free(&o.body);
+        memset(&o, 0, sizeof o);
+        h1_init_chunked_body(&p);
+        h1_set_max_body(&p, 2);
+        CHECK(h1_feed(&p, S("3\r\n"), &H1_COLLECT, &o) == -1 && p.failed == H1_E_TOO_LARGE);
+        h1_free(&p);
+        tai_buf_free(&o.items);
+        tai_buf_free(&o.body);
+    }
+}
+
 /* Runs `in` whole with a body limit; returns rc, the parser's failure kind in *kind. */
 static int h1_limited(const char *in, size_t n, unsigned long long max, int *kind, h1_out *o)
 {
@@ -1146,6 +1185,7 @@ int main(void)
     RUN(test_h1_chunked_grammar_ok);
     RUN(test_h1_chunked_grammar_refused);
     RUN(test_h1_max_body);
+    RUN(test_h1_chunked_body_only);
     RUN(test_h1_close_delimited);
     RUN(test_h1_interim_and_no_body);
     RUN(test_h1_headers);
