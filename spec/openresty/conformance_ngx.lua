@@ -3,6 +3,9 @@
 --   GET /__conformance?case=<name>&base=<emulator URL>[&tls_trusted=<url>&tls_untrusted=<url>]
 --       -> {"ok":..,"err":..,"ms":..,"transport":"ngx"}
 --       runs one case of spec/openresty/transport_cases.lua with tanstack.ai.transport.ngx
+--   GET /__conformance?raw=<script> -> the bytes of that case list's raw script (malformed framing included), written
+--       on the raw downstream socket: the n-th request naming a script on a connection gets its n-th response, and
+--       the connection closes after the last (the cases reach it as ctx.raw(name), on this server's own port)
 --   GET /__wire?format=sse|ndjson&n=<events>&delay_ms=<ms>&fail_at=<i>&id=<key>
 --       serves a synthetic event stream through ai.to_server_sent_events_response / ai.to_http_response;
 --       what happened (canceled?, the helper's return value) is kept in lua_shared_dict tanstack_test under <id>
@@ -12,10 +15,42 @@ local json = require("tanstack.ai.json")
 
 local _M = {}
 
+-- The request line of the next request head on a raw socket, or nil when the peer is gone.
+local function next_request_line(sock)
+  local first
+  while true do
+    local line = sock:receive("*l")
+    if line == nil then return nil end
+    if line == "" then
+      if first then return first end
+    else
+      first = first or line
+    end
+  end
+end
+
+local function serve_raw(cases)
+  local ngx = ngx
+  local sock, err = ngx.req.socket(true)
+  if not sock then
+    ngx.log(ngx.ERR, "raw downstream socket: ", err)
+    return ngx.exit(500)
+  end
+  sock:settimeouts(3000, 3000, 3000)
+  local counts, line = {}, ngx.var.request -- the request line
+  while line do
+    local bytes, last = cases.raw_response(line, counts)
+    if not sock:send(bytes) or last then break end
+    line = next_request_line(sock) -- the next request on this connection (keep-alive)
+  end
+  -- the request ends here; nginx closes a connection whose raw socket was taken
+end
+
 function _M.handle()
   local ngx = ngx
   local args = ngx.req.get_uri_args()
   local cases = require("openresty.transport_cases")
+  if args.raw then return serve_raw(cases) end
   local transport = require("tanstack.ai.transport.ngx")
   local ctx = {
     transport = transport,
@@ -27,6 +62,9 @@ function _M.handle()
     sleep = function(ms) ngx.sleep(ms / 1000) end,
     tls = args.tls_trusted and { trusted_url = args.tls_trusted, untrusted_url = args.tls_untrusted,
       flaky_url = args.flaky } or nil,
+    raw = function(name)
+      return "http://127.0.0.1:" .. ngx.var.server_port .. "/__conformance?raw=" .. name
+    end,
   }
   local ok, err, ms = cases.run(args.case, ctx)
   ngx.header["Content-Type"] = "application/json"

@@ -8,7 +8,12 @@
 --
 --   local cases = require("openresty.transport_cases")
 --   local ok, err, ms = cases.run(name, ctx)
---   ctx: { transport = <transport module>, base = <emulator URL>, sleep = fn(ms), now_ms = fn() }
+--   ctx: { transport = <transport module>, base = <emulator URL>, sleep = fn(ms), now_ms = fn(),
+--          raw = fn(script name) -> URL answering with the bytes of cases.raw_scripts[name] }
+-- The raw scripts (malformed framing the emulator cannot send) are served by
+-- spec/tanstack/ai/transport/raw_server.lua for the libcurl run and by conformance_ngx.lua on a raw downstream
+-- socket inside nginx (_M.raw_response: the n-th request naming a script on a connection gets its n-th response;
+-- the connection closes after the last).
 local json = require("tanstack.ai.json")
 
 local type, tostring, pairs, ipairs, pcall, error = type, tostring, pairs, ipairs, pcall, error
@@ -97,6 +102,69 @@ local function pattern_bytes(n, offset)
   local t = {}
   for i = 0, n - 1 do t[#t + 1] = string.char((i + (offset or 0)) % 256) end
   return concat(t)
+end
+
+---------------------------------------------------------------------------------------------------
+-- raw scripts: the responses of a raw server, byte for byte, one per request on a connection
+---------------------------------------------------------------------------------------------------
+
+local function chunked(framing, keep_alive)
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+    .. (keep_alive and "" or "Connection: close\r\n") .. "\r\n" .. framing
+end
+
+local function with_length(body)
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body
+end
+
+-- Malformed chunked framing (RFC 9112 7.1): each must be refused, never read as the body "abc".
+local MALFORMED_CHUNKED = {
+  bare_lf_after_size = "3\nabc\r\n0\r\n\r\n",
+  bare_lf_after_data = "3\r\nabc\n0\r\n\r\n",
+  bare_lf_ending_last_chunk = "3\r\nabc\r\n0\n\r\n",
+  bare_lf_final = "3\r\nabc\r\n0\r\n\n",
+  space_after_size = "3 \r\nabc\r\n0\r\n\r\n",
+  tab_after_size = "3\t\r\nabc\r\n0\r\n\r\n",
+  empty_extension_name = "3;\r\nabc\r\n0\r\n\r\n",
+  unclosed_quoted_extension = "3;a=\"b\r\nabc\r\n0\r\n\r\n",
+}
+
+_M.raw_scripts = {
+  -- what RFC 9112 allows: BWS around ";" and "=", quoted strings, leading zeros, a trailer
+  chunked_well_formed = { chunked("3 ; a = \"x;\\\"y\" ;b\r\nabc\r\n0003;c=d\r\ndef\r\n000\r\nT: 1\r\n\r\n") },
+  -- the head tolerances a client may apply (RFC 9112 2.2 bare LF, 5.2 obs-fold); the chunk framing stays CRLF
+  head_bare_lf_and_obs_fold = { "HTTP/1.1 200 OK\nContent-Type: text/plain\nX-Fold: a\n  b\n"
+    .. "Transfer-Encoding: chunked\nConnection: close\n\n3\r\nabc\r\n0\r\n\r\n" },
+  -- a keep-alive response, then a malformed one on the same connection, then (only if the transport wrongly kept
+  -- the connection after the error) a third
+  pooled_then_malformed = { with_length("first"), chunked(MALFORMED_CHUNKED.bare_lf_after_size, true),
+    with_length("reused-after-error") },
+  -- max_response_bytes
+  close_delimited_5000 = { "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+    .. string.rep("x", 5000) },
+  chunk_size_4gib = { chunked("100000000\r\n" .. string.rep("y", 3000)) },
+}
+for name, framing in pairs(MALFORMED_CHUNKED) do
+  _M.raw_scripts[name] = { chunked(framing) }
+end
+
+--- A raw server's answer to a request line on a connection: the n-th request naming a script there gets its n-th
+--- response. counts: the connection's state (a table). Returns bytes, last (close the connection after them).
+function _M.raw_response(request_line, counts)
+  local name = type(request_line) == "string" and request_line:match("[?&]raw=([%w_]+)")
+  local script = name and _M.raw_scripts[name]
+  local i = script and (counts[name] or 0) + 1
+  if not script or i > #script then
+    return "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nno script", true
+  end
+  counts[name] = i
+  return script[i], i == #script
+end
+
+local function raw_url(ctx, name)
+  check(ctx.raw, "this run has no raw server")
+  check(_M.raw_scripts[name], "no raw script %s", name)
+  return ctx.raw(name)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -346,6 +414,151 @@ case("invalid_requests_raise", function(ctx)
   check(not pcall(ctx.transport.request, { method = "GET", url = ctx.base .. "/__test/echo",
     headers = { ["X-Bad"] = "a\r\nInjected: yes" } }), "CR/LF in a header value accepted")
   check(not pcall(ctx.transport.request, { method = "G T", url = ctx.base .. "/__test/echo" }), "bad method accepted")
+end)
+
+-- RFC 9112 7.1: the chunked framing is read strictly by both transports (libcurl's transfer decoding is off and the
+-- C core's chunk parser decodes, as it does for the cosockets); a malformed chunk line, a bare LF where CRLF belongs,
+-- an empty extension name or an unclosed quoted value fails the request, kind "network".
+case("chunked_framing_is_strict", function(ctx)
+  local res = request_ok(ctx, { method = "GET", url = raw_url(ctx, "chunked_well_formed"), timeout = 5000 })
+  local body, err = read_all(res)
+  check(err == nil and body == "abcdef", "well-formed chunked body: %q %s", tostring(body), tostring(err))
+  res.close()
+  res = request_ok(ctx, { method = "GET", url = raw_url(ctx, "head_bare_lf_and_obs_fold"), timeout = 5000 })
+  body, err = read_all(res)
+  check(err == nil and body == "abc", "bare LF head: %q %s", tostring(body), tostring(err))
+  check(res.headers["x-fold"] and res.headers["x-fold"]:match("^a +b$"), "obs-fold: %q", tostring(res.headers["x-fold"]))
+  res.close()
+  local names = {}
+  for name in pairs(MALFORMED_CHUNKED) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local r, rerr = ctx.transport.request({ method = "GET", url = raw_url(ctx, name), timeout = 5000 })
+    local got = ""
+    if r then -- the head may come first; the body's framing fails then
+      got, rerr = read_all(r)
+      r.close()
+    end
+    check(rerr ~= nil, "%s: accepted (body %q)", name, got)
+    check(rerr.kind == "network", "%s: kind %s (%s)", name, tostring(rerr.kind), tostring(rerr))
+    check(tostring(rerr.message):find("malformed", 1, true), "%s: message %q", name, tostring(rerr.message))
+    check(#got <= 3, "%s: more than the chunk's data was delivered (%q)", name, got)
+  end
+end)
+
+case("malformed_response_connection_not_reused", function(ctx)
+  local url = raw_url(ctx, "pooled_then_malformed")
+  local res = request_ok(ctx, { method = "GET", url = url, timeout = 5000 })
+  local body, err = read_all(res)
+  check(err == nil and body == "first", "first response: %q %s", tostring(body), tostring(err))
+  res.close()
+  -- the second request goes over the pooled connection and gets malformed framing
+  local r2, err2 = ctx.transport.request({ method = "GET", url = url, timeout = 5000 })
+  if r2 then
+    body, err2 = read_all(r2)
+    r2.close()
+  end
+  check(err2 ~= nil and err2.kind == "network", "malformed response accepted: %s", tostring(err2))
+  -- that connection was closed: the third request opens a new one (the script starts over)
+  local r3 = request_ok(ctx, { method = "GET", url = url, timeout = 5000 })
+  body, err = read_all(r3)
+  r3.close()
+  check(body ~= "reused-after-error", "the connection was put back in the pool after a malformed response")
+  check(err == nil and body == "first", "third response: %q %s", tostring(body), tostring(err))
+end)
+
+-- max_response_bytes: refused at an announced Content-Length before the body is read, and as a body grows.
+case("max_response_bytes_content_length", function(ctx)
+  local t0 = ctx.now_ms()
+  local res, err = ctx.transport.request({ method = "GET", url = ctx.base .. "/__test/bytes?n=33554432",
+    timeout = 10000, max_response_bytes = 4096 })
+  check(res == nil, "a 32 MiB Content-Length over a 4096-byte limit gave a response")
+  check(err.kind == "too_large", "kind %s (%s)", tostring(err.kind), tostring(err))
+  check(err.retryable == false, "too_large must not be retried")
+  check(tostring(err.message):find("33554432 bytes (Content-Length) exceeds the limit of 4096 bytes", 1, true),
+    "message %q", tostring(err.message))
+  check(ctx.now_ms() - t0 < 3000, "took %.0f ms", ctx.now_ms() - t0)
+  -- a 10 GiB announcement against the default-sized limit: the server sends 10 bytes and hangs up, so only a check of
+  -- the head gives "too_large" (reading the body would end in a truncation error)
+  res, err = ctx.transport.request({ method = "GET", timeout = 10000, max_response_bytes = 64 * 1024 * 1024,
+    url = ctx.base .. "/__test/drop?after_bytes=10&content_length=10737418240" })
+  check(res == nil and err.kind == "too_large", "10 GiB Content-Length: %s", tostring(err))
+  check(tostring(err.message):find("10737418240", 1, true), "message %q", tostring(err.message))
+  -- exactly the limit is fine; so is a HEAD announcing more
+  res = request_ok(ctx, { method = "GET", url = ctx.base .. "/__test/bytes?n=1000", timeout = 10000,
+    max_response_bytes = 1000 })
+  local body, rerr = read_all(res)
+  check(rerr == nil and body == pattern_bytes(1000), "a body of exactly the limit: %s", tostring(rerr))
+  res.close()
+  res = request_ok(ctx, { method = "HEAD", url = ctx.base .. "/__test/bytes?n=5000", timeout = 10000,
+    max_response_bytes = 10 })
+  check(res.status == 200, "HEAD status %s", tostring(res.status))
+  res.close()
+end)
+
+case("max_response_bytes_streamed_body", function(ctx)
+  -- chunked (the emulator's SSE route): the read that would pass the limit fails; no byte past it is handed out
+  local res = request_ok(ctx, { method = "GET", url = ctx.base .. "/__test/sse?n=400", timeout = 10000,
+    max_response_bytes = 1000 })
+  local body, err = read_all(res)
+  res.close()
+  check(err ~= nil and err.kind == "too_large", "chunked body over the limit: %s", tostring(err))
+  check(err.retryable == false, "too_large must not be retried")
+  check(tostring(err.message):find("exceeds the limit of 1000 bytes", 1, true), "message %q", tostring(err.message))
+  check(#body <= 1000, "%.0f bytes handed out past a 1000-byte limit", #body)
+  local stream = {}
+  for i = 0, 399 do stream[#stream + 1] = 'data: {"i":' .. i .. '}\n\n' end
+  check(concat(stream):sub(1, #body) == body, "the bytes before the limit are the stream's first bytes")
+  -- a chunk size announcing more than is left fails at once (raw server)
+  local t0 = ctx.now_ms()
+  local r2, err2 = ctx.transport.request({ method = "GET", url = raw_url(ctx, "chunk_size_4gib"), timeout = 5000,
+    max_response_bytes = 1000 })
+  if r2 then
+    body, err2 = read_all(r2)
+    r2.close()
+  end
+  check(err2 ~= nil and err2.kind == "too_large", "a 4 GiB chunk: %s", tostring(err2))
+  check(ctx.now_ms() - t0 < 3000, "took %.0f ms", ctx.now_ms() - t0)
+  -- close-delimited (raw server)
+  local r3, err3 = ctx.transport.request({ method = "GET", url = raw_url(ctx, "close_delimited_5000"), timeout = 5000,
+    max_response_bytes = 1000 })
+  body = ""
+  if r3 then
+    body, err3 = read_all(r3)
+    r3.close()
+  end
+  check(err3 ~= nil and err3.kind == "too_large", "close-delimited body over the limit: %s", tostring(err3))
+  check(#body <= 1000, "%.0f bytes handed out past a 1000-byte limit", #body)
+  -- without a limit the same body is whole
+  r3 = request_ok(ctx, { method = "GET", url = raw_url(ctx, "close_delimited_5000"), timeout = 5000 })
+  body, err3 = read_all(r3)
+  r3.close()
+  check(err3 == nil and body == string.rep("x", 5000), "close-delimited body: %s (%.0f bytes)", tostring(err3), #body)
+end)
+
+-- Request headers: a control character other than HTAB (RFC 9110 5.5) in a name or value raises; the message names
+-- the header, never the value (it may be a key).
+case("header_control_characters_refused", function(ctx)
+  local secret = "sk-conformance-SECRET-0123456789"
+  for _, c in ipairs({ "\1", "\127", "\11", "\12", "\0", "\r", "\n", "\31" }) do
+    local ok, err = pcall(ctx.transport.request, { method = "GET", url = ctx.base .. "/__test/echo",
+      headers = { ["X-Api-Key"] = secret .. c .. "x" }, timeout = 5000 })
+    check(not ok, "control character %d in a header value accepted", c:byte())
+    check(tostring(err):find("X-Api-Key", 1, true), "the error names the header: %s", tostring(err))
+    check(not tostring(err):find("SECRET", 1, true), "the error shows the value: %s", tostring(err))
+    ok, err = pcall(ctx.transport.request, { method = "GET", url = ctx.base .. "/__test/echo",
+      headers = { "X-Array: " .. secret .. c }, timeout = 5000 })
+    check(not ok and not tostring(err):find("SECRET", 1, true), "array form, character %d: %s", c:byte(), tostring(err))
+    check(tostring(err):find("X-Array", 1, true), "the error names the header: %s", tostring(err))
+    ok = pcall(ctx.transport.request, { method = "GET", url = ctx.base .. "/__test/echo",
+      headers = { ["X" .. c .. "Y"] = "v" }, timeout = 5000 })
+    check(not ok, "control character %d in a header name accepted", c:byte())
+  end
+  local res = request_ok(ctx, { method = "GET", url = ctx.base .. "/__test/echo", timeout = 5000,
+    headers = { ["X-Tab"] = "a\tb" } })
+  local echo = json.decode((read_all(res)))
+  check(echo.headers["x-tab"] == "a\tb", "HTAB in a value is sent: %q", tostring(echo.headers["x-tab"]))
+  res.close()
 end)
 
 -- TLS with verification: ctx.tls = { trusted_url, untrusted_url, ca } (spec/openresty/tls.lua). The CA is passed as

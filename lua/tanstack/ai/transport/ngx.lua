@@ -2,12 +2,20 @@
 -- nginx's event loop instead of blocking the worker. Same interface and error kinds as transport/curl.lua:
 --   request(req) -> { status, headers (lower-case), read, close, info } | nil, err
 --   req: method, url, headers (map or "Name: value" array), body, timeout (total, ms), connect_timeout (ms),
---        idle_timeout (ms without a byte), ca_file (ignored: nginx verifies with lua_ssl_trusted_certificate)
+--        idle_timeout (ms without a byte), ca_file (ignored: nginx verifies with lua_ssl_trusted_certificate),
+--        max_response_bytes: response body bytes allowed (a number >= 0; nil: any). A final head announcing a larger
+--          Content-Length fails request() before a byte of the body is read; a chunked or close-delimited body
+--          growing past it (or a chunk size announcing more) fails the read() that would pass it. Both: nil, err
+--          with err.kind "too_large" (not retryable); no byte past the limit is ever handed out.
+--   A header name or value holding a control character other than HTAB (0x00-0x08, 0x0A-0x1F, 0x7F) raises; the
+--   message names the header, never its value.
 --   read() -> bytes | nil (end) | nil, err;  close() stops the request (idempotent)
 -- Response framing (status line, headers, Content-Length, chunked, close-delimited) is the C core's sans-I/O
--- parser (core.http1_response_parser). TLS: sslhandshake(nil, host, true) -- certificate verification is always
--- on; nginx needs `lua_ssl_trusted_certificate` (and a `resolver` for host names). A connection goes back to
--- the keep-alive pool (setkeepalive) only after a complete keep-alive response was read; any early stop closes it.
+-- parser (core.http1_response_parser): lenient where RFC 9112 lets a client be in the head (bare LF, obs-fold),
+-- strict in the chunked framing (RFC 9112 7.1). TLS: sslhandshake(nil, host, true) -- certificate verification is
+-- always on; nginx needs `lua_ssl_trusted_certificate` (and a `resolver` for host names). A connection goes back
+-- to the keep-alive pool (setkeepalive) only after a complete keep-alive response was read; any early stop, a
+-- malformed response and a body over max_response_bytes close it.
 -- Usable in the rewrite, access, content and timer phases (where cosockets exist). Lua 5.1 syntax.
 local core = require("tanstack.ai.core")
 local errors = require("tanstack.ai.errors")
@@ -41,7 +49,9 @@ local function now_ms(ngx)
 end
 
 local function failure(msg, kind)
-  return errors.new({ message = msg or "request failed", kind = kind or "network" })
+  -- a body over max_response_bytes would be as large on a retry
+  return errors.new({ message = msg or "request failed", kind = kind or "network",
+    retryable = (kind == "too_large") and false or nil })
 end
 
 local function canceled()
@@ -62,6 +72,19 @@ local function is_token(s)
   end
   return true
 end
+
+-- A header name for an error message: printable ASCII as is, other bytes as \xNN, at most 64 bytes shown.
+local function printable(name)
+  if type(name) ~= "string" then return tostring(name) end
+  local shown = sub(name, 1, 64):gsub(".", function(c)
+    local b = byte(c)
+    if b < 32 or b > 126 or c == "'" or c == "\\" then return string.format("\\x%02x", b) end
+  end)
+  return #name > 64 and (shown .. "...") or shown
+end
+
+-- A control character (RFC 5234 CTL) other than HTAB: never in a field value (RFC 9110 5.5).
+local CTL_NOT_HTAB = "[%z\1-\8\10-\31\127]"
 
 --- Split an http(s) URL. Returns { scheme, host (for connect), port, authority (Host header), path } or nil, msg.
 function _M.parse_url(url)
@@ -114,10 +137,17 @@ local function request_head(req, u)
   local lines = { method .. " " .. u.path .. " HTTP/1.1", "Host: " .. u.authority }
   local seen = {}
   local function add(name, value)
-    if not is_token(name) then error("invalid header name (must be an HTTP token without CR, LF or NUL)", 4) end
+    if name == "" then error("empty header name", 4) end
+    if not is_token(name) then
+      error("invalid header name '" .. printable(name)
+        .. "' (must be an HTTP token: no space, separator or control character)", 4)
+    end
     if type(value) == "number" then value = tostring(value) end
     if type(value) ~= "string" then error("header '" .. name .. "' must have a string value", 4) end
-    if find(value, "[\r\n%z]") then error("header '" .. name .. "' has CR, LF or NUL in its value", 4) end
+    -- the message names the header, never the value (it may be a key)
+    if find(value, CTL_NOT_HTAB) then
+      error("header '" .. name .. "' has a control character in its value (only HTAB is allowed)", 4)
+    end
     value = value:gsub("^[ \t]+", "")
     local l = lower(name)
     -- framing headers are ours
@@ -170,6 +200,10 @@ function _M.request(req)
   local u, uerr = _M.parse_url(req.url)
   if not u then error(uerr, 2) end
   local head_bytes, method = request_head(req, u)
+  local max_body = req.max_response_bytes
+  if max_body ~= nil and (type(max_body) ~= "number" or max_body ~= max_body or max_body < 0) then -- NaN too
+    error("option 'max_response_bytes' must be a number >= 0", 2)
+  end
 
   local total = positive(req.timeout)
   local idle = positive(req.idle_timeout)
@@ -294,8 +328,12 @@ function _M.request(req)
           ngx.sleep(0.001) -- a fast upstream must not monopolise the worker
         end
       end
-      local items, perr = parser:feed(data)
-      if not items then return fail(failure("malformed HTTP response: " .. tostring(perr), "network")) end
+      local items, perr, pkind = parser:feed(data)
+      if not items then
+        -- the connection is closed (fail -> release(false)), never pooled: its framing is lost
+        if pkind == "too_large" then return fail(failure(tostring(perr) .. " (max_response_bytes)", "too_large")) end
+        return fail(failure("malformed HTTP response: " .. tostring(perr), "network"))
+      end
       take(items)
       return true
     end
@@ -325,7 +363,7 @@ function _M.request(req)
     attempt = attempt + 1
     local ok, err = connect()
     if not ok then return nil, err end
-    parser = core.http1_response_parser({ head_request = method == "HEAD" })
+    parser = core.http1_response_parser({ head_request = method == "HEAD", max_body_bytes = max_body })
     queue, qn, head, complete, failed, got_bytes = {}, 0, nil, false, nil, false
     local stale = false
     local send_wait, send_bound = MAX_WAIT, nil

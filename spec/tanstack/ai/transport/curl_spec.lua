@@ -7,13 +7,15 @@ local emulator = require("helpers.emulator")
 local system = require("system")
 
 describe("transport conformance: libcurl", function()
-  local emu, tls, ctx
+  local emu, tls, raw, ctx
 
   setup(function()
     emu = emulator.shared()
     tls = require("openresty.tls").start()
+    raw = require("tanstack.ai.transport.raw_server").start()
     ctx = {
       tls = tls,
+      raw = function(name) return raw.url .. name end,
       transport = require("tanstack.ai.transport.curl"),
       base = emu.url,
       now_ms = function() return system.gettime() * 1000 end,
@@ -23,6 +25,7 @@ describe("transport conformance: libcurl", function()
 
   teardown(function()
     if tls then tls:stop() end
+    if raw then raw:stop() end
   end)
 
   for _, name in ipairs(cases.names) do
