@@ -12,11 +12,26 @@
 
 /* No loop over the active list spans a call out of this file: the binding's
  * finalizers release requests, which unlinks them. */
+/* A socket libcurl watches (CURLMOPT_SOCKETFUNCTION), as recorded for an
+ * event loop that polls it (core.http_sockets): `current` is libcurl's
+ * interest now, `reported` what the loop was last told, `reset` that libcurl
+ * dropped the socket since then (the loop must close its handle even if the
+ * same number comes back: it may be a new socket). */
+typedef struct sock_rec {
+    curl_socket_t fd;
+    int current, reported, reset;
+} sock_rec;
+
 struct http_engine {
     CURLM *multi;
     int refs;
     http_req *active;  /* requests currently added to the multi */
     unsigned progress; /* bumped when any request gains data/head/end */
+    sock_rec *socks;   /* sockets libcurl watches or the loop was told of */
+    size_t nsocks, capsocks;
+    http_sock_change *changes; /* the last drain's output */
+    size_t capchanges;
+    long long timer_deadline; /* libcurl's timer (CURLMOPT_TIMERFUNCTION), -1: none */
 };
 
 static long long now_ms(void)
@@ -24,6 +39,68 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- socket and timer interest (C only: recorded, never a call into Lua) ---- */
+
+static sock_rec *sock_find(http_engine *e, curl_socket_t fd)
+{
+    size_t i;
+    for (i = 0; i < e->nsocks; i++)
+        if (e->socks[i].fd == fd)
+            return &e->socks[i];
+    return NULL;
+}
+
+static void sock_drop(http_engine *e, sock_rec *r)
+{
+    *r = e->socks[--e->nsocks];
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    http_engine *e = userp;
+    sock_rec *r = sock_find(e, fd);
+    int ev = 0;
+    (void)easy;
+    (void)socketp;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+        ev |= HTTP_EV_READ;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+        ev |= HTTP_EV_WRITE;
+    if (ev == 0) { /* CURL_POLL_REMOVE (or NONE) */
+        if (r == NULL)
+            return 0;
+        if (what == CURL_POLL_REMOVE && r->reported)
+            r->reset = 1;
+        r->current = 0;
+        if (!r->reported)
+            sock_drop(e, r);
+        return 0;
+    }
+    if (r == NULL) {
+        if (e->nsocks == e->capsocks) {
+            size_t cap = e->capsocks ? e->capsocks * 2 : 8;
+            sock_rec *n = realloc(e->socks, cap * sizeof *n);
+            if (n == NULL)
+                return -1; /* libcurl fails the transfer */
+            e->socks = n;
+            e->capsocks = cap;
+        }
+        r = &e->socks[e->nsocks++];
+        r->fd = fd;
+        r->reported = r->reset = 0;
+    }
+    r->current = ev;
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    http_engine *e = userp;
+    (void)multi;
+    e->timer_deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return 0;
 }
 
 /* ---- engine ---- */
@@ -36,10 +113,20 @@ http_engine *http_engine_new(const char **err)
         return NULL;
     }
     e->refs = 1;
+    e->timer_deadline = -1;
     e->multi = curl_multi_init();
     if (e->multi == NULL) {
         free(e);
         *err = "curl_multi_init failed";
+        return NULL;
+    }
+    if (curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+        curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
+        curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer) != CURLM_OK ||
+        curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK) {
+        curl_multi_cleanup(e->multi);
+        free(e);
+        *err = "curl_multi_setopt(CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION) failed";
         return NULL;
     }
     return e;
@@ -50,6 +137,8 @@ void http_engine_unref(http_engine *e)
     if (--e->refs > 0)
         return;
     curl_multi_cleanup(e->multi); /* no easy handle left: each held a ref */
+    free(e->socks);
+    free(e->changes);
     free(e);
 }
 
@@ -219,11 +308,28 @@ static long poll_timeout(http_engine *e, long max_ms)
     return max_ms;
 }
 
-CURLMcode http_engine_step(http_engine *e, long wait_ms)
+/* curl_multi_perform, and the socket callback told of every transfer's
+ * sockets: before libcurl 8.11 perform does not update them (socket_all is
+ * perform + that), and an event loop polling them would wait on stale ones. */
+static CURLMcode engine_perform(http_engine *e)
 {
     int running;
+    CURLMcode mc;
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    mc = curl_multi_socket_all(e->multi, &running);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    return mc;
+}
+
+CURLMcode http_engine_step(http_engine *e, long wait_ms)
+{
     unsigned before = e->progress;
-    CURLMcode mc = curl_multi_perform(e->multi, &running);
+    CURLMcode mc = engine_perform(e);
     engine_collect(e);
     /* With nothing in flight the poll still sleeps: schedulers use
      * http_wait as their idle wait. */
@@ -232,9 +338,111 @@ CURLMcode http_engine_step(http_engine *e, long wait_ms)
     mc = curl_multi_poll(e->multi, NULL, 0, (int)poll_timeout(e, wait_ms), NULL);
     if (mc != CURLM_OK)
         return mc;
-    mc = curl_multi_perform(e->multi, &running);
+    mc = engine_perform(e);
     engine_collect(e);
     return mc;
+}
+
+/* ---- an event loop polls the sockets (core.http_sockets) ---- */
+
+size_t http_engine_sockets(http_engine *e, int full, const http_sock_change **out)
+{
+    size_t i = 0, n = 0;
+    *out = NULL;
+    if (e->capchanges < 2 * e->nsocks) {
+        size_t cap = 2 * e->nsocks;
+        http_sock_change *c = realloc(e->changes, cap * sizeof *c);
+        if (c == NULL)
+            return (size_t)-1;
+        e->changes = c;
+        e->capchanges = cap;
+    }
+    while (i < e->nsocks) {
+        sock_rec *r = &e->socks[i];
+        if (full) { /* a new loop: it holds no handle */
+            r->reported = r->reset = 0;
+        } else if (r->reset && r->reported) {
+            e->changes[n].fd = r->fd;
+            e->changes[n++].events = 0;
+            r->reported = 0;
+        }
+        r->reset = 0;
+        if (r->current != r->reported) {
+            e->changes[n].fd = r->fd;
+            e->changes[n++].events = r->current;
+            r->reported = r->current;
+        }
+        if (r->current == 0)
+            sock_drop(e, r); /* the last record moved here: look at i again */
+        else
+            i++;
+    }
+    *out = e->changes;
+    return n;
+}
+
+long http_engine_timeout(http_engine *e)
+{
+    long long now = now_ms();
+    long ms = -1;
+    http_req *r;
+    if (e->timer_deadline >= 0)
+        ms = e->timer_deadline > now ? (long)(e->timer_deadline - now) : 0;
+    for (r = e->active; r; r = r->next) {
+        if (r->idle_ms > 0 && !r->paused) {
+            long long left = r->last_activity_ms + r->idle_ms - now;
+            if (left < 0)
+                left = 0;
+            if (ms < 0 || left < ms)
+                ms = (long)left;
+        }
+    }
+    return ms;
+}
+
+CURLMcode http_engine_socket_action(http_engine *e, curl_socket_t fd, int events)
+{
+    int running, mask = 0;
+    CURLMcode mc;
+    if (fd == CURL_SOCKET_TIMEOUT)
+        e->timer_deadline = -1; /* one-shot: libcurl arms it again if it still needs one */
+    if (events & HTTP_EV_READ)
+        mask |= CURL_CSELECT_IN;
+    if (events & HTTP_EV_WRITE)
+        mask |= CURL_CSELECT_OUT;
+    if (events & HTTP_EV_ERROR)
+        mask |= CURL_CSELECT_ERR;
+    mc = curl_multi_socket_action(e->multi, fd, mask, &running);
+    engine_collect(e);
+    return mc;
+}
+
+unsigned http_engine_generation(const http_engine *e)
+{
+    return e->progress;
+}
+
+void http_engine_progress(const http_engine *e, http_progress *out)
+{
+    const http_req *r;
+    memset(out, 0, sizeof *out);
+    for (r = e->active; r; r = r->next) {
+        curl_off_t ul = 0, ult = -1, dl = 0, dlt = -1;
+        curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &ul);
+        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &ult);
+        curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &dl);
+        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &dlt);
+        out->requests++;
+        out->sent += (double)ul;
+        out->send_total += ult > 0 ? (double)ult : 0;
+        out->received += (double)dl;
+        if (dlt > 0)
+            out->receive_total += (double)dlt;
+        else
+            out->receive_unknown++;
+        if (r->head_done)
+            out->answered++;
+    }
 }
 
 static int reached(const http_req *r, http_until u)

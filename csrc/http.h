@@ -89,6 +89,25 @@ typedef struct http_info {
 
 #define HTTP_DEFAULT_MAX_BUFFER ((size_t)1024 * 1024)
 
+/* Socket interest, as libcurl reports it (CURLMOPT_SOCKETFUNCTION). */
+#define HTTP_EV_READ 1
+#define HTTP_EV_WRITE 2
+#define HTTP_EV_ERROR 4
+
+/* One change for an event loop: events 0 means "no longer watched: close
+ * the handle" (a later change for the same fd is a new socket). */
+typedef struct http_sock_change {
+    curl_socket_t fd;
+    int events;
+} http_sock_change;
+
+/* Transfers in flight, summed (an upload's or a download's total is 0 when
+ * unknown). */
+typedef struct http_progress {
+    int requests, answered, receive_unknown;
+    double sent, send_total, received, receive_total;
+} http_progress;
+
 /* ---- engine ---- */
 
 /* NULL with *err set ("out of memory", "curl_multi_init failed"); the new
@@ -100,6 +119,24 @@ TAI_HIDDEN void http_engine_unref(http_engine *e);
 TAI_HIDDEN CURLMcode http_engine_step(http_engine *e, long wait_ms);
 /* Requests in flight. */
 TAI_HIDDEN int http_engine_count(const http_engine *e);
+
+/* ---- driven by an event loop (libuv: core.http_sockets and friends) ----
+ * libcurl's socket and timer callbacks only record interest here; the loop
+ * polls the sockets, and calls http_engine_socket_action when one is ready or
+ * the timeout is due. The blocking paths above keep working beside it. */
+
+/* The sockets whose interest changed since the last call (full: every
+ * watched socket, for a loop that holds no handle yet). *out stays valid
+ * until the next call; (size_t)-1 when out of memory. */
+TAI_HIDDEN size_t http_engine_sockets(http_engine *e, int full, const http_sock_change **out);
+/* ms until libcurl's timer or an idle timeout is due (0: now), -1: none. */
+TAI_HIDDEN long http_engine_timeout(http_engine *e);
+/* curl_multi_socket_action on fd (CURL_SOCKET_TIMEOUT: the timer) with
+ * HTTP_EV_* events, then finished transfers and idle timeouts. */
+TAI_HIDDEN CURLMcode http_engine_socket_action(http_engine *e, curl_socket_t fd, int events);
+/* Changes whenever a request gains a head, data or its end. */
+TAI_HIDDEN unsigned http_engine_generation(const http_engine *e);
+TAI_HIDDEN void http_engine_progress(const http_engine *e, http_progress *out);
 
 /* ---- request lifetime ---- */
 

@@ -1,5 +1,8 @@
 /* Lua binding of the HTTP client engine (http.c): core.http_request(opts),
- * core.http_wait(ms) and the request methods.
+ * core.http_wait(ms), the request methods, and for an event loop that polls
+ * libcurl's sockets itself (tanstack.ai.async.attach_uv): core.http_sockets,
+ * core.http_timeout, core.http_socket_action, core.http_generation; and
+ * core.http_progress (bytes of the transfers in flight, for progress bars).
  *   opts: method, url, headers (map and/or "Name: value" array; a control
  *   character other than HTAB in a name or value raises, naming the header),
  *   body, ca_file, connect_timeout, timeout, idle_timeout (ms), max_buffer,
@@ -367,6 +370,142 @@ static int l_http_wait(lua_State *L)
     return 1;
 }
 
+/* ---- an event loop polls libcurl's sockets (tanstack.ai.async.attach_uv) ---- */
+
+static http_engine *engine_of(lua_State *L)
+{
+    anchor *a = lua_touserdata(L, lua_upvalueindex(1));
+    return a->eng;
+}
+
+static const char *events_name(int ev)
+{
+    switch (ev & (HTTP_EV_READ | HTTP_EV_WRITE)) {
+    case HTTP_EV_READ:
+        return "r";
+    case HTTP_EV_WRITE:
+        return "w";
+    case HTTP_EV_READ | HTTP_EV_WRITE:
+        return "rw";
+    default:
+        return "";
+    }
+}
+
+/* core.http_sockets([full]) -> { {fd, "r"|"w"|"rw"|""}, ... }: the sockets
+ * whose interest changed since the last call, in order; "" means no longer
+ * watched (close the handle; the same fd later is a new socket). full: every
+ * watched socket, for a loop that holds no handle yet. The changes are copied
+ * out of the engine before any Lua value is made: a Lua allocation can run a
+ * finalizer, which may change the engine's sockets. */
+static int l_http_sockets(lua_State *L)
+{
+    http_engine *e = engine_of(L);
+    const http_sock_change *c;
+    http_sock_change *copy;
+    size_t n, i;
+    if (e == NULL) {
+        lua_newtable(L);
+        return 1;
+    }
+    n = http_engine_sockets(e, lua_toboolean(L, 1), &c);
+    if (n == (size_t)-1)
+        return luaL_error(L, "out of memory");
+    copy = n ? lua_newuserdata(L, n * sizeof *copy) : NULL;
+    if (n)
+        memcpy(copy, c, n * sizeof *copy);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_createtable(L, 2, 0);
+        lua_pushinteger(L, (lua_Integer)copy[i].fd);
+        lua_rawseti(L, -2, 1);
+        lua_pushstring(L, events_name(copy[i].events));
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    return 1;
+}
+
+/* core.http_timeout() -> ms until libcurl's timer or an idle timeout is due
+ * (0: now), -1 when nothing is due. */
+static int l_http_timeout(lua_State *L)
+{
+    http_engine *e = engine_of(L);
+    lua_pushinteger(L, e ? (lua_Integer)http_engine_timeout(e) : -1);
+    return 1;
+}
+
+/* core.http_socket_action([fd, events]) -> requests in flight. fd ready with
+ * events (a string of r, w, e: readable, writable, error), or without fd the
+ * timeout is due. */
+static int l_http_socket_action(lua_State *L)
+{
+    http_engine *e = engine_of(L);
+    curl_socket_t fd = CURL_SOCKET_TIMEOUT;
+    int ev = 0;
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer v = luaL_checkinteger(L, 1);
+        size_t len, i;
+        const char *s = luaL_optlstring(L, 2, "", &len);
+        if (v < 0)
+            return luaL_argerror(L, 1, "expected a socket (a non-negative integer)");
+        fd = (curl_socket_t)v;
+        for (i = 0; i < len; i++) {
+            if (s[i] == 'r')
+                ev |= HTTP_EV_READ;
+            else if (s[i] == 'w')
+                ev |= HTTP_EV_WRITE;
+            else if (s[i] == 'e')
+                ev |= HTTP_EV_ERROR;
+            /* libuv may add flags (d: disconnect, p: priority): reading tells */
+            else if (s[i] == 'd' || s[i] == 'p')
+                ev |= HTTP_EV_READ;
+        }
+    }
+    if (e)
+        http_engine_socket_action(e, fd, ev);
+    lua_pushinteger(L, e ? http_engine_count(e) : 0);
+    return 1;
+}
+
+/* core.http_generation() -> a number that changes whenever a request gains a
+ * head, data or its end (a scheduler runs its tasks again while it moves). */
+static int l_http_generation(lua_State *L)
+{
+    http_engine *e = engine_of(L);
+    lua_pushinteger(L, e ? (lua_Integer)http_engine_generation(e) : 0);
+    return 1;
+}
+
+/* core.http_progress() -> { requests, answered, sent, send_total, received,
+ * receive_total, receive_unknown }: the transfers in flight, summed (bytes;
+ * a total is 0 when unknown; receive_unknown counts downloads without a
+ * length). For progress bars. */
+static int l_http_progress(lua_State *L)
+{
+    http_engine *e = engine_of(L);
+    http_progress p;
+    memset(&p, 0, sizeof p);
+    if (e)
+        http_engine_progress(e, &p);
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, p.requests);
+    lua_setfield(L, -2, "requests");
+    lua_pushinteger(L, p.answered);
+    lua_setfield(L, -2, "answered");
+    lua_pushinteger(L, p.receive_unknown);
+    lua_setfield(L, -2, "receive_unknown");
+    lua_pushnumber(L, p.sent);
+    lua_setfield(L, -2, "sent");
+    lua_pushnumber(L, p.send_total);
+    lua_setfield(L, -2, "send_total");
+    lua_pushnumber(L, p.received);
+    lua_setfield(L, -2, "received");
+    lua_pushnumber(L, p.receive_total);
+    lua_setfield(L, -2, "receive_total");
+    return 1;
+}
+
 static int l_anchor_gc(lua_State *L)
 {
     anchor *a = lua_touserdata(L, 1);
@@ -418,6 +557,11 @@ void tai_open_http(lua_State *L)
     static const luaL_Reg funcs[] = {
         {"http_request", l_http_request},
         {"http_wait", l_http_wait},
+        {"http_sockets", l_http_sockets},
+        {"http_timeout", l_http_timeout},
+        {"http_socket_action", l_http_socket_action},
+        {"http_generation", l_http_generation},
+        {"http_progress", l_http_progress},
         {NULL, NULL},
     };
     tai_new_metatable(L, TAI_MT_HTTP_REQUEST, methods);
