@@ -135,6 +135,11 @@ valgrind: all
 	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 	  --suppressions=csrc/valgrind.supp $(LUA) $(BUSTED_BIN) --ignore-lua $(BUSTED_CPATH) $(VALGRIND_SPEC)
 
+# The API reference from the LuaLS annotations (spec/packaging/docs_spec.lua checks it is up to date).
+.PHONY: docs
+docs:
+	$(LUA) scripts/gen_api.lua
+
 # Static checks of every Lua file (.luacheckrc: 5.1-compatible globals only).
 lint:
 	luacheck lua spec bench examples --exclude-files 'spec/openresty/node_modules/**' -q

@@ -7,7 +7,7 @@
 #include "compat.h"
 #include "headers.h" /* hdr_field */
 
-#define TAI_VERSION "0.1.0"
+#define TAI_VERSION "0.2.0"
 
 #define TAI_MT_SSE "tanstack.ai.sse_parser"
 #define TAI_MT_NDJSON "tanstack.ai.ndjson_parser"

@@ -5,7 +5,7 @@ local raise = require("tanstack.ai.options").raise -- a mistake, reported at the
 
 local ipairs = ipairs
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- The model becomes part of URL paths (Workers AI's /ai/run/{model}, Gemini's models/{model}:...): the one
 -- identifier check of config.lua, before anything is sent.

@@ -1,7 +1,7 @@
 -- tanstack.ai: the activities (chat, summarize, generate_image, generate_transcription, generate_speech,
 -- embed), tools, and the stream/HTTP helpers. snake_case names with TanStack's camelCase aliases.
 -- The annotations (LuaLS) are the API reference: `make docs` renders them into docs/api.md.
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local function lazy(mod, fn)
   return function(...) return require(mod)[fn](...) end
