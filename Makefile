@@ -218,3 +218,17 @@ test-packaging: all
 # Instructions per event under callgrind (deterministic; the twin of `make bench`).
 bench-callgrind: all
 	sh bench/callgrind.sh
+
+# The Workers AI catalog (lua/cloudflare/tanstack_ai/workers_ai/catalog.lua) from the pinned sources in
+# scripts/catalog/sources: the AiModels typings of @cloudflare/workers-types (CATALOG_TYPES_VERSION, extracted with
+# TypeScript's compiler API from a scratch install in build/catalog-npm) and extracts of Cloudflare's model pages.
+CATALOG_TYPES_VERSION ?= 5.20261117.1
+.PHONY: catalog
+catalog: all
+	@mkdir -p build/catalog-npm
+	@test -f build/catalog-npm/node_modules/@cloudflare/workers-types/package.json && \
+	  grep -q '"version": "$(CATALOG_TYPES_VERSION)"' build/catalog-npm/node_modules/@cloudflare/workers-types/package.json || \
+	  (cd build/catalog-npm && $(NPM) install --no-save --no-package-lock --silent \
+	    @cloudflare/workers-types@$(CATALOG_TYPES_VERSION) typescript@5.6.3)
+	$(NODE) scripts/catalog/extract_typings.js build/catalog-npm/node_modules scripts/catalog/sources/workers-types.json
+	$(LUA) scripts/catalog/gen_catalog.lua
