@@ -675,9 +675,11 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
                        curl_off_t ulnow)
 {
     http_req *r = ud;
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
+    /* recorded for the caller to read between waits (progress reporting); C never calls Lua from here */
+    r->ul_now = ulnow;
+    r->ul_total = ultotal;
+    r->dl_now = dlnow;
+    r->dl_total = dltotal;
     /* a large upload in progress is activity too, for the idle timeout */
     if (ulnow != r->ul_seen) {
         r->ul_seen = ulnow;

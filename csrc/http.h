@@ -54,6 +54,7 @@ typedef struct http_req {
     long connect_ms, timeout_ms, idle_ms;
     long long started_ms, last_activity_ms;
     curl_off_t ul_seen;
+    curl_off_t ul_now, ul_total, dl_now, dl_total; /* progress, as libcurl last reported it (0: unknown) */
     char curl_err[CURL_ERROR_SIZE];
     char errmsg[CURL_ERROR_SIZE + 64];
 } http_req;

@@ -143,6 +143,20 @@ static int l_info(lua_State *L)
     return 1;
 }
 
+/* h:progress() -> bytes sent, bytes to send, bytes received, bytes to receive (0 when unknown), as libcurl
+ * last reported them: read between waits to report progress. */
+static int l_progress(lua_State *L)
+{
+    http_req *r = check_req(L);
+    if (r->closed)
+        return push_closed(L);
+    lua_pushnumber(L, (lua_Number)r->ul_now);
+    lua_pushnumber(L, (lua_Number)r->ul_total);
+    lua_pushnumber(L, (lua_Number)r->dl_now);
+    lua_pushnumber(L, (lua_Number)r->dl_total);
+    return 4;
+}
+
 static int l_close(lua_State *L)
 {
     http_req_release(check_req(L));
@@ -546,6 +560,7 @@ void tai_open_http(lua_State *L)
         {"read", l_read},
         {"read_all", l_read_all},
         {"info", l_info},
+        {"progress", l_progress},
         {"close", l_close},
         {"__gc", l_gc},
 #if LUA_VERSION_NUM >= 504

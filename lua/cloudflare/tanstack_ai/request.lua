@@ -137,6 +137,7 @@ function _M.transport_request(cfg, method, url, headers, body)
     method = method, url = url, headers = headers, body = body,
     timeout = cfg.timeout, connect_timeout = cfg.connect_timeout, idle_timeout = cfg.idle_timeout,
     ca_file = cfg.ca_file, max_response_bytes = cfg.max_response_bytes or config.DEFAULT_MAX_RESPONSE_BYTES,
+    on_progress = http.current_progress(), -- the running activity's onProgress, if any
   }
 end
 

@@ -2,10 +2,18 @@
 -- Images and speech get `bytes` beside their base64 (media.with_bytes: decoded once, on first use).
 local media = require("tanstack.ai.media")
 local options = require("tanstack.ai.options")
+local http = require("tanstack.ai.http")
 
 local type, ipairs = type, ipairs
 
 local _M = {}
+
+-- The adapter's method, with opts.onProgress(done, total, phase) as the progress callback of its requests.
+local function call(opts, method)
+  local a = opts.adapter
+  if opts.onProgress then return http.with_progress(opts.onProgress, a[method], a, opts) end
+  return a[method](a, opts)
+end
 
 --- ai.summarize{ adapter, text, maxLength, style, focus, temperature, modelOptions }
 --- -> { id, model, summary, usage } | nil, err
@@ -18,7 +26,7 @@ end
 --- -> { id, model, images = {{ b64Json, bytes } | { url }} } | nil, err
 function _M.generate_image(opts)
   opts = options.check("generate_image", opts)
-  local res, err = opts.adapter:generate_images(opts)
+  local res, err = call(opts, "generate_images")
   if res and type(res.images) == "table" then
     for _, img in ipairs(res.images) do if type(img) == "table" then media.with_bytes(img) end end
   end
@@ -29,14 +37,14 @@ end
 --- -> { id, model, text, language, duration, segments, words } | nil, err
 function _M.generate_transcription(opts)
   opts = options.check("generate_transcription", opts)
-  return opts.adapter:transcribe(opts)
+  return call(opts, "transcribe")
 end
 
 --- ai.generate_speech{ adapter, text, voice, format, speed, modelOptions }
 --- -> { id, model, audio, bytes, format, contentType } | nil, err
 function _M.generate_speech(opts)
   opts = options.check("generate_speech", opts)
-  local res, err = opts.adapter:generate_speech(opts)
+  local res, err = call(opts, "generate_speech")
   if type(res) == "table" then media.with_bytes(res) end
   return res, err
 end

@@ -5,7 +5,7 @@
 local errors = require("tanstack.ai.errors")
 local json = require("tanstack.ai.json")
 
-local math_random, min, type, pcall = math.random, math.min, type, pcall
+local math_random, min, type, pcall, setmetatable = math.random, math.min, type, pcall, setmetatable
 
 local _M = {}
 
@@ -62,6 +62,29 @@ local function read_prefix(res, max)
   return body
 end
 _M.read_prefix = read_prefix
+
+-- The progress callback of the activity running in this coroutine (activities set it around the adapter call; the
+-- request layer hands it to the transport as req.on_progress). Keyed by coroutine: async tasks interleave.
+local progress_by_co = setmetatable({}, { __mode = "k" })
+local MAIN = {}
+
+--- Run fn(...) with `cb(done, total, phase)` as the progress callback of the requests it makes.
+function _M.with_progress(cb, fn, ...)
+  local key = coroutine.running() or MAIN
+  local before = progress_by_co[key]
+  progress_by_co[key] = cb
+  local function finish(ok, ...)
+    progress_by_co[key] = before
+    if not ok then error((...), 0) end
+    return ...
+  end
+  return finish(pcall(fn, ...))
+end
+
+--- The progress callback of the running activity, or nil.
+function _M.current_progress()
+  return progress_by_co[coroutine.running() or MAIN]
+end
 
 --- Read a non-2xx response into an error value (classify: the provider's hook, see errors.lua). At most
 --- ERROR_BODY_MAX bytes of the body are read; then the response is closed.

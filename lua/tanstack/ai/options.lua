@@ -71,18 +71,18 @@ _M.SPECS = {
   generate_image = {
     adapter = opt("adapter:generate_images", { required = true, what = "an image adapter" }),
     prompt = opt("nonempty", { required = true }), numberOfImages = opt("integer", { min = 1, max = 10 }),
-    size = opt("size"), modelOptions = opt("table"),
+    size = opt("size"), modelOptions = opt("table"), onProgress = opt("callable"),
   },
   generate_transcription = {
     adapter = opt("adapter:transcribe", { required = true, what = "a transcription adapter" }),
     audio = opt("nonempty", { required = true, what = "a non-empty string of bytes" }), language = opt("nonempty"),
     prompt = opt("string"), responseFormat = opt("enum", { values = { "json", "text", "srt", "verbose_json", "vtt" } }),
-    modelOptions = opt("table"),
+    modelOptions = opt("table"), onProgress = opt("callable"),
   },
   generate_speech = {
     adapter = opt("adapter:generate_speech", { required = true, what = "a text-to-speech adapter" }),
     text = opt("nonempty", { required = true }), voice = opt("nonempty"), format = opt("nonempty"),
-    speed = opt("number", { min = 0.25, max = 4 }), modelOptions = opt("table"),
+    speed = opt("number", { min = 0.25, max = 4 }), modelOptions = opt("table"), onProgress = opt("callable"),
   },
   embed = {
     adapter = opt("adapter:embed", { required = true, what = "an embedding adapter" }),

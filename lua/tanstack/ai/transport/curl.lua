@@ -7,6 +7,8 @@
 --          retryable); no byte past the limit is ever handed out.
 --   A header name or value holding a control character other than HTAB (0x00-0x08, 0x0A-0x1F, 0x7F) raises; the
 --   message names the header, never its value.
+--   on_progress(done, total, phase): called between waits, never from inside libcurl: "upload" while the body is
+--     sent (bytes of req.body), then "download" after each read (total: the Content-Length, 0 when unknown)
 --   read() -> bytes | nil (end) | nil, err;  close() stops the request (idempotent)
 -- Blocking by default; inside a tanstack.ai.async task it yields instead of waiting.
 local core = require("tanstack.ai.core")
@@ -39,9 +41,30 @@ function _M.request(req)
     max_response_bytes = req.max_response_bytes,
   })
   local async = task_scheduler()
+  local progress = req.on_progress
   local status, headers, kind
   if async then
-    status, headers, kind = async.await(function() return h:response(false) end)
+    status, headers, kind = async.await(function()
+      local s, hd, k = h:response(false)
+      if s == false and progress then
+        local up, up_total = h:progress()
+        progress(up, up_total, "upload")
+      end
+      return s, hd, k
+    end)
+  elseif progress then
+    -- short waits, so that the caller hears how the upload goes
+    local last = -1
+    while true do
+      status, headers, kind = h:response(false)
+      if status ~= false then break end
+      core.http_wait(100)
+      local up, up_total = h:progress()
+      if up ~= last then
+        last = up
+        progress(up, up_total, "upload")
+      end
+    end
   else
     status, headers, kind = h:response()
   end
@@ -59,6 +82,10 @@ function _M.request(req)
       chunk, msg, k = h:read()
     end
     if chunk == nil and msg then return nil, failure(msg, k) end
+    if progress and chunk then
+      local _, _, down, down_total = h:progress()
+      progress(down, down_total, "download")
+    end
     return chunk
   end
   function res.close() h:close() end

@@ -9,6 +9,8 @@
 --          with err.kind "too_large" (not retryable); no byte past the limit is ever handed out.
 --   A header name or value holding a control character other than HTAB (0x00-0x08, 0x0A-0x1F, 0x7F) raises; the
 --   message names the header, never its value.
+--   on_progress(done, total, phase): "upload" once the body has been sent, then "download" after each read
+--     (total: the Content-Length, 0 when unknown); as in transport/curl.lua
 --   read() -> bytes | nil (end) | nil, err;  close() stops the request (idempotent)
 -- Response framing (status line, headers, Content-Length, chunked, close-delimited) is the C core's sans-I/O
 -- parser (core.http1_response_parser): lenient where RFC 9112 lets a client be in the head (bare LF, obs-fold),
@@ -400,6 +402,12 @@ function _M.request(req)
     -- a pooled connection the server had already closed: go again on a fresh one
   end
 
+  local progress = req.on_progress
+  local body_len = type(req.body) == "string" and #req.body or 0
+  if progress then progress(body_len, body_len, "upload") end -- one send: the body has left when the head is here
+  local received = 0
+  local announced = tonumber(head.headers and head.headers["content-length"]) or 0
+
   local res = { status = head.status, headers = head.headers, reason = head.reason, version = head.version }
   local was_reused = reused
 
@@ -410,6 +418,10 @@ function _M.request(req)
         local s
         if qn == 1 then s = queue[1] else s = concat(queue, "", 1, qn) end
         queue, qn = {}, 0
+        if progress then
+          received = received + #s
+          progress(received, announced, "download")
+        end
         return s
       end
       if failed then return nil, failed end
