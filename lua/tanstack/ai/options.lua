@@ -84,6 +84,22 @@ _M.SPECS = {
     text = opt("nonempty", { required = true }), voice = opt("nonempty"), format = opt("nonempty"),
     speed = opt("number", { min = 0.25, max = 4 }), modelOptions = opt("table"), onProgress = opt("callable"),
   },
+  -- the wire helpers: to_server_sent_events(stream, opts), to_http_stream(stream, opts)
+  wire = {
+    exposeErrorDetails = opt("boolean"), logErrors = opt("any"),
+  },
+  -- to_server_sent_events_response(stream, init), to_http_response(stream, init)
+  response = {
+    status = opt("integer", { min = 100, max = 599 }), headers = opt("table"), ngx = opt("boolean"),
+    exposeErrorDetails = opt("boolean"), logErrors = opt("any"),
+  },
+  chat_params_from_request_body = {
+    allowSystemMessages = opt("boolean"),
+    maxBodyBytes = opt("integer", { min = 1 }), maxMessages = opt("integer", { min = 1 }),
+    maxToolCalls = opt("integer", { min = 1 }), maxParts = opt("integer", { min = 1 }),
+    maxTools = opt("integer", { min = 1 }), maxContext = opt("integer", { min = 1 }),
+    maxDepth = opt("integer", { min = 1 }),
+  },
   embed = {
     adapter = opt("adapter:embed", { required = true, what = "an embedding adapter" }),
     input = opt("input"), text = opt("input"), modelOptions = opt("table"),

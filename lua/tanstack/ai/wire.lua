@@ -309,11 +309,13 @@ end
 --- ai.to_server_sent_events(stream, opts?): iterator of "data: <json>\n\n" strings (no [DONE]).
 --- opts: exposeErrorDetails (RUN_ERROR carries the error's own message: for development), logErrors.
 function _M.to_server_sent_events(stream, opts)
+  if opts ~= nil then opts = require("tanstack.ai.options").check("wire", opts) end
   return (_M.encoded(stream, _M.encode_sse, opts))
 end
 
 --- ai.to_http_stream(stream, opts?): iterator of "<json>\n" strings (NDJSON); opts as to_server_sent_events.
 function _M.to_http_stream(stream, opts)
+  if opts ~= nil then opts = require("tanstack.ai.options").check("wire", opts) end
   return (_M.encoded(stream, _M.encode_ndjson, opts))
 end
 
@@ -352,8 +354,7 @@ local function ngx_content_phase()
 end
 
 local function respond(stream, init, defaults, encode)
-  if init ~= nil and type(init) ~= "table" then error("wire: init must be a table", 3) end
-  init = init or {}
+  init = init ~= nil and require("tanstack.ai.options").check("response", init) or {}
   local body, cancel = _M.encoded(stream, encode, init)
   local res = {
     status = init.status or 200,
@@ -417,7 +418,7 @@ end
 
 -- The options of chat_params_from_request_body: limits (defaults from REQUEST_LIMITS) and allowSystemMessages.
 local function request_options(opts)
-  if opts ~= nil and type(opts) ~= "table" then error("chat_params_from_request_body: opts must be a table", 3) end
+  if opts ~= nil then opts = require("tanstack.ai.options").check("chat_params_from_request_body", opts) end
   local o = { limits = {} }
   for name, default in pairs(_M.REQUEST_LIMITS) do
     local v = opt(opts, name, LIMIT_SNAKE[name])

@@ -118,9 +118,11 @@ describe("chat_params_from_request_body limits", function()
 
   it("a bad opts is a programmer error", function()
     assert.has_error(function() ai.chat_params_from_request_body(body(), { maxMessages = 0 }) end,
-      "chat_params_from_request_body: opts.maxMessages must be a positive integer")
+      "chat_params_from_request_body: options.maxMessages must be an integer of at least 1 (got number 0)")
     assert.has_error(function() ai.chat_params_from_request_body(body(), { allowSystemMessages = "yes" }) end,
-      "chat_params_from_request_body: opts.allowSystemMessages must be a boolean")
+      "chat_params_from_request_body: options.allowSystemMessages must be a boolean (true or false) (got string \"yes\")")
+    assert.has_error(function() ai.chat_params_from_request_body(body(), { maxMessage = 5 }) end,
+      "chat_params_from_request_body: unknown option 'maxMessage' (did you mean maxMessages?)")
     assert.has_error(function() ai.chat_params_from_request_body(body(), 5) end)
   end)
 end)
