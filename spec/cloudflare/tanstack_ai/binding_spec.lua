@@ -359,14 +359,12 @@ end)
 
 describe("cf.binding gateway credentials", function()
   it("a Workers AI entry without authorization gets the binding's key; another provider's entry never does", function()
-    local json = require("tanstack.ai.json")
     local sent
     local transport = { request = function(req)
       sent = req
       return { status = 200, headers = { ["content-type"] = "application/json" },
         read = function() return nil end, close = function() end, body = "{}" }
     end }
-    local cf = require("cloudflare.tanstack_ai")
     local AI = cf.binding({ accountId = "acct", apiKey = "binding-key-123456", transport = transport })
     local gw = AI:gateway("gw")
     assert.is_truthy(gw:run({
