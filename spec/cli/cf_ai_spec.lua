@@ -1,0 +1,322 @@
+-- bin/cf-ai: every subcommand against the emulator, its output files, --json, the exit statuses (0 / 1 runtime /
+-- 2 usage) and the progress bar under a pseudo-terminal. The CLI runs on the interpreter running this spec
+-- (CF_AI_LUA), so both Lua 5.4 and LuaJIT are covered by make test.
+local emulator = require("helpers.emulator")
+local shell = require("helpers.shell")
+local cjson = require("cjson")
+
+local LUA = jit and "luajit" or "lua5.4"
+
+local function root()
+  local src = debug.getinfo(1, "S").source:sub(2)
+  local dir = src:match("^(.*)/spec/cli/") or "."
+  if dir:sub(1, 1) ~= "/" then dir = os.getenv("PWD") .. "/" .. dir end
+  return dir
+end
+local ROOT = root()
+local CLI = ROOT .. "/bin/cf-ai"
+
+local function have(cmd) return shell.run("command -v " .. cmd .. " 2>/dev/null") ~= "" end
+
+-- Run the CLI: args (a shell-quoted string is built from a table), env (table), stdin (string or nil).
+-- Returns { out, err, status }.
+local function cf_ai(args, env, stdin)
+  local q = {}
+  for _, a in ipairs(args) do q[#q + 1] = shell.quote(a) end
+  local e = { "env", "-u", "CLOUDFLARE_ACCOUNT_ID", "-u", "CLOUDFLARE_API_KEY", "-u", "CLOUDFLARE_API_TOKEN",
+    "-u", "CLOUDFLARE_API_BASE_URL", "-u", "CLOUDFLARE_AI_GATEWAY_BASE_URL", "CF_AI_LUA=" .. LUA }
+  for k, v in pairs(env or {}) do e[#e + 1] = k .. "=" .. shell.quote(v) end
+  local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
+  local input = "/dev/null"
+  if stdin then
+    input = os.tmpname()
+    shell.write_file(input, stdin)
+  end
+  shell.exec_ok(table.concat(e, " ") .. " " .. shell.quote(CLI) .. " " .. table.concat(q, " ") ..
+    " <" .. shell.quote(input) .. " >" .. shell.quote(out) .. " 2>" .. shell.quote(err) .. "; echo $? >" ..
+    shell.quote(rc))
+  local r = { out = shell.read_file(out), err = shell.read_file(err),
+    status = tonumber((shell.read_file(rc) or ""):match("%d+")) }
+  for _, f in ipairs({ out, err, rc }) do os.remove(f) end
+  if stdin then os.remove(input) end
+  return r
+end
+
+describe("cf-ai", function()
+  local emu, env
+  setup(function()
+    emu = emulator.shared()
+    env = { CLOUDFLARE_ACCOUNT_ID = "acct-cli", CLOUDFLARE_API_KEY = "cli-secret-key",
+      CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CLOUDFLARE_AI_GATEWAY_BASE_URL = emu.url .. "/v1" }
+  end)
+  before_each(function() emu:reset() end)
+
+  local function ok(r)
+    assert.equal(0, r.status, "exit " .. tostring(r.status) .. "; stderr: " .. tostring(r.err))
+    assert.equal("", r.err) -- quiet when stderr is not a terminal
+    return r
+  end
+
+  describe("chat", function()
+    it("streams the answer to stdout, credentials from the environment", function()
+      local r = ok(cf_ai({ "chat", "Why", "is", "the", "sky", "blue?" }, env))
+      assert.equal("Hello from the Workers AI emulator! You said: Why is the sky blue?\n", r.out)
+      local req = emu:last_request("/ai/")
+      assert.truthy(req.path:find("/client/v4/accounts/acct-cli/ai/", 1, true), req.path)
+      assert.equal("Bearer cli-secret-key", req.headers.authorization)
+      assert.equal("@cf/meta/llama-4-scout-17b-16e-instruct", req.json.model or req.path:match("/ai/run/(.*)$"))
+      assert.is_true(req.json.stream)
+    end)
+
+    it("reads the prompt from stdin; -s is the system prompt; -m the model", function()
+      local r = ok(cf_ai({ "chat", "-s", "Answer in French.", "-m", "@cf/mistral/mistral-7b-instruct-v0.1" }, env,
+        "a question from stdin\n"))
+      assert.equal("Hello from the Workers AI emulator! You said: a question from stdin\n", r.out)
+      local req = emu:last_request("/ai/")
+      assert.equal("@cf/mistral/mistral-7b-instruct-v0.1", req.json.model or req.path:match("/ai/run/(.*)$"))
+      assert.same({ role = "system", content = "Answer in French." }, req.json.messages[1])
+      assert.same({ role = "user", content = "a question from stdin" }, req.json.messages[2])
+    end)
+
+    it("\"-\" inserts stdin after the words", function()
+      local r = ok(cf_ai({ "chat", "Summarize:", "-" }, env, "the text\n"))
+      assert.equal("Hello from the Workers AI emulator! You said: Summarize:\n\nthe text\n", r.out)
+    end)
+
+    it("reaches a provider through AI Gateway (--provider, --gateway)", function()
+      local r = ok(cf_ai({ "chat", "--provider", "anthropic", "--gateway", "auth-gw", "-m", "claude-test", "hi" },
+        env))
+      assert.equal("Hello from the Anthropic emulator! You said: hi\n", r.out)
+      local req = emu:last_request("/anthropic/")
+      assert.equal("/v1/acct-cli/auth-gw/anthropic/v1/messages", req.path)
+      assert.equal("Bearer cli-secret-key", req.headers["cf-aig-authorization"])
+      assert.equal("claude-test", req.json.model)
+    end)
+
+    it("--json: one document with the text, the finish reason and the usage", function()
+      local r = ok(cf_ai({ "--json", "chat", "hi" }, env))
+      local j = cjson.decode(r.out)
+      assert.equal("Hello from the Workers AI emulator! You said: hi", j.text)
+      assert.equal("stop", j.finishReason)
+      assert.equal("@cf/meta/llama-4-scout-17b-16e-instruct", j.model)
+      assert.is_number(j.usage.totalTokens)
+      assert.truthy(r.out:find('"@cf/meta/llama', 1, true), "slashes unescaped")
+    end)
+  end)
+
+  describe("image", function()
+    it("-o writes the PNG", function()
+      local file = os.tmpname() .. ".png"
+      local r = ok(cf_ai({ "image", "-o", file, "a", "cat", "in", "space" }, env))
+      assert.equal("", r.out)
+      local bytes = shell.read_file(file)
+      os.remove(file)
+      assert.equal("\137PNG\r\n\26\n", bytes:sub(1, 8))
+      assert.equal("a cat in space", emu:last_request("/ai/run/").json.prompt)
+    end)
+
+    it("--json names the file, its size and type; without -o the bytes go to a redirected stdout", function()
+      local file = os.tmpname() .. ".png"
+      local r = ok(cf_ai({ "image", "--json", "-o", file, "--size", "512x384", "a cat" }, env))
+      local j = cjson.decode(r.out)
+      assert.equal(file, j.file)
+      assert.equal("image/png", j.contentType)
+      assert.equal(#shell.read_file(file), j.bytes)
+      os.remove(file)
+      local req = emu:last_request("/ai/run/")
+      assert.equal(512, req.json.width)
+      assert.equal(384, req.json.height)
+      local raw = ok(cf_ai({ "image", "a cat" }, env))
+      assert.equal("\137PNG\r\n\26\n", raw.out:sub(1, 8))
+    end)
+  end)
+
+  describe("speak", function()
+    it("-o out.mp3 writes an MP3; -o out.wav asks for WAV", function()
+      local mp3 = os.tmpname() .. ".mp3"
+      ok(cf_ai({ "speak", "-o", mp3, "Hello", "world" }, env))
+      local bytes = shell.read_file(mp3)
+      os.remove(mp3)
+      local id3 = bytes:sub(1, 3) == "ID3"
+      local frame = bytes:byte(1) == 0xFF and bytes:byte(2) >= 0xE0
+      assert.is_true(id3 or frame, "not an MP3 header")
+      assert.equal("Hello world", emu:last_request("/ai/run/").json.text)
+      local wav = os.tmpname() .. ".wav"
+      ok(cf_ai({ "speak", "-o", wav, "--voice", "luna", "Hi" }, env))
+      bytes = shell.read_file(wav)
+      os.remove(wav)
+      assert.equal("RIFF", bytes:sub(1, 4))
+      assert.equal("WAVE", bytes:sub(9, 12))
+      local req = emu:last_request("/ai/run/")
+      assert.equal("luna", req.json.speaker)
+    end)
+
+    it("--json without -o carries the audio in base64", function()
+      local r = ok(cf_ai({ "speak", "--json", "Hello" }, env, nil))
+      local j = cjson.decode(r.out)
+      assert.equal("audio/mpeg", j.contentType)
+      assert.is_string(j.audio)
+      assert.is_nil(j.file)
+    end)
+  end)
+
+  describe("transcribe", function()
+    it("prints the text of an audio file; --json the whole result", function()
+      local audio = os.tmpname()
+      shell.write_file(audio, string.rep("\255\251\144\0", 1000))
+      local r = ok(cf_ai({ "transcribe", audio }, env))
+      assert.equal("transcribed 4000 bytes\n", r.out)
+      r = ok(cf_ai({ "transcribe", "--json", audio }, env))
+      os.remove(audio)
+      local j = cjson.decode(r.out)
+      assert.equal("transcribed 4000 bytes", j.text)
+      assert.equal("@cf/openai/whisper-large-v3-turbo", j.model)
+    end)
+  end)
+
+  describe("summarize", function()
+    it("summarizes stdin", function()
+      local text = "one two three four five six seven eight nine ten eleven twelve thirteen"
+      local r = ok(cf_ai({ "summarize" }, env, text .. "\n"))
+      assert.equal("one two three four five six seven eight nine ten\n", r.out)
+      r = ok(cf_ai({ "summarize", "--json", "--max-length", "3" }, env, text))
+      assert.equal("one two three", cjson.decode(r.out).summary)
+    end)
+  end)
+
+  describe("embed", function()
+    it("one JSON array per text; --json with the dimensions", function()
+      local r = ok(cf_ai({ "embed", "first text", "second text" }, env))
+      local lines = {}
+      for line in r.out:gmatch("[^\n]+") do lines[#lines + 1] = cjson.decode(line) end
+      assert.equal(2, #lines)
+      assert.equal(768, #lines[1])
+      r = ok(cf_ai({ "embed", "--json" }, env, "line one\nline two\nline three\n"))
+      local j = cjson.decode(r.out)
+      assert.equal(768, j.dimensions)
+      assert.equal(3, #j.embeddings)
+      assert.same({ "line one", "line two", "line three" }, emu:last_request("/ai/run/").json.text)
+    end)
+  end)
+
+  describe("exit status", function()
+    it("2 for usage mistakes, with the reason on stderr", function()
+      for _, args in ipairs({
+        {},
+        { "dance" },
+        { "chat", "--bogus", "x" },
+        { "chat", "-m" },
+        { "transcribe" },
+        { "chat", "--provider", "openai", "hi" },
+        { "chat", "--provider", "nope", "--gateway", "g", "hi" },
+        { "embed", "--provider", "openai", "--gateway", "g", "x" },
+        { "chat", "-m", "bad model name", "hi" },
+        { "chat", "--temperature", "hot", "hi" },
+      }) do
+        local r = cf_ai(args, env)
+        assert.equal(2, r.status, table.concat(args, " ") .. ": " .. tostring(r.err))
+        assert.truthy(r.err:find("^cf%-ai: "), r.err)
+        assert.equal("", r.out)
+      end
+      -- no credentials at all: the library's message, and still a usage error
+      local r = cf_ai({ "chat", "hi" }, {})
+      assert.equal(2, r.status)
+      assert.truthy(r.err:find("CLOUDFLARE_ACCOUNT_ID", 1, true), r.err)
+    end)
+
+    it("1 for runtime failures; --json puts the error on stdout", function()
+      emu:next({ status = 400, message = "bad input for the model" })
+      local r = cf_ai({ "chat", "hi" }, env)
+      assert.equal(1, r.status)
+      assert.truthy(r.err:find("bad input for the model", 1, true), r.err)
+      emu:next({ status = 401, message = "nope" })
+      r = cf_ai({ "image", "--json", "-o", "/dev/null", "x" }, env)
+      assert.equal(1, r.status)
+      local j = cjson.decode(r.out)
+      assert.equal(401, j.error.status)
+      assert.equal("http", j.error.kind)
+      assert.equal(1, j.error.exitStatus)
+      r = cf_ai({ "transcribe", "/nonexistent/audio.mp3" }, env)
+      assert.equal(1, r.status)
+      assert.truthy(r.err:find("cannot read /nonexistent/audio.mp3", 1, true), r.err)
+      -- nothing listens there
+      r = cf_ai({ "chat", "hi" }, { CLOUDFLARE_ACCOUNT_ID = "a", CLOUDFLARE_API_KEY = "k",
+        CLOUDFLARE_API_BASE_URL = "http://127.0.0.1:9/client/v4" })
+      assert.equal(1, r.status)
+      assert.is_nil(r.err:find("k\n", 1, true))
+    end)
+
+    it("0 and the usage for --help; the version for --version", function()
+      local r = ok(cf_ai({ "--help" }, env))
+      assert.truthy(r.out:find("usage: cf-ai", 1, true))
+      for _, c in ipairs({ "chat", "image", "speak", "transcribe", "summarize", "embed" }) do
+        assert.truthy(r.out:find("\n  " .. c .. " ", 1, true), c)
+      end
+      r = ok(cf_ai({ "--version" }, env))
+      assert.truthy(r.out:match("^cf%-ai %d+%.%d+%.%d+\n$"), r.out)
+    end)
+  end)
+
+  it("--emulator starts the local emulator: no credentials needed", function()
+    local r = ok(cf_ai({ "--emulator", "chat", "offline" }, {}))
+    assert.equal("Hello from the Workers AI emulator! You said: offline\n", r.out)
+  end)
+
+  describe("progress bar", function()
+    it("is drawn on stderr under a terminal, then cleared; the answer is untouched", function()
+      if not have("script") then pending("script (util-linux) is not installed") return end
+      emu:next({ head_delay_ms = 700 })
+      local file = os.tmpname() .. ".png"
+      local log = os.tmpname()
+      local e = { "CF_AI_LUA=" .. LUA, "TERM=xterm" }
+      for k, v in pairs(env) do e[#e + 1] = k .. "=" .. shell.quote(v) end
+      -- script gives the command a pseudo-terminal for stdin, stdout and stderr; what it printed lands in log
+      local inner = "env " .. table.concat(e, " ") .. " " .. shell.quote(CLI) .. " image -o " .. shell.quote(file) ..
+        " a slow cat"
+      assert.is_true(shell.exec_ok("script -qfec " .. shell.quote(inner) .. " /dev/null >" .. shell.quote(log) ..
+        " 2>&1 </dev/null"))
+      local tty = shell.read_file(log)
+      local bytes = shell.read_file(file)
+      os.remove(log)
+      os.remove(file)
+      assert.equal("\137PNG\r\n\26\n", bytes:sub(1, 8))
+      local frames = 0
+      for _ in tty:gmatch("\rimage  waiting for the model [|/\\-]  %d+%.%ds\27%[K") do frames = frames + 1 end
+      assert.is_true(frames >= 3, "frames: " .. frames .. " in " .. string.format("%q", tty))
+      assert.truthy(tty:find("\r\27[K", 1, true), "the bar is not cleared")
+      assert.equal("\r\27[K", tty:sub(-4), "something after the bar: " .. string.format("%q", tty:sub(-80)))
+    end)
+
+    it("chat: the bar waits with you, then leaves the terminal to the text", function()
+      if not have("script") then pending("script (util-linux) is not installed") return end
+      emu:next({ head_delay_ms = 500 })
+      local log = os.tmpname()
+      local e = { "CF_AI_LUA=" .. LUA, "TERM=xterm" }
+      for k, v in pairs(env) do e[#e + 1] = k .. "=" .. shell.quote(v) end
+      local inner = "env " .. table.concat(e, " ") .. " " .. shell.quote(CLI) .. " chat tell me"
+      assert.is_true(shell.exec_ok("script -qfec " .. shell.quote(inner) .. " /dev/null >" .. shell.quote(log) ..
+        " 2>&1 </dev/null"))
+      local tty = shell.read_file(log)
+      os.remove(log)
+      local bar_end = tty:find("\r\27[KHello", 1, true)
+      assert.truthy(bar_end, string.format("%q", tty))
+      assert.truthy(tty:sub(1, bar_end):find("chat  waiting for the model", 1, true))
+      assert.equal("Hello from the Workers AI emulator! You said: tell me\r\n", tty:sub(bar_end + 4))
+    end)
+
+    it("is not drawn when stderr is not a terminal, nor with -q", function()
+      emu:next({ head_delay_ms = 300 })
+      local r = ok(cf_ai({ "chat", "quiet" }, env))
+      assert.equal("", r.err)
+      if have("script") then
+        local log = os.tmpname()
+        local inner = "env CF_AI_LUA=" .. LUA .. " CLOUDFLARE_ACCOUNT_ID=a CLOUDFLARE_API_KEY=k " ..
+          "CLOUDFLARE_API_BASE_URL=" .. shell.quote(emu.url .. "/client/v4") .. " " .. shell.quote(CLI) .. " -q chat hi"
+        shell.exec_ok("script -qfec " .. shell.quote(inner) .. " /dev/null >" .. shell.quote(log) .. " 2>&1 </dev/null")
+        local tty = shell.read_file(log)
+        os.remove(log)
+        assert.equal("Hello from the Workers AI emulator! You said: hi\r\n", tty)
+      end
+    end)
+  end)
+end)
