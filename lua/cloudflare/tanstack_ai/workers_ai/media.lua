@@ -7,6 +7,7 @@ local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
 local media = require("tanstack.ai.media")
 local request = require("cloudflare.tanstack_ai.request")
+local models = require("cloudflare.tanstack_ai.workers_ai.models")
 local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
 local type, pairs, ipairs, tonumber, setmetatable = type, pairs, ipairs, tonumber, setmetatable
@@ -60,9 +61,6 @@ end
 -- Image
 ---------------------------------------------------------------------------------------------------
 
--- models whose schema rejects width/height (additionalProperties: false)
-local NO_SIZE = { ["@cf/black-forest-labs/flux-1-schnell"] = true }
-
 local function image_b64(result, label, model)
   if result.bytes then return core.base64_encode(result.bytes) end
   local v = result.value
@@ -73,19 +71,75 @@ local function image_b64(result, label, model)
   return nil, _M.wrong_answer(label, "image", model, "text-to-image", result)
 end
 
+local function sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+
+-- A multipart model (FLUX.2): every input a form field, bytes (input_image_0.., image, mask) as files.
+local function multipart_request(inputs, label)
+  local parts = {}
+  for _, k in ipairs(sorted_keys(inputs)) do
+    local v = inputs[k]
+    if type(v) == "string" and (k:match("^input_image") or k == "image" or k == "mask") then
+      local ct = media.sniff(v) or "application/octet-stream"
+      parts[#parts + 1] = { name = k, filename = k .. "." .. (ct:match("/(%w+)$") or "bin"), content_type = ct,
+        data = v }
+    elseif type(v) == "table" then
+      parts[#parts + 1] = { name = k, value = json.encode(v) }
+    elseif type(v) == "boolean" then
+      parts[#parts + 1] = { name = k, value = v and "true" or "false" }
+    else
+      parts[#parts + 1] = { name = k, value = tostring(v) }
+    end
+  end
+  local body, ct = core.multipart_encode(parts)
+  if not body then return nil, errors.new({ message = label .. ": " .. tostring(ct), kind = "internal" }) end
+  return { raw = body, content_type = ct, binding_inputs = { multipart = { body = body, contentType = ct } },
+    label = label }
+end
+
+--- The request of one image: the model's input form and fields from the catalog (a model it lacks: JSON with
+--- prompt, width and height). Source image and mask bytes (modelOptions.image / mask, strings) go as the byte
+--- arrays the JSON schemas take, or as files of a multipart model. Raises on an option the schema refuses.
+function _M.image_request(model, opts)
+  local entry = models.entry(model)
+  local label = "Workers AI image"
+  local multipart = entry ~= nil and entry.input == "multipart"
+  local managed = { prompt = opts.prompt }
+  if opts.size then
+    local w, h = tostring(opts.size):match("^(%d+)x(%d+)$")
+    if not w then raise("generate_image: size must be WIDTHxHEIGHT (got " .. tostring(opts.size) .. ")") end
+    -- a multipart model (FLUX.2) takes width and height as form fields
+    if multipart or models.has(entry, "width") then managed.width, managed.height = tonumber(w), tonumber(h) end
+  end
+  local inputs = with_options(opts.modelOptions, managed)
+  if not multipart then
+    for _, k in ipairs({ "image", "mask" }) do
+      local f = entry and entry.fields[k]
+      if type(inputs[k]) == "string" and (not entry or (f and f.type:find("array", 1, true))) then
+        inputs[k] = byte_array(inputs[k])
+      end
+    end
+  end
+  local msg = not multipart and models.check(model, entry, inputs, label, { width = "size", height = "size" })
+  if msg then raise(msg) end
+  if multipart then return multipart_request(inputs, label) end
+  return { json = inputs, label = label }
+end
+
 function _M.image(model, cfg)
   return adapter("image", model, cfg, {
     generate_images = function(self, opts)
-      local inputs = with_options(opts.modelOptions, { prompt = opts.prompt })
-      if opts.size and not NO_SIZE[model] then
-        local w, h = opts.size:match("^(%d+)x(%d+)$")
-        inputs.width, inputs.height = tonumber(w), tonumber(h)
-      end
+      local req, rerr = _M.image_request(model, opts)
+      if not req then return nil, rerr end
       local images = {}
       for i = 1, opts.numberOfImages or 1 do
-        local res, err = run(cfg, model, { json = inputs, label = "Workers AI image" })
+        local res, err = run(cfg, model, req)
         if not res then return nil, err end
-        local b64, ierr = image_b64(res, "Workers AI image", model)
+        local b64, ierr = image_b64(res, req.label, model)
         if not b64 then return nil, ierr end
         images[i] = { b64Json = b64 }
       end
@@ -98,14 +152,16 @@ end
 -- Transcription
 ---------------------------------------------------------------------------------------------------
 
--- Input format per model: "bytes" (raw body / byte array), "base64" (JSON string), "deepgram" (raw + query)
-local TRANSCRIPTION_INPUT = {
-  ["@cf/openai/whisper"] = "bytes",
-  ["@cf/openai/whisper-tiny-en"] = "bytes",
-  ["@cf/openai/whisper-large-v3-turbo"] = "base64",
-  ["@cf/deepgram/nova-3"] = "deepgram",
-}
-_M.TRANSCRIPTION_INPUT = TRANSCRIPTION_INPUT
+-- Input form per model, from the catalog: "bytes" (raw body / byte array), "base64" (JSON string),
+-- "audio-object" (raw bytes with their content type, options as query parameters; {audio = {body, contentType}}
+-- for a binding). A model the catalog lacks takes the common form, base64.
+local function transcription_form(model)
+  local e = models.entry(model)
+  if e == nil then return "base64" end
+  if e.input == "audio-object" then return "deepgram" end
+  return e.input
+end
+_M.transcription_form = transcription_form
 
 local function words_of(list)
   if type(list) ~= "table" then return nil end
@@ -143,17 +199,30 @@ local function map_transcription(v)
 end
 
 function _M.transcription(model, cfg)
-  local form = TRANSCRIPTION_INPUT[model] or "base64"
+  local entry = models.entry(model)
+  local refused = models.unusable(model, entry)
+  if refused then raise("createWorkersAiTranscription: " .. refused) end
+  local form = transcription_form(model)
   return adapter("transcription", model, cfg, {
     transcribe = function(self, opts)
       local audio = opts.audio
       local mo = opts.modelOptions
       local req = { label = "Workers AI transcription" }
+      if type(mo) == "table" and form ~= "bytes" then
+        local probe = {}
+        for k, v in pairs(mo) do probe[k] = v end
+        probe.audio = probe.audio or ""
+        if opts.language then probe.language = opts.language end
+        local msg = models.check(model, entry, probe, req.label)
+        if msg then raise(msg) end
+      end
       if form == "bytes" then
         req.raw, req.content_type = audio, "application/octet-stream"
         req.json = with_options(mo, { audio = byte_array(audio) })
       elseif form == "base64" then
-        local managed = { audio = core.base64_encode(audio), language = opts.language, initial_prompt = opts.prompt }
+        local managed = { audio = core.base64_encode(audio) }
+        if models.has(entry, "language") then managed.language = opts.language end
+        if models.has(entry, "initial_prompt") then managed.initial_prompt = opts.prompt end
         req.json = with_options(mo, managed)
       else -- deepgram: raw bytes with their content type, options as query parameters
         local ct = (type(mo) == "table" and mo.contentType) or media.sniff(audio) or "audio/mpeg"
@@ -203,20 +272,35 @@ _M.AURA_FORMAT = AURA_FORMAT
 local FORMAT_OF_TYPE = { ["audio/mpeg"] = "mp3", ["audio/wav"] = "wav", ["audio/ogg"] = "opus",
   ["audio/aac"] = "aac", ["audio/flac"] = "flac", ["audio/pcm"] = "pcm", ["audio/webm"] = "webm" }
 
+-- The catalog says which form a speech model takes: {prompt, lang} (MeloTTS) or {text, speaker, encoding,
+-- container} (Aura); a model it lacks takes the Aura form.
 function _M.tts(model, cfg)
-  local is_melo = model:find("melotts", 1, true) ~= nil
+  local entry = models.entry(model)
+  local prompt_form = entry ~= nil and entry.fields.prompt ~= nil and entry.fields.text == nil
+  local label = "Workers AI TTS"
   return adapter("tts", model, cfg, {
     generate_speech = function(self, opts)
       local fmt = opts.format or "mp3"
       local inputs
-      if is_melo then
-        inputs = with_options(opts.modelOptions, { prompt = opts.text, lang = opts.language })
+      if prompt_form then
+        if opts.format and opts.format ~= "mp3" and not models.has(entry, "encoding") then
+          raise("generate_speech: format '" .. tostring(fmt) .. "' is not supported by " .. model ..
+            " (allowed: mp3)")
+        end
+        local managed = { prompt = opts.text }
+        if models.has(entry, "lang") then managed.lang = opts.language end
+        inputs = with_options(opts.modelOptions, managed)
       else
         local f = AURA_FORMAT[fmt]
         if not f then raise("generate_speech: format '" .. tostring(fmt) .. "' is not supported by " .. model) end
-        inputs = with_options(opts.modelOptions, { text = opts.text, speaker = opts.voice, encoding = f.encoding,
-          container = f.container })
+        local managed = { text = opts.text, speaker = opts.voice }
+        if models.has(entry, "encoding") then managed.encoding = f.encoding end
+        if models.has(entry, "container") then managed.container = f.container end
+        inputs = with_options(opts.modelOptions, managed)
       end
+      local msg = models.check(model, entry, inputs, label, { speaker = "voice", encoding = "format",
+        container = "format", prompt = "text", text = "text", lang = "language" })
+      if msg then raise(msg) end
       local res, err = run(cfg, model, { json = inputs, label = "Workers AI TTS" })
       if not res then return nil, err end
       local bytes
@@ -245,7 +329,11 @@ end
 function _M.summarize(model, cfg)
   return adapter("summarize", model, cfg, {
     summarize = function(self, opts)
+      local entry = models.entry(model)
       local inputs = with_options(opts.modelOptions, { input_text = opts.text, max_length = opts.maxLength })
+      local msg = models.check(model, entry, inputs, "Workers AI summarize", { input_text = "text",
+        max_length = "maxLength" })
+      if msg then raise(msg) end
       local res, err = run(cfg, model, { json = inputs, label = "Workers AI summarize" })
       if not res then return nil, err end
       local v = res.value
@@ -262,6 +350,8 @@ function _M.embed(model, cfg)
     embed = function(self, opts)
       local input = opts.input or opts.text
       local inputs = with_options(opts.modelOptions, { text = input })
+      local msg = models.check(model, models.entry(model), inputs, "Workers AI embedding", { text = "input" })
+      if msg then raise(msg) end
       local res, err = run(cfg, model, { json = inputs, label = "Workers AI embedding" })
       if not res then return nil, err end
       local v = res.value

@@ -1,0 +1,100 @@
+-- What the adapters know of a Workers AI model, from the generated catalog (workers_ai/catalog.lua, make catalog):
+-- its entry, the fields its typed input has, and the local check of the options its schema constrains.
+-- A model missing from the catalog (newer than the data) has no entry: the adapters use the task's common form.
+local catalog = require("cloudflare.tanstack_ai.workers_ai.catalog")
+
+local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
+local table_concat, math_floor = table.concat, math.floor
+
+local _M = { catalog = catalog }
+
+local ORDER = setmetatable({}, { __mode = "k" }) -- entry -> its field names, sorted
+
+--- The catalog entry of a model, or nil.
+function _M.entry(model)
+  return catalog.models[model]
+end
+
+--- The refusal of a model that cannot work over this API (realtime, websocket-only), or nil.
+function _M.unusable(model, entry)
+  if entry and entry.realtime then
+    return model .. " is a realtime (websocket) model: Workers AI answers it over a websocket session, not " ..
+      "over AI.run or the REST API this library uses; use a batch speech model (@cf/openai/whisper-large-v3-turbo, " ..
+      "@cf/deepgram/nova-3)"
+  end
+end
+
+--- Does the model's typed input have this field? (true for a model without an entry: the common form)
+function _M.has(entry, field)
+  return entry == nil or entry.fields[field] ~= nil
+end
+
+local function list(t)
+  local out = {}
+  for i, v in ipairs(t) do out[i] = tostring(v) end
+  return table_concat(out, ", ")
+end
+
+local function type_ok(kind, v)
+  local tv = type(v)
+  for k in kind:gmatch("[^|]+") do
+    if k == "any" or k == "object" and tv == "table" or k == "array" and tv == "table" or k == tv then return true end
+    if k == "bytes" and tv == "string" then return true end
+  end
+  return false
+end
+
+--- Check inputs against the model's constraints (types, enums, ranges, lengths, required fields).
+--- Returns nil, or a message naming the option, the model and what is allowed. `names` maps a field to the
+--- option name the caller used (size -> width, voice -> speaker).
+function _M.check(model, entry, inputs, label, names)
+  if not entry then return nil end
+  names = names or {}
+  local function name(f)
+    return names[f] and (names[f] .. " (" .. f .. ")") or f
+  end
+  local order = ORDER[entry]
+  if not order then -- the fields in name order: the first problem named is always the same one
+    order = {}
+    for f in pairs(entry.fields) do order[#order + 1] = f end
+    table.sort(order)
+    ORDER[entry] = order
+  end
+  for _, f in ipairs(order) do
+    local d = entry.fields[f]
+    local v = inputs[f]
+    if v == nil then
+      if d.required and f ~= "multipart" then
+        return label .. ": " .. model .. " requires " .. name(f)
+      end
+    else
+      if not type_ok(d.type, v) then
+        return label .. ": " .. name(f) .. " of " .. model .. " must be a " .. d.type .. " (got " .. type(v) .. ")"
+      end
+      if d.enum and type(v) == "string" then
+        local ok = false
+        for _, e in ipairs(d.enum) do if e == v then ok = true break end end
+        if not ok then
+          return label .. ": " .. name(f) .. " '" .. v .. "' is not accepted by " .. model .. " (allowed: " ..
+            list(d.enum) .. ")"
+        end
+      end
+      if type(v) == "number" then
+        if d.integer and v ~= math_floor(v) then
+          return label .. ": " .. name(f) .. " of " .. model .. " must be an integer (got " .. tostring(v) .. ")"
+        end
+        if (d.minimum and v < d.minimum) or (d.maximum and v > d.maximum) then
+          return label .. ": " .. name(f) .. " " .. tostring(v) .. " is out of range for " .. model .. " (allowed: " ..
+            (d.minimum and tostring(d.minimum) or "any") .. " to " .. (d.maximum and tostring(d.maximum) or "any") .. ")"
+        end
+      end
+      if type(v) == "string" and ((d.min_length and #v < d.min_length) or (d.max_length and #v > d.max_length)) then
+        return label .. ": " .. name(f) .. " of " .. model .. " must be " .. tostring(d.min_length or 0) .. " to " ..
+          tostring(d.max_length or "any") .. " characters long (got " .. #v .. ")"
+      end
+    end
+  end
+  return nil
+end
+
+return _M
