@@ -9,6 +9,7 @@ const url = require('url');
 const U = require('./util');
 const C = require('./chat');
 const M = require('./media');
+const CAT = require('./catalog');
 const { simpleError, errorReply } = require('./errors');
 const { gatewayHeaders, gatewayAuthFails } = require('./gateway');
 
@@ -37,6 +38,12 @@ function waiRun(ctx, model, sc, input) {
   }
   if (ctx.query.queueRequest === 'true' || ctx.query.queueRequest === true) {
     return jsonReply(200, C.envelope({ status: 'queued', request_id: U.uuid(), model }));
+  }
+  // A catalog model: its input is checked against the model's schema (the same data as the Lua adapters)
+  const e = CAT.entry(model);
+  if (e) {
+    const r = M.waiCatalog(ctx, model, e, input);
+    if (r) return r;
   }
   if (M.isMediaModel(model)) {
     const r = M.waiMedia(ctx, model, input);

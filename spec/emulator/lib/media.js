@@ -4,6 +4,7 @@
 
 const U = require('./util');
 const { jsonReply, envelope } = require('./chat');
+const CAT = require('./catalog');
 
 function cfError(status, code, message) {
   return jsonReply(status, { result: null, success: false, errors: [{ code, message }], messages: [] });
@@ -55,6 +56,59 @@ function isTTS(model) { return /^@cf\/deepgram\/aura/.test(model) || /melotts/.t
 function isMediaModel(model) {
   return isEmbeddingModel(model) || isImageModel(model) || isWhisper(model) || isTTS(model) ||
     /^@cf\/deepgram\/nova/.test(model) || /bart-large-cnn/.test(model);
+}
+
+// A Workers AI catalog model (lib/catalog.js): refuse a body its input schema rejects, answer the forms the
+// per-model handlers below do not know from the catalog's task and output form. Returns a Reply or null
+// (the caller goes on to the per-model handlers and the chat handler).
+function waiCatalog(ctx, model, e, input) {
+  const ct = ctx.headers['content-type'] || '';
+  const wrap = (result) => jsonReply(200, envelope(result));
+  if (e.realtime) return cfError(400, 5006, CAT.problem(model, e, {}));
+  if (e.input === 'multipart') {
+    const parts = /multipart\/form-data/i.test(ct) ? ctx.multipart : null;
+    let fields = null;
+    if (parts) {
+      fields = {};
+      for (const p of parts) if (p.name) fields[p.name] = p.filename === null ? p.value : p.data;
+    } else if (input && typeof input === 'object' && input.multipart) {
+      fields = {}; // a universal entry cannot carry form data; the emulator reads what it was given
+      Object.assign(fields, input.multipart.body && typeof input.multipart.body === 'object' ? input.multipart.body : {});
+    }
+    if (!fields) return cfError(400, 5006, CAT.problem(model, e, {}));
+    if (typeof fields.prompt !== 'string' || fields.prompt === '') {
+      return cfError(400, 5006, "Error: required properties at '/multipart/body' are 'prompt'");
+    }
+    for (const k of ['width', 'height', 'steps', 'seed', 'guidance']) {
+      if (fields[k] !== undefined && !/^[0-9.]+$/.test(String(fields[k]))) {
+        return cfError(400, 5006, "Error: Type mismatch of '/multipart/body/" + k + "', 'string' not in 'number'");
+      }
+    }
+    return wrap({ image: U.makeJpeg().toString('base64') });
+  }
+  const binaryCt = /^(audio|video|image)\/|octet-stream/i.test(ct);
+  const json = input !== undefined ? input : (binaryCt ? undefined : ctx.json);
+  const obj = json && typeof json === 'object' && !Array.isArray(json) ? json : null;
+  if (obj) {
+    // text generation: the native input takes only its typed fields (no stream_options where they lack it)
+    const strict = e.task === 'text-generation' && !e.fields.input;
+    if (!(e.task === 'text-generation' && Array.isArray(obj.requests))) {
+      const p = CAT.problem(model, e, obj, { strict });
+      if (p) return cfError(400, 5006, p);
+    }
+  } else if (e.input === 'json' || e.input === 'base64' || e.task === 'text-generation') {
+    if (ctx.body.length && json === undefined && !binaryCt) return null; // bad JSON: the caller's answer
+  }
+  if (e.task === 'speech-recognition' && !/^@cf\/(openai\/whisper|deepgram\/nova)/.test(model)) {
+    // a model without its own handler below: {text, duration} from the bytes it got
+    let n = 0;
+    if (obj && obj.audio && typeof obj.audio === 'object' && typeof obj.audio.body === 'string') n = Buffer.from(obj.audio.body, 'base64').length;
+    else if (obj && typeof obj.audio === 'string') n = Buffer.from(obj.audio, 'base64').length;
+    else if (!obj) n = ctx.body.length;
+    if (!n) return cfError(400, 5006, "Error: required properties at '/' are 'audio'");
+    return wrap({ text: 'transcribed ' + n + ' bytes', duration: durationOf(n) });
+  }
+  return null;
 }
 
 // Workers AI /ai/run/<model> for non-text-generation models. Returns a Reply or null.
@@ -287,6 +341,6 @@ function openaiSpeech(ctx) {
 }
 
 module.exports = {
-  waiMedia, isMediaModel, isEmbeddingModel, waiDims, openaiEmbeddings, openaiImages,
+  waiMedia, waiCatalog, isMediaModel, isEmbeddingModel, waiDims, openaiEmbeddings, openaiImages,
   openaiTranscription, openaiSpeech, openaiError, cfError, bytesReply,
 };
