@@ -461,7 +461,14 @@ function M.chat(prompt, opts)
   local n = #lines
   while n > 1 and lines[n]:match("^%s*$") do n = n - 1 end
   api.nvim_buf_set_lines(buf, n, -1, false, { "", "## Assistant", "" })
-  local function next_prompt() append(buf, "\n\n## You\n") end
+  local function next_prompt()
+    append(buf, "\n\n## You\n")
+    -- the cursor of a window on the conversation goes where the next prompt is typed
+    local last = api.nvim_buf_line_count(buf)
+    for _, w in ipairs(api.nvim_list_wins()) do
+      if api.nvim_win_get_buf(w) == buf then api.nvim_win_set_cursor(w, { last, 0 }) end
+    end
+  end
   return M.request({ buf = buf, messages = msgs,
     on_token = opts.on_token,
     on_done = function(text, job)

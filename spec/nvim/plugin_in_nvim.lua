@@ -167,6 +167,26 @@ run("health", function()
   step.health = { with = with, without = without }
 end)
 
+-- README's Neovim blocks run here as a user's init.lua would (lazy.nvim and packer stand-ins call each config)
+run("readme", function()
+  local f = assert(io.open("README.md", "r"))
+  local text = f:read("*a")
+  f:close()
+  local ran = {}
+  local function configure(spec) if type(spec) == "table" and spec.config then spec.config() end end
+  package.loaded.lazy = { setup = function(specs) for _, s in ipairs(specs) do configure(s) end end }
+  package.loaded.packer = { startup = function(fn) fn(configure) end }
+  for code in text:gmatch("```lua\n(.-)```") do
+    if code:find("cloudflare_tanstack_ai", 1, true) then
+      local fn = assert(loadstring(code, "README"))
+      fn()
+      ran[#ran + 1] = { first = code:match("[^\n]+"), provider = plugin.options.provider }
+    end
+  end
+  step.readme = { ran = ran, commands = vim.fn.exists(":CfAiChat") == 2 }
+  plugin.setup({})
+end)
+
 report.async = require("tanstack.ai.async").stats()
 report.uv = vim.uv and "vim.uv" or "vim.loop"
 local f = assert(io.open(out_path, "w"))

@@ -146,6 +146,16 @@ describe("Neovim plugin", function()
     assert.equal("claude-test", anth.json.model)
   end)
 
+  it("README's Neovim blocks (lazy.nvim, packer, setup) run in Neovim", function()
+    if not report then return end
+    local s = step("readme")
+    assert.is_true(#s.ran >= 3, #s.ran .. " blocks")
+    assert.is_true(s.commands)
+    local providers = {}
+    for _, r in ipairs(s.ran) do providers[#providers + 1] = r.provider end
+    assert.truthy(table.concat(providers, ","):find("anthropic", 1, true))
+  end)
+
   it("uses vim.uv where Neovim has it (0.10 and newer; vim.loop on 0.7.2 and the rest)", function()
     if not report then return end
     local v = nvim.run("plugin_in_nvim.lua", nvim.env(emu, { CF_TEST_STEPS = "ask" }), { pre = "lua vim.uv = vim.loop" })
