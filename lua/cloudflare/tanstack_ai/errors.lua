@@ -16,6 +16,15 @@ _M.CODE_STATUS = {
   [3036] = 429, [3040] = 429,
 }
 
+-- What each code means (Cloudflare's Workers AI errors page), for an error that carries only its code.
+_M.CODE_NAME = {
+  [5007] = "No such model", [5004] = "Invalid data", [3039] = "Finetune missing required files",
+  [3003] = "Incomplete request", [5018] = "Account not allowed for private model", [5016] = "Model agreement",
+  [3023] = "Account blocked", [3041] = "Account not allowed for private model", [5019] = "Deprecated SDK version",
+  [5005] = "LoRa unsupported", [3042] = "Invalid model ID", [3006] = "Request too large", [3007] = "Timeout",
+  [3008] = "Aborted", [3036] = "Account limited", [3040] = "Out of capacity",
+}
+
 -- Retried although no HTTP status says so (a binding error carries no status).
 _M.RETRYABLE_CODE = { [3040] = true } -- "out of capacity"
 
@@ -65,6 +74,9 @@ function _M.from_binding(v, provider)
   local n = tonumber(e.code)
   if n and n % 1 == 0 then e.code = math.tointeger and math.tointeger(n) or n end
   if e.status == nil and type(e.code) == "number" then e.status = _M.CODE_STATUS[e.code] end
+  if type(e.code) == "number" and (e.message == nil or e.message == "unknown error") then -- {code = "3040"}
+    e.message = "Workers AI error " .. e.code .. (_M.CODE_NAME[e.code] and (": " .. _M.CODE_NAME[e.code]) or "")
+  end
   if e.status and e.retryable == false then e.retryable = errors.retryable_status(e.status) end
   if type(e.code) == "number" and _M.RETRYABLE_CODE[e.code] then e.retryable = true end
   return e

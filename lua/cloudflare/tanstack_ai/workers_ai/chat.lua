@@ -6,8 +6,9 @@ local format = require("cloudflare.tanstack_ai.workers_ai.format")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 local models = require("cloudflare.tanstack_ai.workers_ai.models")
 local errors = require("tanstack.ai.errors")
+local json = require("tanstack.ai.json")
 
-local setmetatable, pairs, type, ipairs, tostring = setmetatable, pairs, type, ipairs, tostring
+local setmetatable, pairs, type, ipairs, tostring, next = setmetatable, pairs, type, ipairs, tostring, next
 
 local _M = {}
 
@@ -108,18 +109,184 @@ local function with_model(self, options)
   return o
 end
 
+---------------------------------------------------------------------------------------------------
+-- Answers as real Workers AI gives them
+---------------------------------------------------------------------------------------------------
+
+local function copy(t)
+  local o = {}
+  for k, v in pairs(t) do o[k] = v end
+  return o
+end
+
+-- The same request without streaming (an empty streamed result is asked again this way).
+local function without_stream(d)
+  local n = copy(d)
+  n.body = copy(d.body)
+  n.body.stream, n.body.stream_options = false, nil
+  n.binding_inputs = copy(d.binding_inputs)
+  if n.binding_inputs.stream ~= nil then n.binding_inputs.stream = false end
+  n.binding_inputs.stream_options = nil
+  n.entry_body = n.binding_inputs
+  n.stream = false
+  return n
+end
+
+local function is_sse(res)
+  local ct = res.headers and res.headers["content-type"] or ""
+  return res.value == nil and ct:find("event-stream", 1, true) ~= nil
+end
+
+local function has_finish(v)
+  if type(v) ~= "table" then return false end
+  local fr = v.finish_reason
+  if fr ~= nil and fr ~= json.null and fr ~= "" then return true end
+  local c = type(v.choices) == "table" and v.choices[1]
+  fr = type(c) == "table" and c.finish_reason
+  return fr ~= nil and fr ~= false and fr ~= json.null and fr ~= ""
+end
+
+-- Events of complete SSE frames: malformed ones dropped with a warning (kept when strict: the turn then fails
+-- as before), [DONE] and finish reasons noted.
+local function filter_events(text, st)
+  local out = {}
+  for ev in text:gmatch("(.-)\n\n") do
+    local data = {}
+    for line in (ev .. "\n"):gmatch("(.-)\n") do
+      local d = line:match("^data: ?(.*)$")
+      if d then data[#data + 1] = d end
+    end
+    local keep = true
+    if #data > 0 then
+      local payload = table.concat(data, "\n")
+      if payload == "[DONE]" then
+        st.done = true
+      elseif payload ~= "" then
+        local v = json.decode(payload)
+        if v == nil and not st.strict then
+          keep = false
+          st.warnings[#st.warnings + 1] = "Workers AI chat: skipped a malformed stream event: " .. payload:sub(1, 120)
+        elseif has_finish(v) then
+          st.finish = true
+        end
+      end
+    end
+    if keep then out[#out + 1] = ev .. "\n\n" end
+  end
+  return table.concat(out)
+end
+
+-- Wrap a streamed answer's read: malformed events skipped (with a warning), and a stream that ends with
+-- neither [DONE] nor a finish reason reported as cut short after the text it carried.
+local function guard_stream(res, st, model)
+  local read = res.read
+  local buf, eof, pending = "", false, nil
+  res.read = function()
+    while true do
+      if pending then
+        local e = pending
+        pending = nil
+        return nil, e
+      end
+      if eof then return nil end
+      local chunk, err = read()
+      if chunk == nil then
+        if err then return nil, err end
+        eof = true
+        local rest = buf:find("%S") and filter_events(buf .. "\n\n", st) or ""
+        buf = ""
+        if not st.done and not st.finish then
+          pending = errors.new({ message = "Workers AI chat: the stream of " .. model .. " ended without [DONE] " ..
+            "or a finish reason: the answer was cut short", kind = "network", code = "stream_cut_short",
+            provider = PROVIDER, retryable = false })
+        end
+        if rest ~= "" then return rest end
+      else
+        buf = buf .. chunk:gsub("\r\n", "\n")
+        local last
+        local i = 0
+        while true do
+          local j = buf:find("\n\n", i + 1, true)
+          if not j then break end
+          last, i = j, j
+        end
+        if last then
+          local complete = buf:sub(1, last + 1)
+          buf = buf:sub(last + 2)
+          local out = filter_events(complete, st)
+          if out ~= "" then return out end
+        end
+      end
+    end
+  end
+  return res
+end
+
+-- The tool a turn forces (modelOptions.tool_choice): its name, or true for "required".
+local function forced_tool(options)
+  local mo = options.modelOptions
+  local tc = type(mo) == "table" and (mo.tool_choice or mo.toolChoice) or nil
+  if tc == "required" or tc == "any" then return true end
+  if type(tc) == "table" then
+    local f = tc["function"]
+    return type(f) == "table" and f.name or tc.name
+  end
+end
+
+local function tool_names(options)
+  local names = {}
+  for _, t in ipairs(type(options.tools) == "table" and options.tools or {}) do
+    if type(t) == "table" and t.name then names[t.name] = true end
+  end
+  return names
+end
+
 --- One model turn as AG-UI events. options: messages (ModelMessages), systemPrompts, tools, modelOptions,
 --- temperature, maxTokens, runId, threadId, used_ids.
+--- Real Workers AI answers handled: a streamed request answered with an empty JSON result is asked once more
+--- without streaming; a malformed stream event is skipped (RUN_FINISHED / RUN_ERROR carry `warnings`) unless
+--- the adapter's strictStream is set; a stream ending with neither [DONE] nor a finish reason ends in RUN_ERROR
+--- (code stream_cut_short) after its text; a forced tool call answered in the text becomes a tool call.
 function Adapter:chat_stream(options)
   options = with_model(self, options)
   local d, derr = self:describe(options)
-  local cfg = self.config
-  return turn.new(function()
+  local cfg, model = self.config, self.model
+  local st = { warnings = {}, strict = self.strictStream == true }
+  local function open()
     if not d then return nil, derr end
-    return request.send(cfg, d)
-  end, { format = format, model = self.model,
+    local res, err = request.send(cfg, d)
+    if not res then return nil, err end
+    if not d.stream then return res end
+    if is_sse(res) then return guard_stream(res, st, model) end
+    -- a streamed request answered with JSON: an empty result is asked again without streaming
+    local v = res.value
+    if v == nil then
+      local bytes, rerr = turn.read_all(res)
+      if res.close then res.close() end
+      if not bytes then return nil, rerr end
+      v = json.decode(bytes)
+      if v == nil then return { status = res.status, headers = res.headers, body = bytes } end
+    end
+    local u = request.unwrap(v)
+    if type(u) == "table" and next(u) == nil then return request.send(cfg, without_stream(d)) end
+    return { status = res.status, headers = res.headers, value = v }
+  end
+  local forced = forced_tool(options)
+  local fmt = format
+  if forced then
+    local tools = tool_names(options)
+    fmt = setmetatable({ new_state = function() return { forced = forced, tools = tools } end }, { __index = format })
+  end
+  local producer = turn.new(open, { format = fmt, model = model,
     runId = options.runId, threadId = options.threadId, used_ids = options.used_ids, provider = PROVIDER,
     classify = cf_errors.classify })
+  local next_event = producer.next
+  producer.next = function()
+    local e = next_event()
+    if e and (e.type == "RUN_FINISHED" or e.type == "RUN_ERROR") and #st.warnings > 0 then e.warnings = st.warnings end
+    return e
+  end
+  return producer
 end
 
 --- Structured output: a non-streaming json_schema request; returns the decoded table and the raw text.

@@ -8,10 +8,90 @@ local openai = require("tanstack.ai.formats.openai")
 local request = require("cloudflare.tanstack_ai.request")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
-local type = type
+local type, ipairs, pairs, setmetatable, concat = type, ipairs, pairs, setmetatable, table.concat
 local null = json.null
 
 local _M = { name = "workers-ai", done_marker = openai.done_marker, build_request = openai.build_request }
+
+-- Finish reasons Workers AI sends outside TanStack's union (stop, length, content_filter, tool_calls).
+_M.FINISH_EXTRA = { model_length = "length", invalid_reason = "stop", eos = "stop", eos_token = "stop",
+  stop_sequence = "stop", abort = "stop", cancelled = "stop", error = "stop" }
+
+local function finish_of(fr)
+  return openai.FINISH_MAP[fr] or _M.FINISH_EXTRA[fr] or "stop"
+end
+_M.finish_of = finish_of
+
+-- OpenAI chunks and completions: a finish reason outside the union is mapped before openai.lua reads it.
+local function normalize_choices(v)
+  for _, c in ipairs(v.choices) do
+    local fr = type(c) == "table" and c.finish_reason
+    if type(fr) == "string" and fr ~= "" and not openai.FINISH_MAP[fr] then c.finish_reason = finish_of(fr) end
+  end
+end
+
+---------------------------------------------------------------------------------------------------
+-- A forced tool call answered in the text (gpt-oss: `{"name": "get_weather", "location": "London"}`): with
+-- state.forced (the forced tool's name, or true for "required" with state.tools the names offered), the text
+-- is held until the finish reason and becomes a tool call when it is exactly one call of an offered tool.
+---------------------------------------------------------------------------------------------------
+
+local function recovered_call(state, text)
+  local v = json.decode(text:match("^%s*(.-)%s*$"))
+  if type(v) ~= "table" or type(v.name) ~= "string" then return nil end
+  if state.forced ~= true and v.name ~= state.forced then return nil end
+  if state.forced == true and not (state.tools and state.tools[v.name]) then return nil end
+  local args = v.arguments or v.parameters
+  if args == nil then
+    args = {}
+    for k, x in pairs(v) do if k ~= "name" then args[k] = x end end
+    args = json.object(args)
+  end
+  if type(args) == "string" then return v.name, args end
+  return v.name, json.encode(args)
+end
+
+local function flush(state, out)
+  local buf = state.buf
+  if not buf or #buf == 0 then return end
+  state.buf = {}
+  local text = concat(buf)
+  if not state.calls then
+    local name, args = recovered_call(state, text)
+    if name then
+      state.recovered = true
+      out:tool_call(0, nil, name, args)
+      return
+    end
+  end
+  out:text(text)
+end
+
+-- The deltas object a decoder writes to: `out` itself, or a proxy holding text while a tool is forced.
+local function sink(state, out)
+  if type(state) ~= "table" or not state.forced then return out end
+  local p = state.proxy
+  if p and state.proxy_out == out then return p end
+  state.buf = state.buf or {}
+  p = setmetatable({
+    text = function(_, d) if d ~= nil and d ~= null then state.buf[#state.buf + 1] = d end end,
+    tool_call = function(_, ...) state.calls = true return out:tool_call(...) end,
+    finish_reason = function(_, r)
+      flush(state, out)
+      if state.recovered and (r == "stop" or r == nil) then r = "tool_calls" end
+      return out:finish_reason(r)
+    end,
+  }, { __index = function(_, k)
+    local f = out[k]
+    if type(f) == "function" then return function(_, ...) return f(out, ...) end end
+    return f
+  end })
+  state.proxy, state.proxy_out = p, out
+  return p
+end
+
+--- The per-turn decoder state (chat.lua fills in forced / tools for a forced tool choice).
+function _M.new_state() return {} end
 
 local function is_openai(v)
   local choices = v.choices
@@ -26,24 +106,39 @@ local function native(v, out)
   if r ~= nil and r ~= null then out:text(r) end
   if type(v.tool_calls) == "table" then openai.tool_calls(v.tool_calls, out) end
   local fr = v.finish_reason
-  if fr ~= nil and fr ~= null and fr ~= "" then out:finish_reason(openai.FINISH_MAP[fr] or fr) end
+  if fr ~= nil and fr ~= null and fr ~= "" then out:finish_reason(finish_of(fr)) end
 end
 
 local function is_error(v)
   return v.choices == nil and cf_errors.is_payload(v)
 end
 
-function _M.decode_event(_, v, out)
-  if is_openai(v) then return openai.decode_event(nil, v, out) end -- the hot path: OpenAI chunks
+function _M.decode_event(state, v, out)
+  out = sink(state, out)
+  if is_openai(v) then -- the hot path: OpenAI chunks
+    normalize_choices(v)
+    return openai.decode_event(nil, v, out)
+  end
   if is_error(v) then return out:fail_payload(v) end
   native(v, out)
 end
 
-function _M.decode_body(_, v, out)
+function _M.decode_body(state, v, out)
   if type(v) == "table" and is_error(v) then return out:fail_payload(v) end
   v = request.unwrap(v)
-  if type(v) ~= "table" or is_openai(v) or v.choices ~= nil then return openai.decode_body(nil, v, out) end
-  native(v, out)
+  local o = sink(state, out)
+  if type(v) == "table" and type(v.choices) == "table" and v.choices[1] == nil and v.response == nil then
+    -- {"choices": []}: an empty answer, not a failure
+    if v.usage ~= nil and v.usage ~= null then o:usage(openai.usage(v.usage)) end
+    return o:finish_reason("stop")
+  end
+  if type(v) ~= "table" or is_openai(v) or v.choices ~= nil then
+    if type(v) == "table" and type(v.choices) == "table" then normalize_choices(v) end
+    openai.decode_body(nil, v, o)
+  else
+    native(v, o)
+  end
+  if o ~= out then flush(state, out) end
 end
 
 --- The structured answer: an OpenAI completion's message content, or the native `response`.

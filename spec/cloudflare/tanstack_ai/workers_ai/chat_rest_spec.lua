@@ -214,9 +214,16 @@ describe("Workers AI chat (plain REST)", function()
     assert.matches("idle", evs[#evs].message)
   end)
 
-  it("reports a malformed event as a RUN_ERROR", function()
+  it("skips a malformed event with a warning on RUN_FINISHED; strictStream reports it as a RUN_ERROR", function()
     emu:next({ malformed_after = 1 })
     local evs = ai.chat({ adapter = adapter, messages = { { role = "user", content = "a b c" } } }):collect()
+    assert.equal("RUN_FINISHED", evs[#evs].type)
+    assert.matches("malformed", evs[#evs].warnings[1])
+    emu:next({ malformed_after = 1 })
+    local strict = cf.create_workers_ai_chat("@cf/x", { accountId = "acct1", apiKey = SECRET,
+      apiBaseUrl = emu.url .. "/client/v4" })
+    strict.strictStream = true
+    evs = ai.chat({ adapter = strict, messages = { { role = "user", content = "a b c" } } }):collect()
     assert.equal("RUN_ERROR", evs[#evs].type)
     assert.matches("malformed", evs[#evs].message)
   end)
