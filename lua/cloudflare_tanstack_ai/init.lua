@@ -10,6 +10,7 @@
 -- woken by the sockets: nothing runs while nothing streams. Every buffer update and every callback the user
 -- gives runs through vim.schedule, on the main loop, where the whole editor API is allowed (no E5560).
 -- Errors are shown with vim.notify, never swallowed.
+-- luacheck: globals vim (options are set through vim.bo / vim.wo)
 local M = {}
 
 local api = vim.api
@@ -162,7 +163,8 @@ end
 -- Buffers
 ---------------------------------------------------------------------------------------------------
 
-local function set_opt(buf, name, value) api.nvim_buf_set_option(buf, name, value) end
+-- vim.bo / vim.wo: on 0.7.2 and on releases where nvim_buf_set_option is deprecated
+local function set_opt(buf, name, value) vim.bo[buf][name] = value end
 
 local function scratch(name, filetype)
   local buf = api.nvim_create_buf(false, true)
@@ -190,8 +192,8 @@ local function show(buf, open, focus)
   end
   local win = api.nvim_get_current_win()
   api.nvim_win_set_buf(win, buf)
-  api.nvim_win_set_option(win, "wrap", true)
-  api.nvim_win_set_option(win, "linebreak", true)
+  vim.wo[win].wrap = true
+  vim.wo[win].linebreak = true
   if not focus and open ~= "current" and open ~= "tab" and api.nvim_win_is_valid(prev) then
     api.nvim_set_current_win(prev)
   end
@@ -359,7 +361,7 @@ function M.ask_selection(question, line1, line2, opts)
     notify("ask about the selection: the selection is empty")
     return nil
   end
-  local ft = api.nvim_buf_get_option(buf, "filetype")
+  local ft = vim.bo[buf].filetype
   local name = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ":.")
   if question == nil or question:match("^%s*$") then question = "Explain this." end
   local prompt = string.format("%s\n\n%s```%s\n%s\n```", question,

@@ -47,7 +47,7 @@ run("ask", function()
   assert(job, "no job started")
   wait(function() return job.done end)
   step.ask = { text = lines(job.buf), done = job.done == true, stayed = api.nvim_get_current_win() == win,
-    buftype = api.nvim_buf_get_option(job.buf, "buftype"), name = api.nvim_buf_get_name(job.buf) }
+    buftype = vim.bo[job.buf].buftype, name = api.nvim_buf_get_name(job.buf) }
 end)
 
 -- :CfAiChat twice: one buffer holds the conversation, the second prompt carries the first exchange
@@ -71,7 +71,7 @@ end)
 run("selection", function()
   vim.cmd("enew")
   api.nvim_buf_set_lines(0, 0, -1, false, { "local x = 1", "local function add(a, b)", "  return a + b", "end" })
-  api.nvim_buf_set_option(0, "filetype", "lua")
+  vim.bo.filetype = "lua" -- luacheck: ignore 122
   vim.cmd("normal! 2GVj\27")
   vim.cmd("'<,'>CfAiSelection What does this do?")
   wait(function() return next(plugin.jobs()) == nil end)

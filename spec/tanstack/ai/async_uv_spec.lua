@@ -153,6 +153,19 @@ describe("async.attach_uv (socket-driven)", function()
     stop()
   end)
 
+  it("a retry's wait (429 with Retry-After) sleeps on the timer, then the answer streams", function()
+    if not have_luv then return end
+    emu:next({ status = 429, retry_after = 1, times = 1 })
+    local stop = async.attach_uv(uv)
+    finally(stop)
+    local t = async.spawn(chat, "again")
+    local ms = run_until(function() return t.done end)
+    assert.is_true(t.ok, tostring(t.err))
+    assert.equal("Hello from the Workers AI emulator! You said: again", t.result)
+    assert.is_true(ms >= 900 and ms < 3000, "took " .. ms)
+    assert.is_true(async.stats().wakeups < 30, "wakeups: " .. async.stats().wakeups)
+  end)
+
   it("runs tasks spawned by a task, and blocking calls beside it keep working", function()
     if not have_luv then return end
     emu:next({ text = "inner", times = 1 })
