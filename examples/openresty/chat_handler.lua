@@ -7,11 +7,12 @@
 -- only when they carry this server's signature, see docs/security.md), approve a call it forged, add system
 -- prompts (refused by chat_params_from_request_body), or pick the model.
 local ai = require("tanstack.ai")
-local cf = require("cloudflare.tanstack_ai")
 
 local M = {}
 
 M.MODEL = os.getenv("CHAT_MODEL") or "@cf/meta/llama-4-scout-17b-16e-instruct"
+-- the route of routes.lua the page's runs take (the browser does not pick the model)
+M.ROUTE = "default"
 
 -- A server tool: runs here, its result goes back to the model (TanStack's agent loop).
 M.get_weather = ai.tool_definition({
@@ -27,7 +28,8 @@ M.get_weather = ai.tool_definition({
 end)
 
 --- handle(body, opts) -> stream | nil, status, message
---- opts: adapter (default: Workers AI chat from the environment), server_tools (default {get_weather}),
+--- opts: adapter (default: the "default" route of routes.lua, whose first target is CHAT_MODEL), route, consumer,
+--- server_tools (default {get_weather}),
 --- signingSecret (default: CHAT_SIGNING_SECRET from the environment, else one random secret per process:
 --- set it when several workers or hosts serve the same clients).
 function M.handle(body, opts)
@@ -37,14 +39,7 @@ function M.handle(body, opts)
   if not params then return nil, err.status or 400, err.message end
   -- server tools first; tools the page declared (client tools, no execute) are handed back to it
   local tools = ai.merge_agent_tools(opts.server_tools or { M.get_weather }, params.tools)
-  local adapter = opts.adapter
-  if adapter == nil then
-    local ok, a = pcall(cf.create_workers_ai_chat, M.MODEL, {})
-    if not ok then return nil, 500, "the chat backend is not configured", a end
-    adapter = a
-  end
-  return ai.chat({
-    adapter = adapter,
+  local run = {
     messages = params.messages,
     threadId = params.threadId,
     runId = params.runId,
@@ -52,7 +47,17 @@ function M.handle(body, opts)
     resume = params.resume,
     tools = tools,
     signingSecret = opts.signingSecret or os.getenv("CHAT_SIGNING_SECRET"),
-  })
+  }
+  if opts.adapter == nil then
+    -- the route table shared with POST /v1/chat/completions (routes.lua): fallback, health, usage, limits
+    local ok, router = pcall(require("routes").router)
+    if not ok then return nil, 500, "the chat backend is not configured", router end
+    local stream, rerr = router:chat(opts.route or M.ROUTE, run, { consumer = opts.consumer or "browser" })
+    if not stream then return nil, rerr.status or 500, rerr.message end
+    return stream
+  end
+  run.adapter = opts.adapter
+  return ai.chat(run)
 end
 
 return M

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run the example: nginx on http://127.0.0.1:8080 serving the chat page and POST /api/chat.
+# Run the example: nginx on http://127.0.0.1:${PORT:-8080} serving the chat page, POST /api/chat and
+# POST /v1/chat/completions (OpenAI's API) from one route table (routes.lua; docs/openresty.md, "Edge router").
 # With CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_KEY (or CLOUDFLARE_API_TOKEN) set it talks to Workers AI;
 # otherwise it starts the project's local emulator and points the handler at it. Ctrl-C stops both.
 set -e
@@ -24,9 +25,17 @@ if [ -z "$CLOUDFLARE_ACCOUNT_ID" ] || { [ -z "$CLOUDFLARE_API_KEY" ] && [ -z "$C
   echo "run.sh: no Cloudflare credentials in the environment: using the local emulator at $EMU"
 fi
 
-echo "run.sh: open http://127.0.0.1:8080/"
+PORT=${PORT:-8080}
+CONF="$ROOT/examples/openresty/nginx.conf"
+if [ "$PORT" != "8080" ]; then
+  # the same configuration on another port (relative paths are the prefix's, so the copy may live there)
+  sed "s/listen 127.0.0.1:8080;/listen 127.0.0.1:$PORT;/" "$CONF" > "$PREFIX/nginx.conf"
+  CONF="$PREFIX/nginx.conf"
+fi
+echo "run.sh: open http://127.0.0.1:$PORT/ (OpenAI SDKs: baseURL http://127.0.0.1:$PORT/v1)"
+[ -n "$ROUTER_API_KEYS" ] || echo "run.sh: /v1/chat/completions takes any caller (set ROUTER_API_KEYS=key:consumer,... for bearer keys)"
 if [ "$(id -u)" = "0" ]; then
   # as root nginx would run its workers as "nobody"; they must read the repository
-  exec nginx -p "$PREFIX/" -c "$ROOT/examples/openresty/nginx.conf" -g "user root;"
+  exec nginx -p "$PREFIX/" -c "$CONF" -g "user root;"
 fi
-exec nginx -p "$PREFIX/" -c "$ROOT/examples/openresty/nginx.conf"
+exec nginx -p "$PREFIX/" -c "$CONF"

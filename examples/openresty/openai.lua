@@ -1,0 +1,68 @@
+-- POST /v1/chat/completions for nginx (content_by_lua_file): OpenAI's Chat Completions API in front of the route
+-- table of routes.lua. Any OpenAI SDK (baseURL = http://host/v1) or curl can call it: streaming
+-- (chat.completion.chunk SSE, stream_options.include_usage, data: [DONE]) or not (one chat.completion), tools
+-- (the calls come back to the client), response_format json_schema; errors in OpenAI's shape.
+local compat = require("tanstack.ai.openai_compat")
+local routes = require("routes") -- examples/openresty/routes.lua
+local json = require("tanstack.ai.json")
+
+local ngx = ngx
+
+local function fail(err)
+  local body, status = compat.error_body(err)
+  if status >= 500 then ngx.log(ngx.ERR, "openai: ", tostring(err)) end
+  ngx.status = status
+  ngx.header["Content-Type"] = "application/json"
+  if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
+  if status == 401 then ngx.header["WWW-Authenticate"] = 'Bearer realm="router"' end
+  ngx.print(body)
+  return ngx.exit(status)
+end
+
+if ngx.req.get_method() ~= "POST" then
+  ngx.header["Allow"] = "POST"
+  return fail(compat.error(405, "POST a Chat Completions request here", "method_not_allowed"))
+end
+
+local router = routes.router()
+local consumer, aerr = router:authenticate(ngx.var.http_authorization)
+if not consumer then return fail(aerr) end
+
+ngx.req.read_body()
+local body = ngx.req.get_body_data()
+if body == nil and ngx.req.get_body_file() then
+  return fail(compat.error(413, "the request body is too large", "request_too_large"))
+end
+local req, perr = compat.parse_request(body or "")
+if not req then return fail(perr) end
+
+local stream, rerr = router:chat(req.model, {
+  messages = req.messages, tools = req.tools, temperature = req.temperature, maxTokens = req.maxTokens,
+  modelOptions = req.modelOptions,
+  -- the tools are the client's (nothing runs here): their calls go back to it, ids as the model gave them
+  trustHistory = true, maxIterations = 1,
+}, { consumer = consumer, user = req.user })
+if not stream then return fail(rerr) end
+if stream.error then
+  -- every target failed before the first byte: an HTTP error, not a stream
+  stream:cancel()
+  return fail(stream.error)
+end
+
+if not req.stream then
+  local completion, cerr = compat.to_completion(stream, { model = stream.model })
+  if not completion then return fail(cerr) end
+  ngx.header["Content-Type"] = "application/json"
+  ngx.print(json.encode(completion))
+  return
+end
+
+local pieces, cancel = compat.to_chunks(stream, { model = stream.model, includeUsage = req.includeUsage,
+  onError = function(err) ngx.log(ngx.ERR, "openai: the stream failed after its first byte: ", tostring(err)) end })
+local sent, serr = require("tanstack.ai.ngx_response").send({
+  status = 200,
+  headers = { ["content-type"] = "text/event-stream", ["cache-control"] = "no-cache" },
+  body = pieces,
+  cancel = cancel,
+})
+if not sent then ngx.log(ngx.INFO, "openai: stream ended early: ", tostring(serr)) end
