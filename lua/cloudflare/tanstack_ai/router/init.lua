@@ -83,6 +83,9 @@ function _M.new(opts)
       if t.model ~= nil and type(t.model) ~= "string" then fail(at .. ": model must be a string") end
       if t.weight ~= nil and (type(t.weight) ~= "number" or t.weight <= 0) then fail(at .. ": weight must be > 0") end
       local tname = t.name or t.model or ("target" .. i)
+      for _, other in ipairs(r.targets) do
+        if other.name == tname then fail(at .. ": two targets named '" .. tname .. "' (give each a name)") end
+      end
       r.targets[i] = { name = tname, key = name .. "/" .. tname, make = make, model = t.model, config = t.config,
         weight = t.weight or 1, priority = t.priority or i, maxRetries = t.maxRetries or 0 }
     end

@@ -175,6 +175,8 @@ describe("router", function()
     assert.has_error(function() router.new({ routes = { x = { targets = { { adapter = "create_nothing" } } } } }) end)
     assert.has_error(function() router.new({ routes = { x = { targets = { { adapter = function() end } } } },
       auth = "yes" }) end)
+    assert.has_error(function() router.new({ routes = { x = { targets = { { adapter = "create_workers_ai_chat",
+      model = "m" }, { adapter = "create_workers_ai_chat", model = "m" } } } } }) end)
   end)
 end)
 
