@@ -7,6 +7,7 @@ local cf_errors = require("cloudflare.tanstack_ai.errors")
 local models = require("cloudflare.tanstack_ai.workers_ai.models")
 local errors = require("tanstack.ai.errors")
 local json = require("tanstack.ai.json")
+local core = require("tanstack.ai.core")
 
 local setmetatable, pairs, type, ipairs, tostring, next = setmetatable, pairs, type, ipairs, tostring, next
 
@@ -44,6 +45,38 @@ local function prompt_of(messages)
   return table.concat(out, "\n")
 end
 
+-- A vision model with a top-level `image` (llama-3.2-11b-vision-instruct): the first image content part (a data
+-- URL) becomes that byte array, and each message's content its text.
+local function vision_inputs(inputs)
+  local msgs = {}
+  for i, m in ipairs(inputs.messages) do
+    if type(m) == "table" and type(m.content) == "table" then
+      local texts = {}
+      for _, p in ipairs(m.content) do
+        if type(p) == "table" and p.type == "text" then
+          texts[#texts + 1] = p.text
+        elseif type(p) == "table" and p.type == "image_url" and inputs.image == nil then
+          local url = type(p.image_url) == "table" and p.image_url.url or nil
+          local b64 = type(url) == "string" and url:match("^data:[^;,]*;base64,(.*)$")
+          local bytes = b64 and core.base64_decode(b64)
+          if bytes then
+            local a = json.array()
+            for k = 1, #bytes do a[k] = bytes:byte(k) end
+            inputs.image = a
+          end
+        end
+      end
+      local c = {}
+      for k, v in pairs(m) do c[k] = v end
+      c.content = table.concat(texts, "\n")
+      msgs[i] = c
+    else
+      msgs[i] = m
+    end
+  end
+  inputs.messages = msgs
+end
+
 --- The inputs of a binding's AI.run (and of a gateway binding's universal entry, which runs the model's own
 --- endpoint): only the fields the model's typed input has (catalog.lua); the
 --- JSON schema of structured output as guided_json where the model offers only that. A model the catalog lacks
@@ -60,6 +93,7 @@ function _M.binding_inputs(model, body)
     if k ~= "model" and f[k] ~= nil then inputs[k] = v end
   end
   if f.messages == nil and f.prompt ~= nil then inputs.prompt = prompt_of(body.messages) end
+  if f.image ~= nil and type(inputs.messages) == "table" then vision_inputs(inputs) end
   local rf = body.response_format
   if type(rf) == "table" and rf.type == "json_schema" and f.response_format == nil then
     if entry.structured == "guided_json" then
@@ -146,41 +180,64 @@ local function has_finish(v)
   return fr ~= nil and fr ~= false and fr ~= json.null and fr ~= ""
 end
 
--- Events of complete SSE frames: malformed ones dropped with a warning (kept when strict: the turn then fails
--- as before), [DONE] and finish reasons noted.
-local function filter_events(text, st)
-  local out = {}
-  for ev in text:gmatch("(.-)\n\n") do
-    local data = {}
-    for line in (ev .. "\n"):gmatch("(.-)\n") do
-      local d = line:match("^data: ?(.*)$")
-      if d then data[#data + 1] = d end
-    end
-    local keep = true
-    if #data > 0 then
-      local payload = table.concat(data, "\n")
-      if payload == "[DONE]" then
-        st.done = true
-      elseif payload ~= "" then
-        local v = json.decode(payload)
-        if v == nil and not st.strict then
-          keep = false
-          st.warnings[#st.warnings + 1] = "Workers AI chat: skipped a malformed stream event: " .. payload:sub(1, 120)
+-- Wrap a streamed answer's read: the chunks framed once more (the C core's SSE parser) to note [DONE] and
+-- finish reasons and to find a malformed event. Chunks pass through untouched until an event has to be dropped
+-- (a warning names it; kept when strict: the turn then fails as before); from then on the events are written
+-- again without it. A stream that ends with neither [DONE] nor a finish reason is reported as cut short after
+-- the text it carried. Only an event that does not look like one JSON object is decoded here.
+local function scan(evs, st)
+  local drop
+  for i = 1, #evs do
+    local data = evs[i].data
+    if data == "[DONE]" then
+      st.done = true
+    elseif data ~= "" then
+      local b1, bn = data:byte(1), data:byte(-1)
+      if b1 == 123 and bn == 125 then -- { ... }
+        if not st.finish then
+          local at = data:find('"finish_reason"', 1, true)
+          if at and data:find('^"finish_reason"%s*:%s*"[^"]', at) then st.finish = true end
+        end
+      else
+        local v = json.decode(data)
+        if type(v) ~= "table" and not st.strict then
+          drop = drop or {}
+          drop[i] = data
         elseif has_finish(v) then
           st.finish = true
         end
       end
     end
-    if keep then out[#out + 1] = ev .. "\n\n" end
+  end
+  return drop
+end
+
+local function serialize(evs, drop)
+  local out, n = {}, 0
+  for i = 1, #evs do
+    if not (drop and drop[i]) then
+      local ev = evs[i]
+      local data = ev.data
+      if ev.event then n = n + 1 out[n] = "event: " .. ev.event .. "\n" end
+      if data:find("\n", 1, true) then data = data:gsub("\n", "\ndata: ") end
+      out[n + 1], out[n + 2], out[n + 3] = "data: ", data, "\n\n"
+      n = n + 3
+    end
   end
   return table.concat(out)
 end
 
--- Wrap a streamed answer's read: malformed events skipped (with a warning), and a stream that ends with
--- neither [DONE] nor a finish reason reported as cut short after the text it carried.
+local function warn(st, drop)
+  for _, data in pairs(drop) do
+    st.warnings[#st.warnings + 1] = "Workers AI chat: skipped a malformed stream event: " .. data:sub(1, 120)
+  end
+end
+
 local function guard_stream(res, st, model)
   local read = res.read
-  local buf, eof, pending = "", false, nil
+  local parser = core.sse_parser()
+  local eof, pending = false, nil
+  local raw, at_boundary = true, true -- passing chunks through; the last one ended an event
   res.read = function()
     while true do
       if pending then
@@ -193,29 +250,32 @@ local function guard_stream(res, st, model)
       if chunk == nil then
         if err then return nil, err end
         eof = true
-        local rest = buf:find("%S") and filter_events(buf .. "\n\n", st) or ""
-        buf = ""
+        local evs = parser:finish() or {}
+        local drop = scan(evs, st)
         if not st.done and not st.finish then
           pending = errors.new({ message = "Workers AI chat: the stream of " .. model .. " ended without [DONE] " ..
             "or a finish reason: the answer was cut short", kind = "network", code = "stream_cut_short",
             provider = PROVIDER, retryable = false })
         end
-        if rest ~= "" then return rest end
-      else
-        buf = buf .. chunk:gsub("\r\n", "\n")
-        local last
-        local i = 0
-        while true do
-          local j = buf:find("\n\n", i + 1, true)
-          if not j then break end
-          last, i = j, j
-        end
-        if last then
-          local complete = buf:sub(1, last + 1)
-          buf = buf:sub(last + 2)
-          local out = filter_events(complete, st)
+        if not raw then
+          if drop then warn(st, drop) end
+          local out = serialize(evs, drop)
           if out ~= "" then return out end
         end
+      else
+        local evs = parser:feed(chunk)
+        if not evs then return chunk end -- the turn's own parser reports the framing error
+        local drop = scan(evs, st)
+        if raw and (not drop or not at_boundary) then
+          -- untouched (a malformed event split across a passed chunk stays: the turn reports it)
+          local tail = chunk:sub(-2)
+          at_boundary = tail == "\n\n" or (tail == "\r\n" and chunk:sub(-4) == "\r\n\r\n")
+          return chunk
+        end
+        raw = false
+        if drop then warn(st, drop) end
+        local out = serialize(evs, drop)
+        if out ~= "" then return out end
       end
     end
   end

@@ -94,6 +94,14 @@ describe("Workers AI adapters from the catalog", function()
     assert.matches("offers neither response_format nor guided_json", err.message, 1, true)
   end)
 
+  it("a vision model with a top-level image gets the first image part's bytes", function()
+    local v = chat.binding_inputs("@cf/meta/llama-3.2-11b-vision-instruct", { messages = { { role = "user",
+      content = { { type = "text", text = "what is this?" },
+        { type = "image_url", image_url = { url = "data:image/png;base64,AQID" } } } } } })
+    assert.same({ 1, 2, 3 }, v.image)
+    assert.equal("what is this?", v.messages[1].content)
+  end)
+
   it("structured output through the binding sends guided_json to a model that offers only that", function()
     local a = cf.create_workers_ai_chat("@cf/google/gemma-3-12b-it", cfg)
     local data, err = ai.chat({ adapter = a, messages = { { role = "user", content = "x" } },
