@@ -30,6 +30,9 @@ describe("async.attach_uv (socket-driven)", function()
     if not have_luv then pending("luv is not installed") end
     emu:reset()
   end)
+  -- closed handles are released by the loop: let it run before the Lua state (and luv's loop) goes away
+  after_each(function() if have_luv then uv.run("nowait") end end)
+  teardown(function() if have_luv then uv.run("nowait") end end)
 
   local function chat(tag)
     local text = {}
