@@ -106,8 +106,45 @@ local function variant_with(m, name)
   for _, v in ipairs(m.inputs) do if v[name] then return v end end
 end
 
+-- A model on Cloudflare's pages that the typings lack: its variants from the docs' JSON Schema.
+local function docs_type(p)
+  if type(p) ~= "table" then return { "any" } end
+  if p.type == "integer" then return { "number" } end
+  if type(p.type) == "string" then return { p.type } end
+  if type(p.oneOf) == "table" then
+    local ts, seen = {}, {}
+    for _, o in ipairs(p.oneOf) do
+      local t = docs_type(o)[1]
+      if not seen[t] then seen[t] = true ts[#ts + 1] = t end
+    end
+    table.sort(ts)
+    return ts
+  end
+  return { "any" }
+end
+
+local function docs_model(d)
+  local variants = {}
+  for _, v in ipairs(d.input.oneOf or { d.input }) do
+    local req, f = set(v.required), {}
+    for k, p in pairs(v.properties or {}) do
+      f[k] = { type = docs_type(p), enum = type(p) == "table" and p.enum or nil, required = req[k] or false }
+    end
+    variants[#variants + 1] = f
+  end
+  local outputs = { { fields = d.output.fields or {} } }
+  if d.output.contentType and not d.output.contentType[1]:find("json", 1, true) then outputs = { { kind = "bytes" } } end
+  return { class = "(docs only)", inputs = variants, outputs = outputs }
+end
+
+local all = {}
+for name, m in pairs(typings.models) do all[name] = m end
+for name, d in pairs(docs.models) do
+  if not all[name] then all[name] = docs_model(d) end
+end
+
 local models, excluded = {}, {}
-for name, m in pairs(typings.models) do
+for name, m in pairs(all) do
   local task, why = task_of(name, m)
   if not task then
     excluded[name] = "task outside the six (" .. m.class .. ", " .. why .. ")"
@@ -118,6 +155,7 @@ for name, m in pairs(typings.models) do
     local out, kinds = output_info(m)
     local e = { task = task, task_source = why, typings = m.class }
     if d then e.docs = d.file .. "@" .. d.commit end
+    if not typings.models[name] then e.docs_only = true e.typings = nil end
     local v
     if props.realtime == "true" then
       e.input, e.realtime = "realtime", true
@@ -129,6 +167,12 @@ for name, m in pairs(typings.models) do
       if variant_with(m, "input") then forms[#forms + 1] = "responses" end
       e.forms = forms
       e.input = forms[1]
+      if not forms[1] then -- neither messages, a prompt nor Responses input (a decision model: clef)
+        e.input = "other"
+        e.unusable = "its input is not a chat (no messages, prompt or Responses input: " ..
+          table.concat((function() local k = {} for f in pairs(m.inputs[1]) do k[#k + 1] = f end table.sort(k)
+            return k end)(), ", ") .. "); call it through the binding's run directly"
+      end
       v = variant_with(m, "messages") or variant_with(m, "prompt") or variant_with(m, "input")
     elseif has_field(m, "multipart") then
       e.input = "multipart"

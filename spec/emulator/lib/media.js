@@ -44,11 +44,12 @@ function waiDims(model) {
   return 768;
 }
 
+function catalogTask(model) { const e = CAT.entry(model); return e ? e.task : null; }
 function isEmbeddingModel(model) {
-  return /^@cf\/baai\/bge-/.test(model) || /embedding/.test(model);
+  return /^@cf\/baai\/bge-/.test(model) || /embedding/.test(model) || catalogTask(model) === 'text-embeddings';
 }
 function isImageModel(model) {
-  return /stable-diffusion|dreamshaper|flux|lucid-origin|phoenix|sdxl/i.test(model);
+  return /stable-diffusion|dreamshaper|flux|lucid-origin|phoenix|sdxl/i.test(model) || catalogTask(model) === 'text-to-image';
 }
 function isWhisper(model) { return /^@cf\/openai\/whisper/.test(model); }
 function isTTS(model) { return /^@cf\/deepgram\/aura/.test(model) || /melotts/.test(model); }

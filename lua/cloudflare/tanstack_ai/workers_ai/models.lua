@@ -17,6 +17,7 @@ end
 
 --- The refusal of a model that cannot work over this API (realtime, websocket-only), or nil.
 function _M.unusable(model, entry)
+  if entry and entry.unusable then return model .. " cannot be driven by this adapter: " .. entry.unusable end
   if entry and entry.realtime then
     return model .. " is a realtime (websocket) model: Workers AI answers it over a websocket session, not " ..
       "over AI.run or the REST API this library uses; use a batch speech model (@cf/openai/whisper-large-v3-turbo, " ..

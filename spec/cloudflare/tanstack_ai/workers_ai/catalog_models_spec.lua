@@ -51,7 +51,14 @@ describe("every catalog model", function()
       it(mode .. ": " .. e.task .. " " .. name, function()
         local cfg = config(mode)
         local req
-        if e.task == "text-generation" then
+        if e.task == "text-generation" and e.unusable then
+          -- a decision model (clef): refused before any request
+          local evs = ai.chat({ adapter = cf.create_workers_ai_chat(name, cfg),
+            messages = { { role = "user", content = "x" } } }):collect()
+          assert.equal("RUN_ERROR", evs[#evs].type)
+          assert.matches("cannot be driven by this adapter", evs[#evs].message, 1, true)
+          assert.equal(0, #emu:requests())
+        elseif e.task == "text-generation" then
           local a = cf.create_workers_ai_chat(name, cfg)
           local evs = ai.chat({ adapter = a, messages = { { role = "user", content = "hi there" } },
             modelOptions = { seed = 7 } }):collect()
