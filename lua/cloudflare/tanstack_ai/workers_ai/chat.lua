@@ -117,6 +117,8 @@ function Adapter:describe(options)
     return refuse(self.model, self.model .. " has no function calling (its typed input takes no tools); " ..
       "drop the tools or use a model with function calling")
   end
+  local bad = models.check(self.model, entry, body, "Workers AI chat", nil, true)
+  if bad then return refuse(self.model, bad:gsub("^Workers AI chat: ", "")) end
   local cfg = self.config
   local inputs, err
   local native = cfg.mode == "binding" or cfg.mode == "gateway_binding" -- the model's own input, not /v1/chat

@@ -2,6 +2,7 @@
 -- its entry, the fields its typed input has, and the local check of the options its schema constrains.
 -- A model missing from the catalog (newer than the data) has no entry: the adapters use the task's common form.
 local catalog = require("cloudflare.tanstack_ai.workers_ai.catalog")
+local NULL = require("tanstack.ai.json").null
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
 local table_concat, math_floor = table.concat, math.floor
@@ -47,8 +48,9 @@ end
 
 --- Check inputs against the model's constraints (types, enums, ranges, lengths, required fields).
 --- Returns nil, or a message naming the option, the model and what is allowed. `names` maps a field to the
---- option name the caller used (size -> width, voice -> speaker).
-function _M.check(model, entry, inputs, label, names)
+--- option name the caller used (size -> width, voice -> speaker). constraints_only: enums, ranges and lengths of
+--- the fields present, no types and no required fields (a chat body, whose shape the adapter makes).
+function _M.check(model, entry, inputs, label, names, constraints_only)
   if not entry then return nil end
   names = names or {}
   local function name(f)
@@ -64,12 +66,12 @@ function _M.check(model, entry, inputs, label, names)
   for _, f in ipairs(order) do
     local d = entry.fields[f]
     local v = inputs[f]
-    if v == nil then
-      if d.required and f ~= "multipart" then
+    if v == nil or (constraints_only and v == NULL) then
+      if d.required and f ~= "multipart" and not constraints_only then
         return label .. ": " .. model .. " requires " .. name(f)
       end
     else
-      if not type_ok(d.type, v) then
+      if not constraints_only and not type_ok(d.type, v) then
         return label .. ": " .. name(f) .. " of " .. model .. " must be a " .. d.type .. " (got " .. type(v) .. ")"
       end
       if d.enum and type(v) == "string" then

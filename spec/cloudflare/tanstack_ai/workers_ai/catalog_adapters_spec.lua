@@ -94,6 +94,16 @@ describe("Workers AI adapters from the catalog", function()
     assert.matches("offers neither response_format nor guided_json", err.message, 1, true)
   end)
 
+  it("checks a chat option the model's typings constrain before any request", function()
+    local a = cf.create_workers_ai_chat("@cf/openai/gpt-oss-120b", cfg)
+    local evs = ai.chat({ adapter = a, messages = { { role = "user", content = "x" } },
+      modelOptions = { service_tier = "fastest" } }):collect()
+    assert.equal("RUN_ERROR", evs[#evs].type)
+    assert.matches("service_tier 'fastest' is not accepted by @cf/openai/gpt-oss-120b (allowed: auto, default, flex",
+      evs[#evs].message, 1, true)
+    assert.equal(0, #emu:requests())
+  end)
+
   it("a vision model with a top-level image gets the first image part's bytes", function()
     local v = chat.binding_inputs("@cf/meta/llama-3.2-11b-vision-instruct", { messages = { { role = "user",
       content = { { type = "text", text = "what is this?" },
