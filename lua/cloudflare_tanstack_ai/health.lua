@@ -2,6 +2,11 @@
 -- (present or not: never their values) and whether the endpoint answers.
 local M = {}
 
+if type(vim) ~= "table" then -- outside Neovim the module loads (a rock's smoke test); :checkhealth runs it inside
+  function M.check() error("cloudflare_tanstack_ai.health: run it with :checkhealth in Neovim", 2) end
+  return M
+end
+
 local h = vim.health or require("health")
 local start = h.start or h.report_start
 local ok = h.ok or h.report_ok

@@ -11,6 +11,14 @@
 -- gives runs through vim.schedule, on the main loop, where the whole editor API is allowed (no E5560).
 -- Errors are shown with vim.notify, never swallowed.
 -- luacheck: globals vim (options are set through vim.bo / vim.wo)
+
+-- Outside Neovim (a rock's smoke test, plain Lua) the module loads, and each of its functions says where it runs.
+if type(vim) ~= "table" then
+  return setmetatable({}, { __index = function(_, k)
+    error("cloudflare_tanstack_ai." .. tostring(k) .. ": this is the Neovim plugin: use it inside Neovim", 2)
+  end })
+end
+
 local M = {}
 
 local api = vim.api
