@@ -281,7 +281,8 @@ end
 --- opts: nil; or a number, the polling interval in ms used only with a C core that cannot report its sockets
 --- (default 10); or a table { poll = ms } to force polling every ms (a comparison point: it wakes the loop
 --- every ms even when nothing streams). Attaching twice shares the one driver; it stops when every stop
---- function returned has been called. Returns the stop function.
+--- function returned has been called. Returns the stop function; it closes the handles, which libuv releases on
+--- the loop's next turn (Neovim's loop always turns; with luv in a script, run it once more: uv.run("nowait")).
 function _M.attach_uv(uv, opts)
   if type(uv) ~= "table" or type(uv.new_timer) ~= "function" then
     error("async.attach_uv: expected a libuv binding (vim.uv or vim.loop)", 2)
