@@ -3,6 +3,9 @@
 --   proxy   nginx's own proxy_pass of the upstream bytes (proxy_buffering off): the floor
 --   agui    POST /api/chat: the router + ai.chat -> TanStack's AG-UI SSE (chat.lua)
 --   openai  POST /v1/chat/completions (stream): the router + ai.chat -> OpenAI chat.completion.chunk SSE (openai.lua)
+--   ts      TanStack's TypeScript server on Node (@cloudflare/tanstack-ai createWorkersAiChat + @tanstack/ai chat()
+--           + toServerSentEventsResponse: spec/openresty/client/ts-relay.mjs) -> AG-UI SSE; CPU of the node process.
+--           Skipped when spec/openresty/node_modules lacks @cloudflare/tanstack-ai (make openresty-setup).
 -- For each: the worker's CPU time (utime + stime from /proc, so the emulator and the client are not counted) per
 -- upstream event, and events per second of wall time as the client (curl) sees them; then the ratios to the floor.
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/lua5.4/?.so;;' lua5.4 bench/relay_bench.lua [N] [runs]
@@ -51,6 +54,22 @@ local srv = nginx.start({ base = conf, env = {
   CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct",
 } })
 
+local ts_pid, ts_url
+if read_file(nginx.root .. "/spec/openresty/node_modules/@cloudflare/tanstack-ai/package.json") then
+  local out = os.tmpname()
+  ts_pid = run("cd " .. q(nginx.root .. "/spec/openresty/client") .. " && (timeout 900 node ts-relay.mjs "
+    .. q(emu.url) .. " >" .. q(out) .. " 2>&1 & echo $!)"):match("%d+")
+  for _ = 1, 100 do
+    local port = (read_file(out) or ""):match("LISTENING (%d+)")
+    if port then ts_url = "http://127.0.0.1:" .. port .. "/" break end
+    nginx._internal.sleep(0.1)
+  end
+  os.remove(out)
+  -- `timeout` runs node as its child: measure node itself
+  local child = ts_pid and run("pgrep -P " .. ts_pid):match("%d+")
+  if ts_url and child then ts_pid = child else ts_url = nil end
+end
+
 local ok, err = pcall(function()
   local master = assert(read_file(srv.prefix .. "/logs/nginx.pid")):match("%d+")
   local worker = run("pgrep -P " .. master):match("%d+")
@@ -63,6 +82,7 @@ local ok, err = pcall(function()
       content = "bench" } }, tools = {}, context = {}, forwardedProps = {} }),
     openai = json.encode({ model = "gpt-4o-mini", stream = true, messages = { { role = "user", content = "bench" } } }),
   }
+  bodies.ts = bodies.agui
   local paths = { proxy = "/relay/proxy", agui = "/api/chat", openai = "/v1/chat/completions" }
   local body_file = os.tmpname()
   local out_file = os.tmpname()
@@ -72,10 +92,12 @@ local ok, err = pcall(function()
     local f = assert(io.open(body_file, "wb"))
     f:write(bodies[mode])
     f:close()
-    local c0, t0 = cpu_seconds(worker), now()
+    local pid = mode == "ts" and ts_pid or worker
+    local url = mode == "ts" and ts_url or srv.url .. paths[mode]
+    local c0, t0 = cpu_seconds(pid), now()
     run("curl -s -N --max-time 300 -H 'content-type: application/json' --data-binary @" .. q(body_file) .. " -o "
-      .. q(out_file) .. " " .. q(srv.url .. paths[mode]))
-    local t1, c1 = now(), cpu_seconds(worker)
+      .. q(out_file) .. " " .. q(url))
+    local t1, c1 = now(), cpu_seconds(pid)
     local out = read_file(out_file) or ""
     local events = 0
     for _ in out:gmatch("data: ") do events = events + 1 end
@@ -84,7 +106,9 @@ local ok, err = pcall(function()
   end
 
   local results = {}
-  for _, mode in ipairs({ "proxy", "agui", "openai" }) do
+  local modes = { "proxy", "agui", "openai" }
+  if ts_url then modes[#modes + 1] = "ts" end
+  for _, mode in ipairs(modes) do
     once(mode) -- warm-up (connections, JIT)
     local cpu, wall, bytes = {}, {}, 0
     for i = 1, RUNS do
@@ -103,7 +127,7 @@ local ok, err = pcall(function()
   print(string.format("%-8s %14s %14s %14s %12s %10s", "relay", "CPU us/event", "events/s", "client bytes",
     "CPU x floor", "wall x"))
   local floor = results.proxy
-  for _, mode in ipairs({ "proxy", "agui", "openai" }) do
+  for _, mode in ipairs(modes) do
     local r = results[mode]
     print(string.format("%-8s %14.3f %14.0f %14d %12.1f %10.1f", mode, r.cpu / N * 1e6, N / r.wall, r.bytes,
       r.cpu / math.max(floor.cpu, 1 / TICKS), r.wall / floor.wall))
@@ -111,5 +135,6 @@ local ok, err = pcall(function()
   print(string.format("(CPU from /proc/<worker>/stat at %d ticks/s: a floor under 1 tick is shown as 1 tick)", TICKS))
 end)
 srv:stop()
+if ts_pid then run("kill " .. ts_pid .. " 2>/dev/null; true") end
 emu:stop()
 if not ok then error(err, 0) end
