@@ -1,5 +1,6 @@
 -- Every model of the Workers AI catalog (workers_ai/catalog.lua) through its adapter, in plain binding mode
--- (cf.binding: the model's own input on /ai/run) and gateway REST mode, against the emulator, which checks each
+-- (cf.binding: the model's own input on /ai/run), gateway binding mode (a universal entry to the model's own
+-- endpoint; raw and multipart bodies over REST to the binding's gateway URL) and gateway REST mode, against the emulator, which checks each
 -- body against the model's schema from the same data. Asserts the request fits the model's input and the
 -- result is right.
 local ai = require("tanstack.ai")
@@ -22,8 +23,19 @@ local function config(mode)
     return { binding = cf.binding({ accountId = "acct", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4",
       gatewayBaseUrl = emu.url .. "/v1" }) }
   end
+  if mode == "gateway binding" then
+    local AI = cf.binding({ accountId = "acct", apiKey = TOKEN, cfApiKey = CF_TOKEN,
+      apiBaseUrl = emu.url .. "/client/v4", gatewayBaseUrl = emu.url .. "/v1" })
+    return { binding = AI:gateway("gw"), apiKey = TOKEN }
+  end
   return { accountId = "acct", gatewayId = "gw", apiKey = TOKEN, cfApiKey = CF_TOKEN,
     gatewayBaseUrl = emu.url .. "/v1" }
+end
+
+-- The JSON inputs that reached the model (a gateway binding's universal step carries them as its query).
+local function inputs_of(mode, req)
+  if mode == "gateway binding" and type(req.json) == "table" and req.json[1] then return req.json[1].query end
+  return req.json
 end
 
 -- The request fits the model's typed input: every field is one of its fields, the constraints hold.
@@ -45,7 +57,7 @@ describe("every catalog model", function()
   setup(function() emu = emulator.shared() end)
   before_each(function() emu:reset() end)
 
-  for _, mode in ipairs({ "binding", "gateway REST" }) do
+  for _, mode in ipairs({ "binding", "gateway binding", "gateway REST" }) do
     for _, name in ipairs(names) do
       local e = catalog.models[name]
       it(mode .. ": " .. e.task .. " " .. name, function()
@@ -65,11 +77,13 @@ describe("every catalog model", function()
           assert.matches("You said: hi there", text_of(evs), 1, true)
           assert.equal("RUN_FINISHED", evs[#evs].type, name)
           req = emu:last_request()
-          if mode == "binding" then
-            assert.equal("/client/v4/accounts/acct/ai/run/" .. name, req.path)
-            fits(name, e, req.json)
-            if not e.fields.stream_options then assert.is_nil(req.json.stream_options, name) end
-            assert.equal(e.streaming or nil, req.json.stream)
+          if mode == "binding" or mode == "gateway binding" then
+            local inputs = inputs_of(mode, req)
+            if mode == "binding" then assert.equal("/client/v4/accounts/acct/ai/run/" .. name, req.path) end
+            if mode == "gateway binding" then assert.equal(name, req.json[1].endpoint) end
+            fits(name, e, inputs)
+            if not e.fields.stream_options then assert.is_nil(inputs.stream_options, name) end
+            assert.equal(e.streaming or nil, inputs.stream)
           else
             assert.equal("/v1/acct/gw/workers-ai/v1/chat/completions", req.path)
             assert.equal(name, req.json.model)
@@ -99,8 +113,8 @@ describe("every catalog model", function()
             assert.equal("a cat in space", got.prompt)
             assert.equal("512", got.width)
           else
-            fits(name, e, req.json)
-            assert.equal(e.fields.width and 512 or nil, req.json.width)
+            fits(name, e, inputs_of(mode, req))
+            assert.equal(e.fields.width and 512 or nil, inputs_of(mode, req).width)
           end
         elseif e.task == "speech-recognition" then
           if e.realtime then
@@ -113,26 +127,26 @@ describe("every catalog model", function()
           assert.is_table(res, name .. ": " .. tostring(err))
           assert.matches(tostring(#AUDIO), res.text, 1, true)
           req = emu:last_request()
-          if e.input == "base64" then fits(name, e, req.json) end
+          if e.input == "base64" then fits(name, e, inputs_of(mode, req)) end
         elseif e.task == "text-to-speech" then
           local a = cf.create_workers_ai_tts(name, cfg)
           local res, err = ai.generate_speech({ adapter = a, text = "Hello world" })
           assert.is_table(res, name .. ": " .. tostring(err))
           assert.is_true(#core.base64_decode(res.audio) > 0)
           req = emu:last_request()
-          fits(name, e, req.json)
+          fits(name, e, inputs_of(mode, req))
         elseif e.task == "summarization" then
           local a = cf.create_workers_ai_summarize(name, cfg)
           local res, err = ai.summarize({ adapter = a, text = "Lua is small. It embeds well.", maxLength = 40 })
           assert.is_table(res, name .. ": " .. tostring(err))
           assert.is_true(#res.summary > 0)
-          fits(name, e, emu:last_request().json)
+          fits(name, e, inputs_of(mode, emu:last_request()))
         elseif e.task == "text-embeddings" then
           local a = cf.create_workers_ai_embedding(name, cfg)
           local res, err = ai.embed({ adapter = a, input = { "a", "b" } })
           assert.is_table(res, name .. ": " .. tostring(err))
           assert.equal(2, #res.embeddings)
-          fits(name, e, emu:last_request().json)
+          fits(name, e, inputs_of(mode, emu:last_request()))
         end
       end)
     end
