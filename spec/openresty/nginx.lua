@@ -145,6 +145,9 @@ function Server:stop(keep)
     exec_ok("kill -KILL " .. master .. " 2>/dev/null")
   end
   if not gone then exec_ok("kill -KILL " .. pid .. " 2>/dev/null") end
+  -- `timeout` runs nginx in its own process group (pgid = its pid): whatever is left of it (a master that
+  -- outlived a killed `timeout`, workers of a killed master) goes with the group
+  exec_ok("kill -KILL -- -" .. pid .. " 2>/dev/null")
   if not keep and self.prefix:find("/build/openresty%-test%-") then exec_ok("rm -rf " .. q(self.prefix)) end
 end
 
