@@ -42,6 +42,10 @@ end
 function M.config(opts)
   local conf = opts.base or assert(read_file(M.root .. "/examples/openresty/nginx.conf"),
     "examples/openresty/nginx.conf missing")
+  -- the harness runs nginx in the foreground under `timeout` and finds its master through the prefix's pid file:
+  -- a config without them (README's block) would daemonize with Debian's /run/nginx.pid and outlive the test
+  if not conf:find("daemon%s+off;") then conf = "daemon off;\n" .. conf end
+  if not conf:find("\npid%s") and not conf:find("^pid%s") then conf = "pid logs/nginx.pid;\n" .. conf end
   local n
   conf, n = conf:gsub("listen%s+127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. opts.port .. ";")
   assert(n == 1, "the example must listen on 127.0.0.1:8080 exactly once")
