@@ -142,11 +142,15 @@ docs:
 
 # Static checks of every Lua file (.luacheckrc: 5.1-compatible globals only).
 lint:
-	luacheck lua spec bench examples --exclude-files 'spec/openresty/node_modules/**' -q
+	luacheck lua spec bench examples bin/cf-ai plugin --exclude-files 'spec/openresty/node_modules/**' -q
 
-# make demo PROMPT="...": examples/demo.lua reads the prompt from the environment (or its first argument).
+# make demo PROMPT="...": a thin call of the command line (bin/cf-ai chat); the emulator unless CLOUDFLARE_* are set.
+PROMPT ?= Hello! Tell me what you are in one sentence.
+export PROMPT
 demo: all
-	$(LUA) examples/demo.lua
+	@if [ -z "$$CLOUDFLARE_ACCOUNT_ID" ] || [ -z "$$CLOUDFLARE_API_KEY$$CLOUDFLARE_API_TOKEN" ]; then \
+	  echo "demo: no CLOUDFLARE_ACCOUNT_ID / CLOUDFLARE_API_KEY set: the local emulator" >&2; emu=--emulator; fi; \
+	CF_AI_LUA=$(LUA) bin/cf-ai $$emu -v chat $${DEMO_MODEL:+-m "$$DEMO_MODEL"} -- "$$PROMPT"
 
 # The local emulator in the foreground, for your own scripts: prints the export lines that point them at it.
 PORT ?= 8787

@@ -84,6 +84,9 @@ local function rockspec(version, source)
     add('    ["' .. mod .. '"] = "lua/' .. f .. '",')
   end
   add('  },')
+  -- the command line, and the Neovim plugin's plugin/ directory (lua/ is installed as modules above)
+  add('  install = { bin = { ["cf-ai"] = "bin/cf-ai" } },')
+  add('  copy_directories = { "plugin" },')
   add('}')
   return table.concat(lines, "\n") .. "\n"
 end
