@@ -95,4 +95,6 @@ build = {
     ["tanstack.ai.types"] = "lua/tanstack/ai/types.lua",
     ["tanstack.ai.wire"] = "lua/tanstack/ai/wire.lua",
   },
+  install = { bin = { ["cf-ai"] = "bin/cf-ai" } },
+  copy_directories = { "plugin" },
 }
