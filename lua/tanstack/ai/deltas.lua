@@ -13,6 +13,7 @@
 --   out:usage(u)                        TanStack TokenUsage (promptTokens, completionTokens, totalTokens, ...)
 --   out:finish_reason(r)                one of TanStack's reasons; closes the open text and tool calls
 --   out:fail(err) / out:fail_payload(v) one RUN_ERROR (an error value / an error report from the upstream)
+--   out:warn(message)                   a warning carried by the final event (`warnings`)
 --   out:finish()                        end of the answer: close what is open, then RUN_FINISHED
 -- `out.finished` is true after finish or fail; nothing is emitted after it.
 local json = require("tanstack.ai.json")
@@ -164,6 +165,16 @@ function Out:tool_call(key, id, name, args, metadata)
   flush_call(self, call)
 end
 
+--- A warning about the answer (an event skipped, ...): carried by the final event (RUN_FINISHED / RUN_ERROR).
+function Out:warn(message)
+  local w = self.warnings
+  if not w then
+    w = {}
+    self.warnings = w
+  end
+  w[#w + 1] = message
+end
+
 function Out:usage(u)
   if u ~= nil then self.usage_value = u end
 end
@@ -211,7 +222,7 @@ function Out:finish()
     fr = "stop"
   end
   ev(self, "RUN_FINISHED", { runId = self.runId, threadId = self.threadId, finishReason = fr,
-    usage = self.usage_value })
+    usage = self.usage_value, warnings = self.warnings })
   self.finished = true
 end
 
@@ -224,7 +235,7 @@ function Out:fail(err)
   if code == nil and type(err) == "table" then code = err.status or err.kind end
   code = json.int(code)
   ev(self, "RUN_ERROR", { runId = self.runId, threadId = self.threadId, message = message,
-    code = code ~= nil and tostring(code) or nil, error = err })
+    code = code ~= nil and tostring(code) or nil, error = err, warnings = self.warnings })
   self.finished = true
 end
 

@@ -55,8 +55,9 @@ local function close(res)
 end
 
 -- Feed the events framed from one read. Raises on a malformed event (caught once per read, not per event).
-local function feed_events(decode_event, state, out, evs, done_marker)
-  for i = 1, #evs do
+local function feed_events(decode_event, state, out, evs, done_marker, from)
+  for i = from, #evs do
+    out.at = i
     local data = evs[i].data
     if data == done_marker then
       out.done_seen = true
@@ -84,16 +85,25 @@ function _M.decoder(ctx)
     ctx = c
   end
   return setmetatable({ format = format, state = format.new_state and format.new_state() or nil,
-    decode_event = format.decode_event, done_marker = format.done_marker, out = deltas.new(ctx) }, Decoder)
+    decode_event = format.decode_event, done_marker = format.done_marker, out = deltas.new(ctx),
+    -- a lenient format skips a malformed event (a warning on the final event) unless the caller is strict
+    lenient = format.lenient == true and not ctx.strict }, Decoder)
 end
 
 --- Feed framed SSE events ({data = ...}) that arrived in one read; a malformed one ends the turn with one
 --- RUN_ERROR after the events before it (one protected call per read, not per event).
 function Decoder:feed(evs)
   local out = self.out
-  local ok, rerr = pcall(feed_events, self.decode_event, self.state, out, evs, self.done_marker)
-  if not ok then
-    out:fail(errors.new({ message = "malformed stream event: " .. tostring(rerr), kind = "decode" }))
+  local from = 1
+  while true do
+    local ok, rerr = pcall(feed_events, self.decode_event, self.state, out, evs, self.done_marker, from)
+    if ok then return end
+    if not self.lenient then
+      return out:fail(errors.new({ message = "malformed stream event: " .. tostring(rerr), kind = "decode" }))
+    end
+    local data = evs[out.at] and evs[out.at].data or ""
+    out:warn("skipped a malformed stream event: " .. data:sub(1, 120))
+    from = out.at + 1
   end
 end
 
@@ -107,7 +117,11 @@ function Decoder:body(v)
   out:finish()
 end
 
-function Decoder:finish() self.out:finish() end
+--- The end of a stream: the format's own end check (an answer cut short), then RUN_FINISHED.
+function Decoder:finish()
+  if self.format.finish and not self.out.finished then self.format.finish(self.state, self.out) end
+  self.out:finish()
+end
 function Decoder:fail(err) self.out:fail(err) end
 function Decoder:finished() return self.out.finished end
 
@@ -183,7 +197,7 @@ function _M.new(open, ctx)
     end
     dec:feed(evs)
     if chunk == nil then
-      out:finish()
+      dec:finish()
       done = true
       close(res)
     elseif out.finished then

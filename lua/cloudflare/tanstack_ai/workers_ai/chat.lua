@@ -173,117 +173,6 @@ local function is_sse(res)
   return res.value == nil and ct:find("event-stream", 1, true) ~= nil
 end
 
-local function has_finish(v)
-  if type(v) ~= "table" then return false end
-  local fr = v.finish_reason
-  if fr ~= nil and fr ~= json.null and fr ~= "" then return true end
-  local c = type(v.choices) == "table" and v.choices[1]
-  fr = type(c) == "table" and c.finish_reason
-  return fr ~= nil and fr ~= false and fr ~= json.null and fr ~= ""
-end
-
--- Wrap a streamed answer's read: the chunks framed once more (the C core's SSE parser) to note [DONE] and
--- finish reasons and to find a malformed event. Chunks pass through untouched until an event has to be dropped
--- (a warning names it; kept when strict: the turn then fails as before); from then on the events are written
--- again without it. A stream that ends with neither [DONE] nor a finish reason is reported as cut short after
--- the text it carried. Only an event that does not look like one JSON object is decoded here.
-local function scan(evs, st)
-  local drop
-  for i = 1, #evs do
-    local data = evs[i].data
-    if data == "[DONE]" then
-      st.done = true
-    elseif data ~= "" then
-      local b1, bn = data:byte(1), data:byte(-1)
-      if b1 == 123 and bn == 125 then -- { ... }
-        if not st.finish then
-          local at = data:find('"finish_reason"', 1, true)
-          if at and data:find('^"finish_reason"%s*:%s*"[^"]', at) then st.finish = true end
-        end
-      else
-        local v = json.decode(data)
-        if type(v) ~= "table" and not st.strict then
-          drop = drop or {}
-          drop[i] = data
-        elseif has_finish(v) then
-          st.finish = true
-        end
-      end
-    end
-  end
-  return drop
-end
-
-local function serialize(evs, drop)
-  local out, n = {}, 0
-  for i = 1, #evs do
-    if not (drop and drop[i]) then
-      local ev = evs[i]
-      local data = ev.data
-      if ev.event then n = n + 1 out[n] = "event: " .. ev.event .. "\n" end
-      if data:find("\n", 1, true) then data = data:gsub("\n", "\ndata: ") end
-      out[n + 1], out[n + 2], out[n + 3] = "data: ", data, "\n\n"
-      n = n + 3
-    end
-  end
-  return table.concat(out)
-end
-
-local function warn(st, drop)
-  for _, data in pairs(drop) do
-    st.warnings[#st.warnings + 1] = "Workers AI chat: skipped a malformed stream event: " .. data:sub(1, 120)
-  end
-end
-
-local function guard_stream(res, st, model)
-  local read = res.read
-  local parser = core.sse_parser()
-  local eof, pending = false, nil
-  local raw, at_boundary = true, true -- passing chunks through; the last one ended an event
-  res.read = function()
-    while true do
-      if pending then
-        local e = pending
-        pending = nil
-        return nil, e
-      end
-      if eof then return nil end
-      local chunk, err = read()
-      if chunk == nil then
-        if err then return nil, err end
-        eof = true
-        local evs = parser:finish() or {}
-        local drop = scan(evs, st)
-        if not st.done and not st.finish then
-          pending = errors.new({ message = "Workers AI chat: the stream of " .. model .. " ended without [DONE] " ..
-            "or a finish reason: the answer was cut short", kind = "network", code = "stream_cut_short",
-            provider = PROVIDER, retryable = false })
-        end
-        if not raw then
-          if drop then warn(st, drop) end
-          local out = serialize(evs, drop)
-          if out ~= "" then return out end
-        end
-      else
-        local evs = parser:feed(chunk)
-        if not evs then return chunk end -- the turn's own parser reports the framing error
-        local drop = scan(evs, st)
-        if raw and (not drop or not at_boundary) then
-          -- untouched (a malformed event split across a passed chunk stays: the turn reports it)
-          local tail = chunk:sub(-2)
-          at_boundary = tail == "\n\n" or (tail == "\r\n" and chunk:sub(-4) == "\r\n\r\n")
-          return chunk
-        end
-        raw = false
-        if drop then warn(st, drop) end
-        local out = serialize(evs, drop)
-        if out ~= "" then return out end
-      end
-    end
-  end
-  return res
-end
-
 -- The tool a turn forces (modelOptions.tool_choice): its name, or true for "required".
 local function forced_tool(options)
   local mo = options.modelOptions
@@ -308,18 +197,19 @@ end
 --- Real Workers AI answers handled: a streamed request answered with an empty JSON result is asked once more
 --- without streaming; a malformed stream event is skipped (RUN_FINISHED / RUN_ERROR carry `warnings`) unless
 --- the adapter's strictStream is set; a stream ending with neither [DONE] nor a finish reason ends in RUN_ERROR
---- (code stream_cut_short) after its text; a forced tool call answered in the text becomes a tool call.
+--- (code stream_cut_short) after its text; a forced tool call answered in the text becomes a tool call. The
+--- first two are workers_ai/format.lua's (lenient, finish), run by the turn's one decoder: the stream is framed
+--- and decoded once.
 function Adapter:chat_stream(options)
   options = with_model(self, options)
   local d, derr = self:describe(options)
   local cfg, model = self.config, self.model
-  local st = { warnings = {}, strict = self.strictStream == true }
   local function open()
     if not d then return nil, derr end
     local res, err = request.send(cfg, d)
     if not res then return nil, err end
     if not d.stream then return res end
-    if is_sse(res) then return guard_stream(res, st, model) end
+    if is_sse(res) then return res end
     -- a streamed request answered with JSON: an empty result is asked again without streaming
     local v = res.value
     if v == nil then
@@ -339,16 +229,9 @@ function Adapter:chat_stream(options)
     local tools = tool_names(options)
     fmt = setmetatable({ new_state = function() return { forced = forced, tools = tools } end }, { __index = format })
   end
-  local producer = turn.new(open, { format = fmt, model = model,
+  return turn.new(open, { format = fmt, model = model, strict = self.strictStream == true,
     runId = options.runId, threadId = options.threadId, used_ids = options.used_ids, provider = PROVIDER,
     classify = cf_errors.classify })
-  local next_event = producer.next
-  producer.next = function()
-    local e = next_event()
-    if e and (e.type == "RUN_FINISHED" or e.type == "RUN_ERROR") and #st.warnings > 0 then e.warnings = st.warnings end
-    return e
-  end
-  return producer
 end
 
 --- Structured output: a non-streaming json_schema request; returns the decoded table and the raw text.

@@ -11,7 +11,10 @@ local cf_errors = require("cloudflare.tanstack_ai.errors")
 local type, ipairs, pairs, setmetatable, concat = type, ipairs, pairs, setmetatable, table.concat
 local null = json.null
 
-local _M = { name = "workers-ai", done_marker = openai.done_marker, build_request = openai.build_request }
+-- lenient: one malformed event is skipped with a warning (turn.lua), as Cloudflare's own provider does; an
+-- adapter's strictStream keeps the error
+local _M = { name = "workers-ai", done_marker = openai.done_marker, build_request = openai.build_request,
+  lenient = true }
 
 -- Finish reasons Workers AI sends outside TanStack's union (stop, length, content_filter, tool_calls).
 _M.FINISH_EXTRA = { model_length = "length", invalid_reason = "stop", eos = "stop", eos_token = "stop",
@@ -121,6 +124,17 @@ function _M.decode_event(state, v, out)
   end
   if is_error(v) then return out:fail_payload(v) end
   native(v, out)
+end
+
+--- The end of a stream: text held for a forced tool goes out, and an answer with neither [DONE] nor a finish
+--- reason was cut short (an error after the text it carried).
+function _M.finish(state, out)
+  if type(state) == "table" and state.forced then flush(state, out) end
+  if not out.done_seen and out.reason == nil and not out.finished then
+    out:fail(errors.new({ message = "Workers AI chat: the stream ended with neither [DONE] nor a finish reason: " ..
+      "the answer was cut short", kind = "network", code = "stream_cut_short", provider = "workers-ai",
+      retryable = false }))
+  end
 end
 
 function _M.decode_body(state, v, out)
