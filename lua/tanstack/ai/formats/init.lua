@@ -15,6 +15,10 @@
 --                                        | nil, err
 --   format.done_marker                   (optional) an SSE data line that carries no event ("[DONE]")
 --   format.default_provider              (optional) the provider named in errors when the adapter names none
+--   format.lenient                       (optional) true: one malformed stream event is skipped with a warning on
+--                                        the final event instead of ending the turn (unless the caller is strict)
+--   format.finish(state, out)            (optional) the end of a stream, before RUN_FINISHED: flush what the
+--                                        state holds, or fail an answer that was cut short
 -- The turn runner (turn.lua) frames the bytes, decodes the JSON, and calls the decoders; deltas.lua turns the
 -- deltas into AG-UI events. Adding a wire format is one new module here plus its provider's catalog entry.
 local type, error, tostring = type, error, tostring
