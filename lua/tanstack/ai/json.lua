@@ -86,6 +86,8 @@ end
 _M.decode_fast = codec.decode
 
 local encode_string = codec.encode
+--- A Lua string as a JSON string (what encode writes for a string value).
+_M.encode_string = encode_string
 
 local function encode_number(x)
   if x ~= x or x == 1 / 0 or x == -1 / 0 then

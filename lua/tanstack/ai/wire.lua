@@ -234,11 +234,34 @@ function _M.run_error_chunk(err, opts)
   return { type = "RUN_ERROR", timestamp = events.now_ms(), message = message, code = code }
 end
 
+-- The relay's hot path: a plain TEXT_MESSAGE_CONTENT (type, timestamp, model, messageId, delta and nothing else)
+-- written as the generic path writes it (model dropped from delta events; keys in json.encode's sorted order),
+-- without the intermediate tables. Anything else: nil (the generic path).
+local PLAIN_CONTENT_KEYS = { type = true, timestamp = true, model = true, messageId = true, delta = true }
+local encode_string = json.encode_string
+local format, floor = string.format, math.floor
+local function plain_content_json(ev)
+  if ev.type ~= "TEXT_MESSAGE_CONTENT" then return nil end
+  local delta, id, ts = ev.delta, ev.messageId, ev.timestamp
+  if type(delta) ~= "string" or type(id) ~= "string" or type(ts) ~= "number" or floor(ts) ~= ts
+    or ts >= 2 ^ 53 or ts <= -2 ^ 53 then
+    return nil
+  end
+  for k in pairs(ev) do if not PLAIN_CONTENT_KEYS[k] then return nil end end
+  return '{"delta":' .. encode_string(delta) .. ',"messageId":' .. encode_string(id) .. ',"timestamp":' ..
+    format("%d", ts) .. ',"type":"TEXT_MESSAGE_CONTENT"}'
+end
+_M.plain_content_json = plain_content_json
+
 function _M.encode_sse(ev, opts)
+  local fast = plain_content_json(ev)
+  if fast then return "data: " .. fast .. "\n\n" end
   return "data: " .. json.encode(_M.to_wire_chunk(ev, opts)) .. "\n\n"
 end
 
 function _M.encode_ndjson(ev, opts)
+  local fast = plain_content_json(ev)
+  if fast then return fast .. "\n" end
   return json.encode(_M.to_wire_chunk(ev, opts)) .. "\n"
 end
 
