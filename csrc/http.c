@@ -422,16 +422,27 @@ unsigned http_engine_generation(const http_engine *e)
     return e->progress;
 }
 
+void http_req_progress(const http_req *r, curl_off_t *ul, curl_off_t *ult, curl_off_t *dl, curl_off_t *dlt)
+{
+    *ul = 0;
+    *ult = -1;
+    *dl = 0;
+    *dlt = -1;
+    if (r->easy == NULL)
+        return;
+    curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, ul);
+    curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, ult);
+    curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, dl);
+    curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, dlt);
+}
+
 void http_engine_progress(const http_engine *e, http_progress *out)
 {
     const http_req *r;
     memset(out, 0, sizeof *out);
     for (r = e->active; r; r = r->next) {
-        curl_off_t ul = 0, ult = -1, dl = 0, dlt = -1;
-        curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &ul);
-        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &ult);
-        curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &dl);
-        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &dlt);
+        curl_off_t ul, ult, dl, dlt;
+        http_req_progress(r, &ul, &ult, &dl, &dlt);
         out->requests++;
         out->sent += (double)ul;
         out->send_total += ult > 0 ? (double)ult : 0;
@@ -675,11 +686,9 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
                        curl_off_t ulnow)
 {
     http_req *r = ud;
-    /* recorded for the caller to read between waits (progress reporting); C never calls Lua from here */
-    r->ul_now = ulnow;
-    r->ul_total = ultotal;
-    r->dl_now = dlnow;
-    r->dl_total = dltotal;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
     /* a large upload in progress is activity too, for the idle timeout */
     if (ulnow != r->ul_seen) {
         r->ul_seen = ulnow;

@@ -54,7 +54,6 @@ typedef struct http_req {
     long connect_ms, timeout_ms, idle_ms;
     long long started_ms, last_activity_ms;
     curl_off_t ul_seen;
-    curl_off_t ul_now, ul_total, dl_now, dl_total; /* progress, as libcurl last reported it (0: unknown) */
     char curl_err[CURL_ERROR_SIZE];
     char errmsg[CURL_ERROR_SIZE + 64];
 } http_req;
@@ -137,6 +136,9 @@ TAI_HIDDEN long http_engine_timeout(http_engine *e);
 TAI_HIDDEN CURLMcode http_engine_socket_action(http_engine *e, curl_socket_t fd, int events);
 /* Changes whenever a request gains a head, data or its end. */
 TAI_HIDDEN unsigned http_engine_generation(const http_engine *e);
+/* One request's bytes sent / to send / received / to receive (-1: unknown), as libcurl knows them. */
+TAI_HIDDEN void http_req_progress(const http_req *r, curl_off_t *ul, curl_off_t *ult, curl_off_t *dl,
+                                  curl_off_t *dlt);
 TAI_HIDDEN void http_engine_progress(const http_engine *e, http_progress *out);
 
 /* ---- request lifetime ---- */

@@ -143,17 +143,19 @@ static int l_info(lua_State *L)
     return 1;
 }
 
-/* h:progress() -> bytes sent, bytes to send, bytes received, bytes to receive (0 when unknown), as libcurl
- * last reported them: read between waits to report progress. */
+/* h:progress() -> bytes sent, bytes to send, bytes received, bytes to receive (0 when unknown): what libcurl
+ * knows of this request (core.http_progress sums the same over every request), read between waits. */
 static int l_progress(lua_State *L)
 {
     http_req *r = check_req(L);
+    curl_off_t ul, ult, dl, dlt;
     if (r->closed)
         return push_closed(L);
-    lua_pushnumber(L, (lua_Number)r->ul_now);
-    lua_pushnumber(L, (lua_Number)r->ul_total);
-    lua_pushnumber(L, (lua_Number)r->dl_now);
-    lua_pushnumber(L, (lua_Number)r->dl_total);
+    http_req_progress(r, &ul, &ult, &dl, &dlt);
+    lua_pushnumber(L, (lua_Number)ul);
+    lua_pushnumber(L, (lua_Number)(ult > 0 ? ult : 0));
+    lua_pushnumber(L, (lua_Number)dl);
+    lua_pushnumber(L, (lua_Number)(dlt > 0 ? dlt : 0));
     return 4;
 }
 
