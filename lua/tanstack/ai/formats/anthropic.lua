@@ -52,12 +52,7 @@ local function content_blocks(content, where)
 end
 
 local function decode_args(s)
-  if type(s) == "table" then return s end
-  if type(s) == "string" and s:match("%S") then
-    local v = json.decode(s)
-    if type(v) == "table" and not json.is_array(v) then return v end
-  end
-  return json.object()
+  return parts.decode_object(s) or json.object()
 end
 
 local function system_blocks(system_prompts, msgs)

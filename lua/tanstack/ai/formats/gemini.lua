@@ -102,14 +102,7 @@ local function content_parts(content, where)
   return out
 end
 
-local function decode_object(s)
-  if type(s) == "table" then return s end
-  if type(s) == "string" and s:match("%S") then
-    local v = json.decode(s)
-    if type(v) == "table" and not json.is_array(v) then return v end
-  end
-  return nil
-end
+local decode_object = parts.decode_object
 
 --- ModelMessages -> Gemini contents. Gemini has no call ids: a tool result names its function, found
 --- through the toolCallId of the assistant call it answers. Same-role neighbours are merged.

@@ -1,5 +1,7 @@
--- Media content parts as the native-format providers (Anthropic, Gemini) need them: inline base64 with a
--- media type, or a URL. A data: URI given as a URL source is inline data, not a link.
+-- What the native-format providers (Anthropic, Gemini) share: media content parts as inline base64 with a media
+-- type or a URL (a data: URI given as a URL source is inline data), role merging, and tool-call argument objects.
+local json = require("tanstack.ai.json")
+
 local type = type
 
 local _M = {}
@@ -28,6 +30,16 @@ function _M.role_merger(out, key)
       out[#out + 1] = { role = role, [key] = items }
     end
   end
+end
+
+--- Tool-call arguments (JSON text or a decoded table) as an object, or nil when they are not one.
+function _M.decode_object(s)
+  if type(s) == "table" then return s end
+  if type(s) == "string" and s:match("%S") then
+    local v = json.decode(s)
+    if type(v) == "table" and not json.is_array(v) then return v end
+  end
+  return nil
 end
 
 --- A provider-neutral error for a part a provider cannot take (a programmer error: raises).
