@@ -155,6 +155,53 @@ function Server:stop(keep)
   if not keep and self.prefix:find("/build/openresty%-test%-") then exec_ok("rm -rf " .. q(self.prefix)) end
 end
 
+--- curl: status, headers (lower-case names), body. opts: headers (a map), max_time (s, default 30).
+function M.http(method, url, body, opts)
+  opts = opts or {}
+  local hdr_file = os.tmpname()
+  local cmd = "curl -s --max-time " .. (opts.max_time or 30) .. " -X " .. method .. " -D " .. q(hdr_file)
+  for k, v in pairs(opts.headers or {}) do cmd = cmd .. " -H " .. q(k .. ": " .. v) end
+  local body_file
+  if body then
+    body_file = os.tmpname()
+    write_file(body_file, body)
+    cmd = cmd .. " -H 'content-type: application/json' --data-binary @" .. q(body_file)
+  end
+  local out = run(cmd .. " " .. q(url))
+  local raw = read_file(hdr_file) or ""
+  os.remove(hdr_file)
+  if body_file then os.remove(body_file) end
+  local status = tonumber(raw:match("^HTTP/%S+ (%d+)"))
+  local headers = {}
+  for line in raw:gmatch("[^\r\n]+") do
+    local k, v = line:match("^([^:]+):%s*(.*)$")
+    if k then headers[k:lower()] = v end
+  end
+  return status, headers, out
+end
+
+--- node <script> <args...> in spec/openresty/client (stdin_text on its standard input): the last stdout line,
+--- decoded as JSON.
+function M.node(script, args, stdin_text)
+  local err_file = os.tmpname()
+  local cmd = "cd " .. q(M.root .. "/spec/openresty/client") .. " && timeout 120 node " .. q(script)
+  for _, a in ipairs(args or {}) do cmd = cmd .. " " .. q(a) end
+  local in_file
+  if stdin_text then
+    in_file = os.tmpname()
+    write_file(in_file, stdin_text)
+    cmd = cmd .. " <" .. q(in_file)
+  end
+  local out = run(cmd .. " 2>" .. q(err_file))
+  local err = read_file(err_file) or ""
+  os.remove(err_file)
+  if in_file then os.remove(in_file) end
+  local last = out:match("([^\n]+)\n*$")
+  local v = last and require("tanstack.ai.json").decode(last)
+  assert(type(v) == "table", "node " .. script .. " printed no JSON.\nstdout: " .. out .. "\nstderr: " .. err)
+  return v
+end
+
 M._internal = { q = q, run = run, exec_ok = exec_ok, read_file = read_file, sleep = sleep }
 
 return M

@@ -8,62 +8,11 @@ local emulator = require("helpers.emulator")
 local nginx = require("openresty.nginx")
 local cases = require("openresty.transport_cases")
 
-local q, run, read_file = nginx._internal.q, nginx._internal.run, nginx._internal.read_file
+local run, read_file = nginx._internal.run, nginx._internal.read_file
 local sleep = nginx._internal.sleep
 local ROOT = nginx.root
-local CLIENT_DIR = ROOT .. "/spec/openresty/client"
 
-local function tmpname() return os.tmpname() end
-
--- curl CLI: status, headers (lower-case), body
-local function http(method, url, body, opts)
-  opts = opts or {}
-  local hdr_file = tmpname()
-  local cmd = "curl -s --max-time " .. (opts.max_time or 30) .. " -X " .. method .. " -D " .. q(hdr_file)
-  local body_file
-  if body then
-    body_file = tmpname()
-    local f = assert(io.open(body_file, "wb"))
-    f:write(body)
-    f:close()
-    cmd = cmd .. " -H 'content-type: application/json' --data-binary @" .. q(body_file)
-  end
-  cmd = cmd .. " " .. q(url)
-  local out = run(cmd)
-  local raw = read_file(hdr_file) or ""
-  os.remove(hdr_file)
-  if body_file then os.remove(body_file) end
-  local status = tonumber(raw:match("^HTTP/%S+ (%d+)"))
-  local headers = {}
-  for line in raw:gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.*)$")
-    if k then headers[k:lower()] = v end
-  end
-  return status, headers, out
-end
-
--- node <script> <args...>: the last stdout line decoded as JSON
-local function node(script, args, stdin_text)
-  local err_file = tmpname()
-  local cmd = "cd " .. q(CLIENT_DIR) .. " && timeout 120 node " .. q(script)
-  for _, a in ipairs(args or {}) do cmd = cmd .. " " .. q(a) end
-  local in_file
-  if stdin_text then
-    in_file = tmpname()
-    local f = assert(io.open(in_file, "wb"))
-    f:write(stdin_text)
-    f:close()
-    cmd = cmd .. " <" .. q(in_file)
-  end
-  local out = run(cmd .. " 2>" .. q(err_file))
-  local err = read_file(err_file) or ""
-  os.remove(err_file)
-  if in_file then os.remove(in_file) end
-  local last = out:match("([^\n]+)\n*$")
-  local v = last and json.decode(last)
-  assert(type(v) == "table", "node " .. script .. " printed no JSON.\nstdout: " .. out .. "\nstderr: " .. err)
-  return v
-end
+local http, node = nginx.http, nginx.node
 
 local function lines_of(body, prefix)
   local out = {}

@@ -7,48 +7,12 @@ local json = require("tanstack.ai.json")
 local emulator = require("helpers.emulator")
 local nginx = require("openresty.nginx")
 
-local q, run, read_file = nginx._internal.q, nginx._internal.run, nginx._internal.read_file
+local run, read_file = nginx._internal.run, nginx._internal.read_file
 local sleep = nginx._internal.sleep
 local ROOT = nginx.root
-local CLIENT_DIR = ROOT .. "/spec/openresty/client"
 
-local function http(method, url, body, headers)
-  local hdr_file = os.tmpname()
-  local cmd = "curl -s --max-time 30 -X " .. method .. " -D " .. q(hdr_file)
-  for k, v in pairs(headers or {}) do cmd = cmd .. " -H " .. q(k .. ": " .. v) end
-  local body_file
-  if body then
-    body_file = os.tmpname()
-    local f = assert(io.open(body_file, "wb"))
-    f:write(body)
-    f:close()
-    cmd = cmd .. " -H 'content-type: application/json' --data-binary @" .. q(body_file)
-  end
-  local out = run(cmd .. " " .. q(url))
-  local raw = read_file(hdr_file) or ""
-  os.remove(hdr_file)
-  if body_file then os.remove(body_file) end
-  local status = tonumber(raw:match("^HTTP/%S+ (%d+)"))
-  local h = {}
-  for line in raw:gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.*)$")
-    if k then h[k:lower()] = v end
-  end
-  return status, h, out
-end
-
-local function node(script, args)
-  local err_file = os.tmpname()
-  local cmd = "cd " .. q(CLIENT_DIR) .. " && timeout 120 node " .. q(script)
-  for _, a in ipairs(args or {}) do cmd = cmd .. " " .. q(a) end
-  local out = run(cmd .. " 2>" .. q(err_file))
-  local err = read_file(err_file) or ""
-  os.remove(err_file)
-  local last = out:match("([^\n]+)\n*$")
-  local v = last and json.decode(last)
-  assert(type(v) == "table", "node " .. script .. " printed no JSON.\nstdout: " .. out .. "\nstderr: " .. err)
-  return v
-end
+local node = nginx.node
+local function http(method, url, body, headers) return nginx.http(method, url, body, { headers = headers }) end
 
 describe("edge router (real nginx, two workers, emulator)", function()
   local emu, srv, base
