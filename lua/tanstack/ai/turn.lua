@@ -215,6 +215,8 @@ function _M.new(open, ctx)
     head = head + 1
     return e
   end
+  --- Events ready now: next() returns that many without reading (a relay writes them as one piece).
+  function producer.pending() return tail - head + 1 end
   function producer.close()
     if not done then
       done = true
