@@ -9,6 +9,7 @@
 #if LUA_VERSION_NUM == 501
 
 #define lua_rawlen(L, i) lua_objlen(L, (i))
+#define lua_absindex(L, i) ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
 
 /* LuaJIT 2.1's lauxlib.h exports luaL_setfuncs (LUAJIT_ENABLE_LUA52COMPAT is
  * not needed for it). Plain Lua 5.1 does not: a fallback under a private name. */

@@ -2,16 +2,36 @@
  * parser itself never touches Lua.
  *   core.sse_parser{ max_event_bytes = n }
  *   p:feed(bytes) / p:finish() -> { {data, event?, id?, retry?}, ... } | nil, err
+ *   core.sse_parser{ pick = { shape, ... } }: an event whose data matches a
+ *     shape comes out as the picked string itself instead of a table (the
+ *     stream hot path: no full JSON decode, no tables). A shape, as data the
+ *     translator owns (json_pick.h says when a text matches):
+ *       { text = path,                 a string there is the picked text
+ *         none = { path, ... },        absent or null there
+ *         equal = { {path = path, value = "s"}, ... } }  that string there
+ *     a path: { "key", 1, ... } (numbers are 1-based array positions).
  *   p:reconnection_time() -> ms | nil: the event stream's reconnection time
  *     (WHATWG HTML 9.2.6), set by the last retry field of all ASCII digits,
  *     in any block, whether it dispatched an event or not; kept across
  *     finish(). An event's `retry` only reports a retry field of its own
  *     block. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_pick.h"
 #include "l_core.h"
 #include "sse.h"
 
+/* The userdata: the parser, and the shapes it picks with (owned; NULL: none). */
+typedef struct l_sse {
+    sse_parser p;
+    jp_spec *pick;
+    tai_buf scratch; /* a picked string with escapes, decoded */
+} l_sse;
+
 typedef struct emit_ctx {
     lua_State *L;
+    l_sse *u;
     int n; /* events stored in the result table on top of the stack */
 } emit_ctx;
 
@@ -19,6 +39,16 @@ static void on_event(void *ud, const sse_event *ev)
 {
     emit_ctx *c = ud;
     lua_State *L = c->L;
+    if (c->u->pick) {
+        const char *text;
+        size_t len;
+        if (jp_pick(c->u->pick, ev->data, ev->data_len, &c->u->scratch, &text, &len) >= 0) {
+            lua_pushlstring(L, text, len);
+            lua_rawseti(L, -2, ++c->n);
+            tai_buf_clear(&c->u->scratch, 64 * 1024);
+            return;
+        }
+    }
     lua_createtable(L, 0, 4);
     lua_pushlstring(L, ev->data, ev->data_len);
     lua_setfield(L, -2, "data");
@@ -37,7 +67,7 @@ static void on_event(void *ud, const sse_event *ev)
     lua_rawseti(L, -2, ++c->n);
 }
 
-static sse_parser *check_parser(lua_State *L)
+static l_sse *check_parser(lua_State *L)
 {
     return luaL_checkudata(L, 1, TAI_MT_SSE);
 }
@@ -51,29 +81,29 @@ static int push_error(lua_State *L, const char *msg)
 
 static int l_feed(lua_State *L)
 {
-    sse_parser *p = check_parser(L);
+    l_sse *u = check_parser(L);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
-    emit_ctx c = {L, 0};
+    emit_ctx c = {L, u, 0};
     lua_newtable(L);
-    if (sse_feed(p, s, n, on_event, &c) != 0)
-        return push_error(L, p->error);
+    if (sse_feed(&u->p, s, n, on_event, &c) != 0)
+        return push_error(L, u->p.error);
     return 1;
 }
 
 static int l_finish(lua_State *L)
 {
-    sse_parser *p = check_parser(L);
-    emit_ctx c = {L, 0};
+    l_sse *u = check_parser(L);
+    emit_ctx c = {L, u, 0};
     lua_newtable(L);
-    if (sse_finish(p, on_event, &c) != 0)
-        return push_error(L, p->error);
+    if (sse_finish(&u->p, on_event, &c) != 0)
+        return push_error(L, u->p.error);
     return 1;
 }
 
 static int l_reconnection_time(lua_State *L)
 {
-    sse_parser *p = check_parser(L);
+    sse_parser *p = &check_parser(L)->p;
     if (p->reconnection_time < 0)
         lua_pushnil(L);
     else
@@ -83,7 +113,11 @@ static int l_reconnection_time(lua_State *L)
 
 static int l_gc(lua_State *L)
 {
-    sse_free(check_parser(L)); /* idempotent: buffers are NULLed */
+    l_sse *u = check_parser(L);
+    sse_free(&u->p); /* idempotent: buffers are NULLed */
+    free(u->pick);
+    u->pick = NULL;
+    tai_buf_free(&u->scratch);
     return 0;
 }
 
@@ -93,14 +127,118 @@ static int l_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- pick shapes: Lua data -> jp_spec (mistakes in them are the caller's: raise) ---- */
+
+static void add_path(lua_State *L, jp_spec *s, int idx, const char *what)
+{
+    int i, n;
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx))
+        luaL_error(L, "sse_parser: pick: %s must be a path (a list of keys and positions)", what);
+    n = (int)lua_rawlen(L, idx);
+    if (n == 0)
+        luaL_error(L, "sse_parser: pick: %s is an empty path", what);
+    for (i = 1; i <= n; i++) {
+        int rc;
+        lua_rawgeti(L, idx, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            size_t len;
+            const char *k = lua_tolstring(L, -1, &len);
+            rc = jp_add_key(s, k, len);
+        } else if (lua_type(L, -1) == LUA_TNUMBER) {
+            lua_Number x = lua_tonumber(L, -1);
+            if (x < 1 || x > 1e6 || x != (lua_Number)(int)x)
+                luaL_error(L, "sse_parser: pick: %s: a position must be an integer >= 1", what);
+            rc = jp_add_index(s, (int)x - 1);
+        } else {
+            luaL_error(L, "sse_parser: pick: %s: a step must be a key or a position", what);
+            return;
+        }
+        lua_pop(L, 1);
+        if (rc != 0)
+            luaL_error(L, "sse_parser: pick: %s: too many steps or keys too long", what);
+    }
+}
+
+static void add_cond(lua_State *L, jp_spec *s, int kind, const char *value, size_t vlen, int path_idx,
+                     const char *what)
+{
+    if (jp_add_cond(s, kind, value, vlen) != 0)
+        luaL_error(L, "sse_parser: pick: too many conditions");
+    add_path(L, s, path_idx, what);
+}
+
+static void add_shape(lua_State *L, jp_spec *s, int idx)
+{
+    int i, n;
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx) || jp_add_shape(s) != 0)
+        luaL_error(L, "sse_parser: pick must be a list of at most %d shapes", JP_MAX_SHAPES);
+    lua_getfield(L, idx, "text");
+    add_cond(L, s, JP_TEXT, NULL, 0, -1, "text");
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "none");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        n = (int)lua_rawlen(L, -1);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            add_cond(L, s, JP_NONE, NULL, 0, -1, "none[i]");
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "equal");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        n = (int)lua_rawlen(L, -1);
+        for (i = 1; i <= n; i++) {
+            size_t vlen;
+            const char *v;
+            lua_rawgeti(L, -1, i);
+            luaL_checktype(L, -1, LUA_TTABLE);
+            lua_getfield(L, -1, "value");
+            v = lua_tolstring(L, -1, &vlen);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "sse_parser: pick: equal[%d].value must be a string", i);
+            lua_getfield(L, -2, "path");
+            add_cond(L, s, JP_EQUAL, v, vlen, -1, "equal[i].path");
+            lua_pop(L, 3);
+        }
+    }
+    lua_pop(L, 1);
+}
+
 static int l_new(lua_State *L)
 {
     size_t max = (size_t)tai_opt_number(L, 1, "max_event_bytes",
                                         (lua_Number)SSE_DEFAULT_MAX_EVENT_BYTES, 1);
-    sse_parser *p = tai_newuserdata(L, sizeof *p);
-    sse_init(p, max);
+    l_sse *u = tai_newuserdata(L, sizeof *u);
+    memset(u, 0, sizeof *u);
+    sse_init(&u->p, max);
     luaL_getmetatable(L, TAI_MT_SSE);
-    lua_setmetatable(L, -2);
+    lua_setmetatable(L, -2); /* from here __gc owns what u holds */
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "pick");
+        if (!lua_isnil(L, -1)) {
+            int i, n;
+            const char *why;
+            luaL_checktype(L, -1, LUA_TTABLE);
+            u->pick = malloc(sizeof *u->pick);
+            if (!u->pick)
+                return luaL_error(L, "sse_parser: out of memory");
+            jp_init(u->pick);
+            n = (int)lua_rawlen(L, -1);
+            for (i = 1; i <= n; i++) {
+                lua_rawgeti(L, -1, i);
+                add_shape(L, u->pick, -1);
+                lua_pop(L, 1);
+            }
+            if (jp_finish(u->pick, &why) != 0)
+                return luaL_error(L, "sse_parser: pick: %s", why);
+        }
+        lua_pop(L, 1);
+    }
     return 1;
 }
 

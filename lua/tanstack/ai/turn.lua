@@ -55,18 +55,25 @@ local function close(res)
 end
 
 -- Feed the events framed from one read. Raises on a malformed event (caught once per read, not per event).
+-- A string in `evs` is a text delta the parser picked out (the format's `pick` shapes): what decode_event would
+-- have made of that event, without a JSON decode.
 local function feed_events(decode_event, state, out, evs, done_marker, from)
   for i = from, #evs do
     out.at = i
-    local data = evs[i].data
-    if data == done_marker then
-      out.done_seen = true
-    elseif data ~= "" and not out.done_seen then
-      local v = decode_raising(data)
-      if type(v) ~= "table" then error("not an object", 0) end
-      decode_event(state, v, out)
-      if out.finished then return end
+    local e = evs[i]
+    if type(e) == "string" then
+      if not out.done_seen then out:text(e) end
+    else
+      local data = e.data
+      if data == done_marker then
+        out.done_seen = true
+      elseif data ~= "" and not out.done_seen then
+        local v = decode_raising(data)
+        if type(v) ~= "table" then error("not an object", 0) end
+        decode_event(state, v, out)
+      end
     end
+    if out.finished then return end
   end
 end
 
@@ -90,7 +97,14 @@ function _M.decoder(ctx)
     lenient = format.lenient == true and not ctx.strict }, Decoder)
 end
 
---- Feed framed SSE events ({data = ...}) that arrived in one read; a malformed one ends the turn with one
+--- The SSE parser for this turn: with the format's pick shapes (format.pick(state)) when it has them.
+function Decoder:sse_parser()
+  local pick = self.format.pick
+  pick = pick and pick(self.state)
+  return core.sse_parser(pick and { pick = pick } or nil)
+end
+
+--- Feed framed SSE events ({data = ...}, or a picked text string) that arrived in one read; a malformed one ends the turn with one
 --- RUN_ERROR after the events before it (one protected call per read, not per event).
 function Decoder:feed(evs)
   local out = self.out
@@ -178,7 +192,7 @@ function _M.new(open, ctx)
         res.body = nil
         res.read = function() local x = b; b = nil; return x end
       end
-      parser = core.sse_parser()
+      parser = dec:sse_parser()
       out:start()
       return
     end

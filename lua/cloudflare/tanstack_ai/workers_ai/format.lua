@@ -116,6 +116,20 @@ local function is_error(v)
   return v.choices == nil and cf_errors.is_payload(v)
 end
 
+-- Events the stream parser may read without a full decode (csrc/json_pick.h): an OpenAI chunk carrying only text
+-- (openai.lua's shape: normalize_choices changes nothing in it), or a native `{"response": "tok"}` with nothing
+-- else native() or the error check reads. decode_event makes one out:text of either. None while a tool is forced:
+-- the text is held then.
+local PICK = { openai.PICK[1], {
+  text = { "response" },
+  none = { { "choices" }, { "error" }, { "errors" }, { "usage" }, { "tool_calls" }, { "finish_reason" }, { "type" },
+    { "success" } },
+} }
+function _M.pick(state)
+  if type(state) == "table" and state.forced then return nil end
+  return PICK
+end
+
 function _M.decode_event(state, v, out)
   out = sink(state, out)
   if is_openai(v) then -- the hot path: OpenAI chunks

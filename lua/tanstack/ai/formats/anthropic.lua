@@ -203,6 +203,15 @@ function _M.is_error(v)
   return errors.is_payload(v)
 end
 
+--- The events the stream parser may read without a full decode (csrc/json_pick.h): a text_delta, which
+--- decode_event turns into one out:text.
+local PICK = { {
+  text = { "delta", "text" },
+  equal = { { path = { "type" }, value = "content_block_delta" }, { path = { "delta", "type" }, value = "text_delta" } },
+  none = { { "error" } },
+} }
+function _M.pick() return PICK end
+
 --- One decoded stream event -> deltas (ping, content_block_stop and message_stop carry none).
 function _M.decode_event(state, v, out)
   if _M.is_error(v) then return out:fail_payload(v) end

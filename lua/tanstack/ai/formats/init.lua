@@ -19,6 +19,10 @@
 --                                        the final event instead of ending the turn (unless the caller is strict)
 --   format.finish(state, out)            (optional) the end of a stream, before RUN_FINISHED: flush what the
 --                                        state holds, or fail an answer that was cut short
+--   format.pick(state)                   (optional) the stream hot path: shapes of events that decode_event would
+--                                        turn into exactly one out:text(s) and nothing else (csrc/json_pick.h;
+--                                        core.sse_parser{pick}); the C parser hands out `s` for those, with no
+--                                        JSON decode, and the full event for anything else. nil: none this turn
 -- The turn runner (turn.lua) frames the bytes, decodes the JSON, and calls the decoders; deltas.lua turns the
 -- deltas into AG-UI events. Adding a wire format is one new module here plus its provider's catalog entry.
 local type, error, tostring = type, error, tostring

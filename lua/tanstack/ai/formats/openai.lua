@@ -198,6 +198,16 @@ function _M.is_error(v)
   return type(v.error) == "table" or (v.choices == nil and errors.is_payload(v))
 end
 
+--- The chunks the stream parser may read without a full decode (csrc/json_pick.h): choices[1].delta.content a
+--- string, and nothing else decode_event reads present (or null). decode_event makes one out:text of such a chunk.
+local PICK = { {
+  text = { "choices", 1, "delta", "content" },
+  none = { { "error" }, { "usage" }, { "choices", 1, "finish_reason" }, { "choices", 1, "delta", "reasoning_content" },
+    { "choices", 1, "delta", "reasoning" }, { "choices", 1, "delta", "tool_calls" } },
+} }
+_M.PICK = PICK
+function _M.pick() return PICK end
+
 --- One decoded stream event.
 function _M.decode_event(_, v, out)
   if v.choices == nil or v.error ~= nil then
