@@ -26,6 +26,7 @@ build = {
         "csrc/headers.c",
         "csrc/http.c",
         "csrc/http1.c",
+        "csrc/json_pick.c",
         "csrc/l_core.c",
         "csrc/l_crypto.c",
         "csrc/l_headers.c",

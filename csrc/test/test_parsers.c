@@ -7,6 +7,7 @@
 
 #include "base64.h"
 #include "collect.h"
+#include "json_pick.h"
 
 static int tests_passed, tests_failed, case_failed;
 
@@ -1164,8 +1165,149 @@ static void test_hdr_limits(void)
     tai_buf_free(&f);
 }
 
+
+/* ================= json_pick ================= */
+
+static void openai_spec(jp_spec *s)
+{
+    const char *why = NULL;
+    jp_init(s);
+    CHECK(jp_add_shape(s) == 0);
+    CHECK(jp_add_cond(s, JP_TEXT, NULL, 0) == 0);
+    CHECK(jp_add_key(s, S("choices")) == 0 && jp_add_index(s, 0) == 0 && jp_add_key(s, S("delta")) == 0 &&
+          jp_add_key(s, S("content")) == 0);
+    CHECK(jp_add_cond(s, JP_NONE, NULL, 0) == 0 && jp_add_key(s, S("usage")) == 0);
+    CHECK(jp_add_cond(s, JP_NONE, NULL, 0) == 0);
+    CHECK(jp_add_key(s, S("choices")) == 0 && jp_add_index(s, 0) == 0 && jp_add_key(s, S("finish_reason")) == 0);
+    /* a second shape: {"type":"delta","text":"..."} */
+    CHECK(jp_add_shape(s) == 0);
+    CHECK(jp_add_cond(s, JP_EQUAL, S("delta")) == 0 && jp_add_key(s, S("type")) == 0);
+    CHECK(jp_add_cond(s, JP_TEXT, NULL, 0) == 0 && jp_add_key(s, S("text")) == 0);
+    CHECK(jp_finish(s, &why) == 0);
+}
+
+/* the shape picked (-1: none) and the text */
+static int pick(const jp_spec *s, const char *json, size_t n, tai_buf *scratch, char *out, size_t cap)
+{
+    const char *t = NULL;
+    size_t len = 0;
+    int r = jp_pick(s, json, n, scratch, &t, &len);
+    if (r >= 0) {
+        if (len >= cap)
+            return -2;
+        memcpy(out, t, len);
+        out[len] = 0;
+    }
+    return r;
+}
+
+static void test_json_pick_matches(void)
+{
+    jp_spec s;
+    tai_buf b = TAI_BUF_INIT;
+    char out[128];
+    openai_spec(&s);
+    CHECK(pick(&s, S("{\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}"), &b, out, sizeof out) == 0);
+    CHECK(strcmp(out, "hi") == 0);
+    /* nulls, other members, whitespace of every RFC 8259 kind, numbers of every form */
+    CHECK(pick(&s, S(" \t\r\n{\"id\":\"x\",\"n\":[-0.5e+3,0,12,1E2,true,false,null,{},[]],\"usage\":null,"
+                     "\"choices\" : [ { \"index\":0, \"delta\" : {\"role\":\"assistant\",\"content\":\"\"},"
+                     "\"finish_reason\":null } , {\"delta\":{\"content\":\"second\"}} ] } \n"),
+               &b, out, sizeof out) == 0);
+    CHECK(strcmp(out, "") == 0);
+    /* escapes are decoded as cjson decodes them */
+    CHECK(pick(&s, S("{\"choices\":[{\"delta\":{\"content\":\"a\\n\\t\\\"\\\\\\/\\b\\f\\r\\u00e9\\u20ac\\ud83d\\ude00\"}}]}"),
+               &b, out, sizeof out) == 0);
+    CHECK(strcmp(out, "a\n\t\"\\/\b\f\r\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80") == 0);
+    /* the second shape */
+    CHECK(pick(&s, S("{\"type\":\"delta\",\"text\":\"t\"}"), &b, out, sizeof out) == 1);
+    CHECK(strcmp(out, "t") == 0);
+    /* bytes >= 0x80 pass through unchecked, like cjson */
+    CHECK(pick(&s, S("{\"type\":\"delta\",\"text\":\"\xff\xfe\"}"), &b, out, sizeof out) == 1);
+    CHECK(strcmp(out, "\xff\xfe") == 0);
+    tai_buf_free(&b);
+}
+
+static void test_json_pick_refuses(void)
+{
+    static const char *no[] = {
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}", /* a watched member set */
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":{\"total_tokens\":1}}",
+        "{\"choices\":[{\"delta\":{\"content\":1}}]}",                      /* not a string */
+        "{\"choices\":{\"0\":{\"delta\":{\"content\":\"x\"}}}}",              /* not an array */
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"choices\":null}",   /* repeated: cjson keeps the last */
+        "{\"choices\":[{\"delta\":{\"content\":\"x\",\"content\":\"y\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"us\\u0061ge\":1}", /* an escaped key where one is watched */
+        "{\"choices\":[{\"delta\":{\"content\":\"\\u0000\"}}]}",            /* NUL in the pick */
+        "{\"choices\":[{\"delta\":{\"content\":\"\\ud83d\"}}]}",            /* lone surrogates */
+        "{\"choices\":[{\"delta\":{\"content\":\"\\ude00\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"\\ud83d\\u0041\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"a\tb\"}}]}",               /* a raw control byte */
+        "{\"choices\":[{\"delta\":{\"content\":\"\\x\"}}]}",                /* a bad escape */
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]} x",                /* trailing bytes */
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],}",                 /* RFC 8259 only */
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":0x10}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":01}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":1.}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":-}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":nan}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":tru}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]",                   /* cut short */
+        "{\"type\":\"delt\\u0061\",\"text\":\"t\"}",                        /* equal, but only after unescaping */
+        "{\"type\":\"other\",\"text\":\"t\"}",
+        "[DONE]",
+        "",
+    };
+    jp_spec s;
+    tai_buf b = TAI_BUF_INIT;
+    char out[128], deep[200];
+    size_t i;
+    openai_spec(&s);
+    for (i = 0; i < sizeof no / sizeof no[0]; i++) {
+        int r = pick(&s, no[i], strlen(no[i]), &b, out, sizeof out);
+        if (r != -1)
+            fprintf(stderr, "picked: %s\n", no[i]);
+        CHECK(r == -1);
+    }
+    /* nesting past JP_MAX_DEPTH */
+    memset(deep, '[', 70);
+    memset(deep + 70, ']', 70);
+    snprintf(deep + 140, sizeof deep - 140, "%s", "");
+    {
+        char doc[300];
+        snprintf(doc, sizeof doc, "{\"type\":\"delta\",\"text\":\"t\",\"d\":%.*s}", 140, deep);
+        CHECK(pick(&s, doc, strlen(doc), &b, out, sizeof out) == -1);
+        snprintf(doc, sizeof doc, "{\"type\":\"delta\",\"text\":\"t\",\"d\":%.*s%.*s}", 20, deep, 20, deep + 120);
+        CHECK(pick(&s, doc, strlen(doc), &b, out, sizeof out) == 1);
+    }
+    tai_buf_free(&b);
+}
+
+static void test_json_pick_spec_limits(void)
+{
+    jp_spec s;
+    const char *why = NULL;
+    int i;
+    jp_init(&s);
+    CHECK(jp_finish(&s, &why) == -1); /* no shapes */
+    CHECK(jp_add_shape(&s) == 0);
+    CHECK(jp_add_cond(&s, JP_NONE, NULL, 0) == 0 && jp_add_key(&s, S("a")) == 0);
+    CHECK(jp_finish(&s, &why) == -1); /* no text path */
+    CHECK(jp_add_cond(&s, JP_TEXT, NULL, 0) == 0);
+    CHECK(jp_add_cond(&s, JP_TEXT, NULL, 0) == -1); /* one text path per shape */
+    CHECK(jp_finish(&s, &why) == -1);             /* an empty path */
+    for (i = 0; i < JP_MAX_STEPS; i++)
+        CHECK(jp_add_index(&s, i) == 0);
+    CHECK(jp_add_index(&s, 0) == -1);
+    CHECK(jp_add_index(&s, -1) == -1);
+    CHECK(jp_finish(&s, &why) == 0);
+}
+
 int main(void)
 {
+    RUN(test_json_pick_matches);
+    RUN(test_json_pick_refuses);
+    RUN(test_json_pick_spec_limits);
     RUN(test_base64_vectors);
     RUN(test_base64_all_bytes);
     RUN(test_base64_lenient);

@@ -35,19 +35,27 @@ function M.decoder(format, out, ctx)
   return turn.decoder(c)
 end
 
---- Feed `chunks` (strings) to a fresh parser and decoder, one read per chunk, as turn.lua does.
-function M.events(format, chunks, ctx)
+--- Feed `chunks` (strings) to a fresh parser and decoder, one read per chunk, as turn.lua does (with the
+--- format's pick shapes; opts.plain: without them, every event decoded in full). Returns the events and how many
+--- the parser picked.
+function M.events(format, chunks, ctx, opts)
   local out = {}
   local dec = M.decoder(format, out, ctx)
   dec.out:start()
-  local p = core.sse_parser()
+  local p = (opts and opts.plain) and core.sse_parser() or dec:sse_parser()
+  local picked = 0
+  local feed = dec.feed
+  dec.feed = function(self, evs)
+    for _, e in ipairs(evs) do if type(e) == "string" then picked = picked + 1 end end
+    return feed(self, evs)
+  end
   for _, chunk in ipairs(chunks) do
     if dec:finished() then break end
     dec:feed(assert(p:feed(chunk)))
   end
   if not dec:finished() then dec:feed(assert(p:finish())) end
   dec:finish()
-  return out
+  return out, picked
 end
 
 -- deep copy without timestamps and with generated ids replaced by their first-seen order
