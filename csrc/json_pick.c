@@ -95,12 +95,17 @@ int jp_add_index(jp_spec *s, int index)
     return 0;
 }
 
+static int same_step(const jp_spec *s, const jp_step *a, const jp_step *b)
+{
+    if (a->index != b->index)
+        return 0;
+    return a->index >= 0 ||
+           (a->key_len == b->key_len && memcmp(s->pool + a->key, s->pool + b->key, a->key_len) == 0);
+}
+
 int jp_finish(jp_spec *s, const char **why)
 {
     int i, d;
-    memset(s->key_at, 0, sizeof s->key_at);
-    memset(s->index_at, 0, sizeof s->index_at);
-    memset(s->end_at, 0, sizeof s->end_at);
     if (s->nshapes == 0) {
         *why = "no shapes";
         return -1;
@@ -111,19 +116,33 @@ int jp_finish(jp_spec *s, const char **why)
             return -1;
         }
     }
+    memset(&s->nodes[0], 0, sizeof s->nodes[0]);
+    s->nodes[0].first_child = s->nodes[0].next_sibling = -1;
+    s->nnodes = 1;
     for (i = 0; i < s->npaths; i++) {
         const jp_path *p = &s->paths[i];
+        int at = 0;
         if (p->n == 0) {
             *why = "an empty path";
             return -1;
         }
         for (d = 0; d < p->n; d++) {
-            if (p->steps[d].index >= 0)
-                s->index_at[d] |= 1u << i;
-            else
-                s->key_at[d] |= 1u << i;
+            int c = s->nodes[at].first_child;
+            while (c >= 0 && !same_step(s, &s->nodes[c].step, &p->steps[d]))
+                c = s->nodes[c].next_sibling;
+            if (c < 0) { /* at most one node per step of every path: JP_MAX_NODES is enough */
+                c = s->nnodes++;
+                memset(&s->nodes[c], 0, sizeof s->nodes[c]);
+                s->nodes[c].step = p->steps[d];
+                s->nodes[c].first_child = -1;
+                s->nodes[c].next_sibling = s->nodes[at].first_child;
+                s->nodes[at].first_child = c;
+                if (p->steps[d].index < 0)
+                    s->nodes[at].has_keys = 1;
+            }
+            at = c;
         }
-        s->end_at[p->n] |= 1u << i;
+        s->nodes[at].ends |= 1u << i;
     }
     return 0;
 }
@@ -137,13 +156,13 @@ typedef struct seen {
     int esc;                /* the string has escapes */
     const char *str;        /* the string's bytes between the quotes */
     size_t len;
-    unsigned char hits[JP_MAX_STEPS]; /* values met at each prefix (duplicates) */
 } seen;
 
 typedef struct scan {
     const char *p, *end;
     const jp_spec *spec;
     seen seen[JP_MAX_PATHS];
+    unsigned char hits[JP_MAX_NODES]; /* values met at each trie node: 2 is a repeated member */
 } scan;
 
 static int is_ws(char c)
@@ -152,11 +171,25 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void skip_ws(scan *s)
+static inline void skip_ws(scan *s)
 {
+    /* most tokens follow each other directly: one test for that */
+    if (s->p < s->end && (unsigned char)*s->p > ' ')
+        return;
     while (s->p < s->end && is_ws(*s->p))
         s->p++;
 }
+
+/* Bytes a string scan stops at: '"', '\\' and the control bytes (RFC 8259
+ * section 7 leaves every other byte to the string). */
+static const unsigned char stop_byte[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+};
 
 static int hex4(const char *p, const char *end)
 {
@@ -187,7 +220,16 @@ static int scan_string(scan *s, const char **str, size_t *len, int *esc)
     *str = p;
     *esc = 0;
     while (p < end) {
-        unsigned char c = (unsigned char)*p;
+        unsigned char c;
+        /* the plain run, four bytes a step */
+        while (end - p >= 4 && !(stop_byte[(unsigned char)p[0]] | stop_byte[(unsigned char)p[1]] |
+                                 stop_byte[(unsigned char)p[2]] | stop_byte[(unsigned char)p[3]]))
+            p += 4;
+        while (p < end && !stop_byte[(unsigned char)*p])
+            p++;
+        if (p >= end)
+            break;
+        c = (unsigned char)*p;
         if (c == '"') {
             *len = (size_t)(p - *str);
             s->p = p + 1;
@@ -195,11 +237,7 @@ static int scan_string(scan *s, const char **str, size_t *len, int *esc)
         }
         if (c < 0x20)
             return -1;
-        if (c != '\\') {
-            p++;
-            continue;
-        }
-        *esc = 1;
+        *esc = 1; /* a backslash */
         if (end - p < 2)
             return -1;
         c = (unsigned char)p[1];
@@ -288,25 +326,41 @@ static void note(scan *s, unsigned int targets, int kind, const char *str, size_
     }
 }
 
-/* Count a step into each path of `child`; a second value at the same prefix
- * is a repeated member (only objects can repeat one). */
-static int enter(scan *s, unsigned int child, int depth)
+static int scan_value(scan *s, int node, int depth);
+
+/* A value at a watched node: a second one there is a repeated member (only
+ * objects can repeat one; cjson would keep the last). */
+static int enter(scan *s, int node)
 {
-    while (child) {
-        int i = __builtin_ctz(child);
-        child &= child - 1;
-        if (++s->seen[i].hits[depth] > 1)
-            return -1;
-    }
-    return 0;
+    return ++s->hits[node] > 1 ? -1 : 0;
 }
 
-static int scan_value(scan *s, unsigned int alive, int depth);
+static int key_child(const jp_spec *sp, int node, const char *k, size_t klen)
+{
+    int c;
+    for (c = sp->nodes[node].first_child; c >= 0; c = sp->nodes[c].next_sibling) {
+        const jp_step *st = &sp->nodes[c].step;
+        if (st->index < 0 && st->key_len == klen &&
+            (klen == 0 || (sp->pool[st->key] == k[0] && memcmp(sp->pool + st->key, k, klen) == 0)))
+            return c;
+    }
+    return -1;
+}
 
-static int scan_object(scan *s, unsigned int alive, int depth)
+static int index_child(const jp_spec *sp, int node, int index)
+{
+    int c;
+    for (c = sp->nodes[node].first_child; c >= 0; c = sp->nodes[c].next_sibling)
+        if (sp->nodes[c].step.index == index)
+            return c;
+    return -1;
+}
+
+/* node: the trie node of this object (-1: nothing watched inside) */
+static int scan_object(scan *s, int node, int depth)
 {
     const jp_spec *sp = s->spec;
-    unsigned int want = depth < JP_MAX_STEPS ? alive & sp->key_at[depth] : 0;
+    int want = node >= 0 && sp->nodes[node].has_keys;
     s->p++;
     skip_ws(s);
     if (s->p < s->end && *s->p == '}') {
@@ -316,23 +370,15 @@ static int scan_object(scan *s, unsigned int alive, int depth)
     for (;;) {
         const char *k;
         size_t klen;
-        int kesc;
-        unsigned int child = 0;
+        int kesc, child = -1;
         skip_ws(s);
         if (s->p >= s->end || *s->p != '"' || scan_string(s, &k, &klen, &kesc) != 0)
             return -1;
         if (want) {
-            unsigned int w = want;
             if (kesc) /* "us\u0061ge" is "usage" to cjson: not read here */
                 return -1;
-            while (w) {
-                int i = __builtin_ctz(w);
-                const jp_step *st = &sp->paths[i].steps[depth];
-                w &= w - 1;
-                if (st->key_len == klen && memcmp(sp->pool + st->key, k, klen) == 0)
-                    child |= 1u << i;
-            }
-            if (child && enter(s, child, depth) != 0)
+            child = key_child(sp, node, k, klen);
+            if (child >= 0 && enter(s, child) != 0)
                 return -1;
         }
         skip_ws(s);
@@ -356,10 +402,10 @@ static int scan_object(scan *s, unsigned int alive, int depth)
     }
 }
 
-static int scan_array(scan *s, unsigned int alive, int depth)
+static int scan_array(scan *s, int node, int depth)
 {
     const jp_spec *sp = s->spec;
-    unsigned int want = depth < JP_MAX_STEPS ? alive & sp->index_at[depth] : 0;
+    int want = node >= 0 && sp->nodes[node].first_child >= 0;
     int index = 0;
     s->p++;
     skip_ws(s);
@@ -368,14 +414,8 @@ static int scan_array(scan *s, unsigned int alive, int depth)
         return 0;
     }
     for (;; index++) {
-        unsigned int child = 0, w = want;
-        while (w) {
-            int i = __builtin_ctz(w);
-            w &= w - 1;
-            if (sp->paths[i].steps[depth].index == index)
-                child |= 1u << i;
-        }
-        if (child && enter(s, child, depth) != 0)
+        int child = want ? index_child(sp, node, index) : -1;
+        if (child >= 0 && enter(s, child) != 0)
             return -1;
         if (scan_value(s, child, depth + 1) != 0)
             return -1;
@@ -394,10 +434,9 @@ static int scan_array(scan *s, unsigned int alive, int depth)
     }
 }
 
-static int scan_value(scan *s, unsigned int alive, int depth)
+static int scan_value(scan *s, int node, int depth)
 {
-    unsigned int targets = depth <= JP_MAX_STEPS ? alive & s->spec->end_at[depth] : 0;
-    unsigned int deeper = alive & ~targets;
+    unsigned int targets = node >= 0 ? s->spec->nodes[node].ends : 0;
     skip_ws(s);
     if (s->p >= s->end)
         return -1;
@@ -406,28 +445,34 @@ static int scan_value(scan *s, unsigned int alive, int depth)
     case '[':
         if (depth >= JP_MAX_DEPTH)
             return -1;
-        note(s, targets, SEEN_OTHER, NULL, 0, 0);
-        return *s->p == '{' ? scan_object(s, deeper, depth) : scan_array(s, deeper, depth);
+        if (targets)
+            note(s, targets, SEEN_OTHER, NULL, 0, 0);
+        return *s->p == '{' ? scan_object(s, node, depth) : scan_array(s, node, depth);
     case '"': {
         const char *str;
         size_t len;
         int esc;
         if (scan_string(s, &str, &len, &esc) != 0)
             return -1;
-        note(s, targets, SEEN_STRING, str, len, esc);
+        if (targets)
+            note(s, targets, SEEN_STRING, str, len, esc);
         return 0;
     }
     case 'n':
-        note(s, targets, SEEN_NULL, NULL, 0, 0);
+        if (targets)
+            note(s, targets, SEEN_NULL, NULL, 0, 0);
         return scan_literal(s, "null", 4);
     case 't':
-        note(s, targets, SEEN_OTHER, NULL, 0, 0);
+        if (targets)
+            note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_literal(s, "true", 4);
     case 'f':
-        note(s, targets, SEEN_OTHER, NULL, 0, 0);
+        if (targets)
+            note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_literal(s, "false", 5);
     default:
-        note(s, targets, SEEN_OTHER, NULL, 0, 0);
+        if (targets)
+            note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_number(s);
     }
 }
@@ -537,12 +582,12 @@ int jp_pick(const jp_spec *sp, const char *json, size_t n, tai_buf *scratch, con
 {
     scan s;
     int i;
-    unsigned int all = sp->npaths >= 32 ? 0xffffffffu : (1u << sp->npaths) - 1;
     s.p = json;
     s.end = json + n;
     s.spec = sp;
     memset(s.seen, 0, sizeof(s.seen[0]) * (size_t)sp->npaths);
-    if (scan_value(&s, all, 0) != 0)
+    memset(s.hits, 0, (size_t)sp->nnodes);
+    if (scan_value(&s, 0, 0) != 0)
         return -1;
     skip_ws(&s);
     if (s.p != s.end)

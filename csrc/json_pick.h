@@ -58,16 +58,25 @@ typedef struct jp_shape {
     jp_cond conds[JP_MAX_CONDS];
 } jp_shape;
 
+#define JP_MAX_NODES (JP_MAX_PATHS * JP_MAX_STEPS + 1)
+
+typedef struct jp_node {
+    jp_step step;         /* how this node is reached from its parent */
+    int first_child, next_sibling; /* -1: none */
+    int has_keys;         /* some child is reached by a key */
+    unsigned int ends;    /* the paths ending here (bit i: paths[i]) */
+} jp_node;
+
 typedef struct jp_spec {
     int npaths, nshapes;
     size_t pool_len;
     jp_path paths[JP_MAX_PATHS];
     jp_shape shapes[JP_MAX_SHAPES];
     char pool[JP_POOL];
-    /* set by jp_finish: bit i = paths[i] */
-    unsigned int key_at[JP_MAX_STEPS];   /* step d is a member key */
-    unsigned int index_at[JP_MAX_STEPS]; /* step d is an array index */
-    unsigned int end_at[JP_MAX_STEPS + 1]; /* the path has d steps */
+    /* set by jp_finish: the paths as a trie (node 0 is the document), so a
+     * key is compared once with each distinct watched key at its place */
+    int nnodes;
+    jp_node nodes[JP_MAX_NODES];
 } jp_spec;
 
 /* Building a spec (the binding does it from a Lua table). Each returns 0, or
