@@ -26,10 +26,11 @@ local function failed_turn(model, run_id, thread_id, reason)
     emit = function(e) list[#list + 1] = e end })
   out:fail(errors.new({ message = type(reason) == "table" and reason.message or tostring(reason),
     kind = "invalid_request", code = "invalid_request", retryable = false }))
-  return { next = function() i = i + 1 return list[i] end, close = function() end }
+  return { next = function() i = i + 1 return list[i] end, close = function() end,
+    pending = function() return i < #list and #list - i or 0 end }
 end
 
---- The engine's producer: { next, close }. opts: the checked options (options.lua); history: its messages as
+--- The engine's producer: { next, close, pending }. opts: the checked options (options.lua); history: its messages as
 --- ModelMessages (appended to by the run).
 local function engine(opts, history)
   local adapter = opts.adapter
@@ -155,6 +156,31 @@ local function engine(opts, history)
     if not continue then run.done = true end
   end
 
+  -- One event of the running turn through the run's bookkeeping: the event when it goes out now, or nil when it is
+  -- held (a tool call until its arguments are complete: release_call queues it; a tool_calls RUN_FINISHED: the tool
+  -- phase decides).
+  local function process(ev)
+    local t = ev.type
+    if t == "TEXT_MESSAGE_CONTENT" then
+      -- text deltas need no bookkeeping unless a tool phase may replay the turn's text
+      if has_tools then observe(ev) end
+      return ev
+    end
+    local tool_event = t == "TOOL_CALL_START" or t == "TOOL_CALL_ARGS" or t == "TOOL_CALL_END"
+    if signer and tool_event then
+      release_call(ev)
+      return nil
+    end
+    observe(ev)
+    if tool_event then return ev end
+    if t == "RUN_FINISHED" and has_tools and ev.finishReason == "tool_calls" and #turn_state.order > 0 then
+      turn_state.held = ev
+      return nil
+    end
+    if t == "RUN_STARTED" then run.started = true end
+    return ev
+  end
+
   function producer.next()
     if not started then
       started = true
@@ -166,19 +192,8 @@ local function engine(opts, history)
       if ev == nil then
         after_turn()
       else
-        -- text deltas need no bookkeeping unless a tool phase may replay the turn's text
-        local t = ev.type
-        if signer and (t == "TOOL_CALL_START" or t == "TOOL_CALL_ARGS" or t == "TOOL_CALL_END") then
-          release_call(ev)
-        elseif has_tools or t ~= "TEXT_MESSAGE_CONTENT" then observe(ev) end
-        if t == "TOOL_CALL_START" or t == "TOOL_CALL_ARGS" or t == "TOOL_CALL_END" then
-          if not signer then return ev end
-        elseif t == "RUN_FINISHED" and has_tools and ev.finishReason == "tool_calls" and #turn_state.order > 0 then
-          turn_state.held = ev
-        else
-          if t == "RUN_STARTED" then run.started = true end
-          return ev
-        end
+        ev = process(ev)
+        if ev then return ev end
       end
     end
     if head > tail then return nil end
@@ -186,6 +201,32 @@ local function engine(opts, history)
     queue[head] = nil
     head = head + 1
     return ev
+  end
+
+  --- Events next() hands out without a read: the queue, after the running turn's ready events went through the
+  --- bookkeeping into it (in order: what is queued always precedes the turn's unread events). The end of a turn is
+  --- not counted (the tool phase and the next turn may wait on the network).
+  function producer.pending()
+    local c = current
+    if c ~= nil and not run.done then
+      local ready = c.pending
+      if ready ~= nil then
+        local n = ready()
+        while n > 0 do
+          for _ = 1, n do
+            local ev = c.next()
+            if ev == nil then return tail - head + 1 end
+            ev = process(ev)
+            if ev then
+              tail = tail + 1
+              queue[tail] = ev
+            end
+          end
+          n = ready()
+        end
+      end
+    end
+    return tail - head + 1
   end
   function producer.close()
     run.done = true

@@ -2,7 +2,9 @@
 -- Used by ai.to_server_sent_events_response / ai.to_http_response when they run in the content phase:
 --   send({ status, headers, body = iterator of strings, cancel = fn }) -> true | nil, err
 -- Headers go out at once (the client sees the 200 before the first token); every piece is written with
--- ngx.print + ngx.flush(true), so a slow client pushes back on the model stream instead of filling memory.
+-- ngx.print + ngx.flush(true), so a slow client pushes back on the model stream instead of filling memory. The wire
+-- helpers hand over one piece per read of the model stream (every event that arrived in it: wire.encoded's and
+-- openai_compat.to_chunks' batches), so that is one write per read, not per event.
 -- When the client goes away the upstream model stream is canceled:
 --   * with `lua_check_client_abort on;` at once, through ngx.on_abort (the request then ends with 499);
 --   * otherwise at the next failed ngx.print / ngx.flush.

@@ -301,28 +301,39 @@ local function usage_of(u)
 end
 _M.usage_of = usage_of
 
+local function none() return 0 end
+
+-- pull() -> event|nil, cancel(), ready() -> the events pull() hands out without a read (0 when unknown)
 local function pull_of(stream)
-  if type(stream) == "function" then return stream, function() end end
+  if type(stream) == "function" then return stream, function() end, none end
   if type(stream) == "table" and type(stream.next) == "function" then
+    local ready = none
+    if type(stream.pending) == "function" then ready = function() return stream:pending() end end
     return function() return stream:next() end, function()
       local c = stream.cancel or stream.close
       if c then pcall(c, stream) end
-    end
+    end, ready
   end
-  local i = 0
-  return function() i = i + 1 return stream[i] end, function() end
+  local i, n = 0, #stream
+  return function() i = i + 1 return stream[i] end, function() end, function() return i < n and n - i or 0 end
 end
 
 local function new_id() return events.id("chatcmpl") end
+
+local encode_string = json.encode_string
+-- A text delta's content in the chunk template below: a string no caller's id or model holds twice.
+local CONTENT_MARK = "\1tanstack.ai:content\1"
 
 --- The AG-UI stream as an iterator of `data: <chat.completion.chunk>\n\n` strings, ending with `data: [DONE]\n\n`;
 --- a RUN_ERROR becomes one `data: {"error": {...}}` event (public message unless exposeErrorDetails) and ends the
 --- stream. opts: model (the name the chunks carry; a function is called at the first chunk), id, created,
 --- includeUsage (a last chunk with empty choices and the usage), exposeErrorDetails, onError(err) (the detail of
---- a RUN_ERROR, for the log). Returns iterate, cancel.
+--- a RUN_ERROR, for the log). Returns iterate, cancel, and batches: the same strings, every one ready at the same
+--- time concatenated into one (a writer's piece: the events that arrived in one read of the model stream), nil at
+--- the end. Use one of iterate and batches per stream.
 function _M.to_chunks(stream, opts)
   opts = opts or {}
-  local pull, cancel_source = pull_of(stream)
+  local pull, cancel_source, ready = pull_of(stream)
   local id = opts.id or new_id()
   local created = opts.created or floor(events.now_ms() / 1000)
   local model
@@ -330,8 +341,9 @@ function _M.to_chunks(stream, opts)
   local done = false
   local tool_index, next_index = {}, 0
   local started = false
+  local text_head, text_tail -- a text delta's chunk around its JSON-encoded content (see text_template)
   local function emit(s) qt = qt + 1 queue[qt] = s end
-  local function chunk(delta, finish, usage)
+  local function chunk_table(delta, finish, usage)
     if model == nil then
       model = opts.model
       if type(model) == "function" then model = model() end
@@ -341,12 +353,26 @@ function _M.to_chunks(stream, opts)
       choices = delta and { { index = 0, delta = delta, finish_reason = finish or json.null, logprobs = json.null } }
         or json.array({}) }
     if usage then c.usage = usage end
-    emit("data: " .. json.encode(c) .. "\n\n")
+    return c
+  end
+  local function chunk(delta, finish, usage)
+    emit("data: " .. json.encode(chunk_table(delta, finish, usage)) .. "\n\n")
+  end
+  -- The relay's hot path: a text delta's chunk is the generic encoding of { content = delta }, which differs between
+  -- deltas only in the encoded content; cut the generic encoding of a marked chunk around its marker once.
+  local function text_template()
+    local ok, s = pcall(json.encode, chunk_table({ content = CONTENT_MARK }))
+    if not ok then return end
+    local mark = encode_string(CONTENT_MARK)
+    local a, b = s:find(mark, 1, true)
+    if a == nil or s:find(mark, b + 1, true) then return end
+    text_head, text_tail = "data: " .. s:sub(1, a - 1), s:sub(b + 1) .. "\n\n"
   end
   local function start()
     if started then return end
     started = true
     chunk({ role = "assistant", content = "" })
+    text_template()
   end
   local function finish_stream()
     done = true
@@ -354,11 +380,19 @@ function _M.to_chunks(stream, opts)
   end
   local function handle(ev)
     local t = ev.type
-    if t == "RUN_STARTED" then
+    if t == "TEXT_MESSAGE_CONTENT" then
+      if not started then start() end
+      local d = ev.delta
+      if type(d) == "string" and d ~= "" then
+        if text_head then
+          qt = qt + 1
+          queue[qt] = text_head .. encode_string(d) .. text_tail
+        else
+          chunk({ content = d })
+        end
+      end
+    elseif t == "RUN_STARTED" then
       start()
-    elseif t == "TEXT_MESSAGE_CONTENT" then
-      start()
-      if type(ev.delta) == "string" and ev.delta ~= "" then chunk({ content = ev.delta }) end
     elseif t == "TOOL_CALL_START" then
       start()
       local idx = next_index
@@ -386,6 +420,18 @@ function _M.to_chunks(stream, opts)
       finish_stream()
     end
   end
+  local function failed(err)
+    handle({ type = "RUN_ERROR", error = errors.new({ kind = "internal", message = tostring(err) }) })
+  end
+  -- the end of the source
+  local function ended()
+    -- a source that ends without RUN_FINISHED: close the answer anyway
+    if not done then
+      start()
+      emit("data: [DONE]\n\n")
+      finish_stream()
+    end
+  end
   local function iterate()
     while true do
       if qh <= qt then
@@ -397,20 +443,60 @@ function _M.to_chunks(stream, opts)
       if done then return nil end
       local ok, ev = pcall(pull)
       if not ok then
-        handle({ type = "RUN_ERROR", error = errors.new({ kind = "internal", message = tostring(ev) }) })
+        failed(ev)
       elseif ev == nil then
-        -- a source that ends without RUN_FINISHED: close the answer anyway
-        if not done then
-          start()
-          emit("data: [DONE]\n\n")
-          finish_stream()
-        end
+        ended()
       elseif type(ev) == "table" then
         handle(ev)
       end
     end
   end
-  return iterate, function() if not done then finish_stream() end end
+
+  -- batches: iterate's steps for one event (which may wait on the network), then for every event ready without a
+  -- read, with one protected call for all of their pulls. An error raised by handle (not by the source) is raised
+  -- after the strings before it went out, as iterate raises it.
+  local handling, raised = false, nil
+  local function fill()
+    local n = 1
+    repeat
+      for _ = 1, n do
+        if done then return end
+        local ev = pull()
+        if ev == nil then
+          handling = true
+          ended()
+          handling = false
+          return
+        elseif type(ev) == "table" then
+          handling = true
+          handle(ev)
+          handling = false
+        end
+      end
+      n = ready()
+    until n <= 0
+  end
+  local function batches()
+    while qh > qt do
+      if raised ~= nil then
+        local e = raised
+        raised = nil
+        error(e, 0)
+      end
+      if done then return nil end
+      handling = false
+      local ok, err = pcall(fill)
+      if not ok then
+        if handling then raised = err else failed(err) end
+      end
+    end
+    local s
+    if qt == qh then s = queue[qh] else s = concat(queue, "", qh, qt) end
+    for i = qh, qt do queue[i] = nil end
+    qh, qt = 1, 0
+    return s
+  end
+  return iterate, function() if not done then finish_stream() end end, batches
 end
 
 --- Drain the AG-UI stream into one `chat.completion` table. Returns it, or nil, err (the RUN_ERROR's error).

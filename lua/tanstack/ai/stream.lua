@@ -3,6 +3,7 @@
 --   for chunk in stream:iter() do ... end  -- same; on Lua 5.4 `break` closes the connection at once
 --   stream:text()                          -- drain; the text, or nil, err
 --   stream:cancel()                        -- close the upstream connection (idempotent)
+--   stream:pending()                       -- events ready now: that many next() calls return without a read
 -- A dropped stream is closed by the garbage collector (the C request's __gc on every Lua).
 local errors = require("tanstack.ai.errors")
 
@@ -14,7 +15,7 @@ local _M = {}
 local Stream = {}
 Stream.__index = Stream
 
---- producer: { next = function() -> event|nil, close = function() }
+--- producer: { next = function() -> event|nil, close = function(), pending = function() -> n (optional) }
 function _M.new(producer)
   return setmetatable({ producer = producer, closed = false }, Stream)
 end
@@ -27,6 +28,15 @@ function Stream:next()
 end
 
 Stream.__call = Stream.next -- `for chunk in stream` calls this once per event: no extra frame
+
+--- How many events next() hands out without waiting for the network (they arrived together: a relay writes them
+--- as one piece). 0 when unknown (a producer without pending) or closed.
+function Stream:pending()
+  if self.closed then return 0 end
+  local p = self.producer.pending
+  if p == nil then return 0 end
+  return p()
+end
 
 function Stream:iter()
   return Stream.next, self, nil, self

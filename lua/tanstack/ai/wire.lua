@@ -270,28 +270,35 @@ end
 ---------------------------------------------------------------------------------------------------
 
 -- Accepts a stream object (ai.chat's), a producer {next, close}, an iterator function or an array of events.
--- Returns pull() -> event|nil and cancel().
+-- Returns pull() -> event|nil, cancel() and ready() -> the events pull() hands out without a read (0 when unknown).
+local function none() return 0 end
 local function source_of(stream)
   local ts = type(stream)
-  if ts == "function" then return stream, function() end end
+  if ts == "function" then return stream, function() end, none end
   if ts == "table" then
     if type(stream.next) == "function" then
       local function cancel()
         local c = stream.cancel or stream.close
         if type(c) == "function" then c(stream) end
       end
-      return function() return stream:next() end, cancel
+      local ready = none
+      if type(stream.pending) == "function" then ready = function() return stream:pending() end end
+      return function() return stream:next() end, cancel, ready
     end
-    local i = 0
-    return function() i = i + 1; return stream[i] end, function() end
+    local i, n = 0, #stream
+    return function() i = i + 1; return stream[i] end, function() end,
+      function() return i < n and n - i or 0 end
   end
   error("wire: expected a stream (ai.chat's), an iterator function or an array of events, got " .. ts, 3)
 end
 
 --- Encode a stream as an iterator of wire strings. encode(ev, opts) -> string; opts: exposeErrorDetails,
---- logErrors (see run_error_fields). Returns iterate() -> string|nil, and cancel() (stops the source).
+--- logErrors (see run_error_fields). Returns iterate() -> string|nil, cancel() (stops the source), and batches():
+--- the same strings, every one ready at the same time concatenated into one (a writer's piece: the events that
+--- arrived in one read of the model stream, with one protected call for all of them), nil at the end. Use one of
+--- iterate and batches per stream.
 function _M.encoded(stream, encode, opts)
-  local pull, cancel_source = source_of(stream)
+  local pull, cancel_source, ready = source_of(stream)
   local done, errored = false, false
   local function cancel()
     if done then return end
@@ -326,7 +333,58 @@ function _M.encoded(stream, encode, opts)
     if ev.type == "RUN_ERROR" then errored = true end
     return s
   end
-  return iterate, cancel
+
+  -- batches: iterate's steps for one event (which may wait on the network), then for every event ready without a
+  -- read, inside one protected call; a failure ends the piece as iterate's would end the stream.
+  local parts, np = {}, 0 -- the piece being built (reused: it holds at most one piece's strings)
+  local encoding, odd     -- the event being encoded / the type of a value that is not an event
+  local function fill()
+    local n = 1
+    repeat
+      for _ = 1, n do
+        local ev = pull()
+        if ev == nil then
+          done = true
+          return
+        end
+        if type(ev) ~= "table" then
+          odd = type(ev)
+          return
+        end
+        encoding = ev
+        local s = encode(ev, opts)
+        encoding = nil
+        if ev.type == "RUN_ERROR" then errored = true end
+        np = np + 1
+        parts[np] = s
+      end
+      n = ready()
+    until n <= 0
+  end
+  local function batches()
+    if done then return nil end
+    np, encoding, odd = 0, nil, nil
+    local ok, err = pcall(fill)
+    local last
+    if not ok then
+      if encoding ~= nil then
+        last = fail(errors.new({ kind = "internal", message = "cannot encode " .. tostring(encoding.type) ..
+          " event: " .. tostring(err) }))
+      else
+        last = fail(err)
+      end
+    elseif odd then
+      last = fail(errors.new({ kind = "internal", message = "stream produced a " .. odd .. " instead of an event" }))
+    end
+    if last ~= nil then
+      np = np + 1
+      parts[np] = last
+    end
+    if np == 0 then return nil end
+    if np == 1 then return parts[1] end
+    return concat(parts, "", 1, np)
+  end
+  return iterate, cancel, batches
 end
 
 --- ai.to_server_sent_events(stream, opts?): iterator of "data: <json>\n\n" strings (no [DONE]).
@@ -378,7 +436,7 @@ end
 
 local function respond(stream, init, defaults, encode)
   init = init ~= nil and require("tanstack.ai.options").check("response", init) or {}
-  local body, cancel = _M.encoded(stream, encode, init)
+  local body, cancel, batches = _M.encoded(stream, encode, init)
   local res = {
     status = init.status or 200,
     headers = merge_headers(defaults, init.headers),
@@ -386,6 +444,9 @@ local function respond(stream, init, defaults, encode)
     cancel = cancel,
   }
   if init.ngx ~= false and ngx_content_phase() then
+    -- the events that arrived together go out as one write (the same bytes; one flush per piece still lets a slow
+    -- client push back)
+    res.body = batches
     return require("tanstack.ai.ngx_response").send(res)
   end
   return res

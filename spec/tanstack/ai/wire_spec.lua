@@ -276,7 +276,8 @@ describe("ngx_response (against a stand-in ngx)", function()
   before_each(function() real_ngx = rawget(_G, "ngx") end)
   after_each(function() rawset(_G, "ngx", real_ngx) end)
 
-  it("in the content phase: writes headers, every event with a flush, returns true", function()
+  it("in the content phase: writes headers, the events ready together as one piece with a flush, returns true",
+    function()
     local n = fake_ngx()
     rawset(_G, "ngx", n)
     local ok, err = ai.to_server_sent_events_response(fixtures.events())
@@ -285,9 +286,17 @@ describe("ngx_response (against a stand-in ngx)", function()
     assert.equals("text/event-stream", n.header["Content-Type"])
     assert.equals("no-cache", n.header["Cache-Control"])
     assert.is_nil(n.header["Connection"]) -- nginx writes its own
+    -- an array's 16 events are all ready at once: one write (spec/tanstack/ai/coalesce_spec.lua: one per read)
+    assert.equals(1, #n.printed)
+    assert.equals(table.concat(collect(ai.to_server_sent_events(fixtures.events()))), n.printed[1])
+    assert.is_true(n.flushes >= 1)
+    assert.is_function(n.abort_handler)
+    -- a source that does not say what is ready: one write per event
+    n = fake_ngx()
+    rawset(_G, "ngx", n)
+    assert.is_true(ai.to_server_sent_events_response(fake_stream(fixtures.events())))
     assert.equals(16, #n.printed)
     assert.is_true(n.flushes >= 16)
-    assert.is_function(n.abort_handler)
   end)
 
   it("a failed write cancels the model stream and returns nil, err", function()

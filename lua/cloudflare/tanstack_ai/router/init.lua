@@ -342,7 +342,15 @@ local function run_adapter(self, route, run)
         end
       end
     end
-    return { next = next_event, close = function() if current and current.close then pcall(current.close) end end }
+    -- events next_event hands out without a read: what is held, and once committed the target's ready events (one
+    -- next_event per target event then)
+    local function pending()
+      local n = ht - hh + 1
+      if committed and current ~= nil and current.pending ~= nil then n = n + current.pending() end
+      return n
+    end
+    return { next = next_event, pending = pending,
+      close = function() if current and current.close then pcall(current.close) end end }
   end
   return adapter
 end
@@ -449,6 +457,7 @@ function Router:chat(name, chat_opts, ctx)
       end
       return pull()
     end,
+    pending = function() return bt - bh + 1 + s:pending() end,
     close = function()
       report()
       s:cancel()
