@@ -32,7 +32,66 @@ struct http_engine {
     http_sock_change *changes; /* the last drain's output */
     size_t capchanges;
     long long timer_deadline; /* libcurl's timer (CURLMOPT_TIMERFUNCTION), -1: none */
+    /* Requests that gained a head, data or their end since the last
+     * http_engine_ready: a scheduler resumes only the tasks waiting on them
+     * instead of polling every request (1000 streams: O(ready), not O(n)). */
+    http_req **ready;
+    size_t nready, capready;
+    int ready_lost;     /* out of memory growing the list: "every request" */
+    unsigned long long next_id;
 };
+
+static void mark_ready(http_req *r)
+{
+    http_engine *e = r->eng;
+    if (r->queued)
+        return;
+    if (e->nready == e->capready) {
+        size_t cap = e->capready ? e->capready * 2 : 64;
+        http_req **p = realloc(e->ready, cap * sizeof *p);
+        if (p == NULL) {
+            e->ready_lost = 1;
+            return;
+        }
+        e->ready = p;
+        e->capready = cap;
+    }
+    e->ready[e->nready++] = r;
+    r->queued = 1;
+}
+
+static void unmark_ready(http_req *r)
+{
+    http_engine *e = r->eng;
+    size_t i;
+    if (!r->queued)
+        return;
+    for (i = 0; i < e->nready; i++) {
+        if (e->ready[i] == r) {
+            e->ready[i] = e->ready[--e->nready];
+            break;
+        }
+    }
+    r->queued = 0;
+}
+
+size_t http_engine_ready(http_engine *e, unsigned long long *out, size_t cap, int *all)
+{
+    size_t n = 0;
+    *all = e->ready_lost;
+    e->ready_lost = 0;
+    while (e->nready > 0 && n < cap) {
+        http_req *r = e->ready[--e->nready];
+        r->queued = 0;
+        out[n++] = r->id;
+    }
+    return n;
+}
+
+size_t http_engine_ready_count(const http_engine *e)
+{
+    return e->nready + (size_t)e->ready_lost;
+}
 
 static long long now_ms(void)
 {
@@ -139,6 +198,7 @@ void http_engine_unref(http_engine *e)
     curl_multi_cleanup(e->multi); /* no easy handle left: each held a ref */
     free(e->socks);
     free(e->changes);
+    free(e->ready);
     free(e);
 }
 
@@ -255,6 +315,7 @@ static void req_finish(http_req *r, CURLcode rc)
     r->done = 1;
     r->result = rc;
     r->eng->progress++;
+    mark_ready(r);
     if (rc == CURLE_OK) {
         r->head_done = 1;
         return;
@@ -333,7 +394,7 @@ CURLMcode http_engine_step(http_engine *e, long wait_ms)
     engine_collect(e);
     /* With nothing in flight the poll still sleeps: schedulers use
      * http_wait as their idle wait. */
-    if (mc != CURLM_OK || wait_ms <= 0 || e->progress != before)
+    if (mc != CURLM_OK || wait_ms <= 0 || e->progress != before || e->nready > 0)
         return mc;
     mc = curl_multi_poll(e->multi, NULL, 0, (int)poll_timeout(e, wait_ms), NULL);
     if (mc != CURLM_OK)
@@ -629,6 +690,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     r->got_bytes = 1;
     r->last_activity_ms = now_ms();
     r->eng->progress++;
+    mark_ready(r);
     return n;
 }
 
@@ -672,6 +734,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         }
         r->head_done = 1;
         r->eng->progress++;
+        mark_ready(r);
     } else if (rc < 0) {
         if (r->head.error == HDR_E_OVERFLOW)
             r->head_overflow = 1;
@@ -718,6 +781,7 @@ int http_req_init(http_req *r, http_engine *e, const http_opts *o)
 {
     memset(r, 0, sizeof *r);
     r->eng = e;
+    r->id = ++e->next_id;
     e->refs++;
     hdr_init(&r->head, 0);
     r->max_buffer = o->max_buffer;
@@ -808,8 +872,9 @@ const char *http_req_start(http_req *r, const http_opts *o)
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    /* fewer, larger deliveries on fast streams; no latency cost (curl hands over what recv returned) */
-    SETOPT(CURLOPT_BUFFERSIZE, 131072L);
+    /* libcurl's default size, said out loud: 128 KiB cost 115 KiB of RSS per transfer with 1000 slow streams
+     * open, for no gain on fast ones (bench-callgrind: the same instructions per event) */
+    SETOPT(CURLOPT_BUFFERSIZE, 16384L);
     SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     /* chunked framing reaches on_write raw, for the strict decoder */
     SETOPT(CURLOPT_HTTP_TRANSFER_DECODING, 0L);
@@ -859,6 +924,7 @@ const char *http_req_start(http_req *r, const http_opts *o)
 void http_req_release(http_req *r)
 {
     if (r->eng) {
+        unmark_ready(r);
         list_unlink(r);
         if (r->easy)
             curl_easy_cleanup(r->easy);
@@ -904,12 +970,11 @@ static void unpause(http_req *r)
 
 int http_req_await(http_req *r, http_until u, int wait)
 {
-    if (!reached(r, u)) {
-        if (wait)
-            drive_until(r, u);
-        else
-            http_engine_step(r->eng, 0);
-    }
+    /* Without waiting, only look: the scheduler's http_wait (or an event
+     * loop's socket action) moves the transfers, once per round for all of
+     * them, not once per request asked (that was O(n^2) with n streams). */
+    if (wait && !reached(r, u))
+        drive_until(r, u);
     return reached(r, u);
 }
 

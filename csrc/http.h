@@ -36,6 +36,8 @@ typedef struct http_req {
     hdr_parser head;    /* head of the current response */
     tai_buf scratch;    /* building header lines */
     struct http_req *prev, *next;
+    unsigned long long id; /* this request's number in its engine (http_engine_ready) */
+    int queued;         /* in the engine's ready list */
     int in_multi;
     int closed;
     int head_done;      /* final (non-1xx) response head complete */
@@ -136,6 +138,11 @@ TAI_HIDDEN long http_engine_timeout(http_engine *e);
 TAI_HIDDEN CURLMcode http_engine_socket_action(http_engine *e, curl_socket_t fd, int events);
 /* Changes whenever a request gains a head, data or its end. */
 TAI_HIDDEN unsigned http_engine_generation(const http_engine *e);
+/* The ids (http_req.id) of requests that gained a head, data or their end
+ * since the last call, at most cap of them (the rest stay for the next call);
+ * *all = 1 when some were lost (out of memory): treat every request as ready. */
+TAI_HIDDEN size_t http_engine_ready(http_engine *e, unsigned long long *out, size_t cap, int *all);
+TAI_HIDDEN size_t http_engine_ready_count(const http_engine *e);
 /* One request's bytes sent / to send / received / to receive (-1: unknown), as libcurl knows them. */
 TAI_HIDDEN void http_req_progress(const http_req *r, curl_off_t *ul, curl_off_t *ult, curl_off_t *dl,
                                   curl_off_t *dlt);

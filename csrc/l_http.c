@@ -493,6 +493,38 @@ static int l_http_generation(lua_State *L)
     return 1;
 }
 
+/* core.http_ready() -> { id, ... } | true: the requests (h:id()) that gained
+ * a head, data or their end since the last call; true: treat all as ready. */
+static int l_http_ready(lua_State *L)
+{
+    http_engine *e = engine_of(L);
+    unsigned long long ids[256];
+    size_t n, i;
+    int all = 0, k = 0;
+    lua_newtable(L);
+    if (!e)
+        return 1;
+    do {
+        int lost;
+        n = http_engine_ready(e, ids, sizeof ids / sizeof ids[0], &lost);
+        all |= lost;
+        for (i = 0; i < n; i++) {
+            lua_pushnumber(L, (lua_Number)ids[i]);
+            lua_rawseti(L, -2, ++k);
+        }
+    } while (n == sizeof ids / sizeof ids[0]);
+    if (all)
+        lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* h:id() -> the request's number, as core.http_ready() reports it */
+static int l_id(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)check_req(L)->id);
+    return 1;
+}
+
 /* core.http_progress() -> { requests, answered, sent, send_total, received,
  * receive_total, receive_unknown }: the transfers in flight, summed (bytes;
  * a total is 0 when unknown; receive_unknown counts downloads without a
@@ -563,6 +595,7 @@ void tai_open_http(lua_State *L)
         {"read_all", l_read_all},
         {"info", l_info},
         {"progress", l_progress},
+        {"id", l_id},
         {"close", l_close},
         {"__gc", l_gc},
 #if LUA_VERSION_NUM >= 504
@@ -578,6 +611,7 @@ void tai_open_http(lua_State *L)
         {"http_timeout", l_http_timeout},
         {"http_socket_action", l_http_socket_action},
         {"http_generation", l_http_generation},
+        {"http_ready", l_http_ready},
         {"http_progress", l_http_progress},
         {NULL, NULL},
     };

@@ -61,10 +61,18 @@ end
 
 --- Inside a task: call poll() until it returns something other than false, yielding in between.
 --- Outside a task: poll once (callers only use this for non-blocking polls inside tasks).
-function _M.await(poll)
+--- handle (optional): the core.http_request poll() waits on; the task is then resumed only when that request
+--- gained something (core.http_ready), not on every round: 1000 waiting streams cost nothing while idle.
+function _M.await(poll, handle)
+  local t = by_co[coroutine.running() or false]
+  local id = handle and core.http_ready and handle:id() or nil
   while true do
     local a, b, c = poll()
-    if a ~= false then return a, b, c end
+    if a ~= false then
+      if t then t.wait_id = nil end
+      return a, b, c
+    end
+    if t then t.wait_id = id end
     coroutine.yield("io")
   end
 end
@@ -83,7 +91,9 @@ end
 --- Something outside the tasks changed what a task waits for (a stream cancelled from an editor command, a
 --- request closed): let the scheduler look at the tasks again soon. Attached to a libuv loop, this schedules a
 --- step on the next turn of the loop; otherwise it does nothing (async.run and async.step poll anyway).
+local wake_all = false
 function _M.wake()
+  wake_all = true -- the next round resumes every task, whatever its request says
   if driver then driver.wake() end
 end
 
@@ -118,6 +128,15 @@ end
 --- One scheduler round: resume every runnable task once, then wait up to wait_ms on the sockets.
 --- Returns the number of tasks still running.
 function _M.step(wait_ms)
+  -- the requests that moved since the last round (the engine moves in http_wait / socket actions only)
+  local ready = core.http_ready and core.http_ready()
+  local ready_set
+  if wake_all then
+    wake_all = false
+  elseif ready ~= true and ready ~= nil then
+    ready_set = {}
+    for i = 1, #ready do ready_set[ready[i]] = true end
+  end
   local round = tasks
   tasks = {}        -- tasks spawned during the round land here and are kept
   local live = {}
@@ -125,17 +144,23 @@ function _M.step(wait_ms)
   for i = 1, #round do
     local t = round[i]
     if not t.done then
-      if t.wake_at == nil or t.wake_at <= now then resume(t) end
+      local w = t.wait_id
+      if w ~= nil then
+        if ready_set == nil or ready_set[w] then resume(t) end
+      elseif t.wake_at == nil or t.wake_at <= now then
+        resume(t)
+      end
       if not t.done then live[#live + 1] = t end
     end
   end
   for i = 1, #tasks do live[#live + 1] = tasks[i] end
   tasks = live
-  if #live > 0 and wait_ms and wait_ms > 0 then
-    local w = wait_ms
+  if #live > 0 then
+    local w = wait_ms or 0
     local wake = next_wake()
     if wake then w = min(w, wake - now_ms()) end
-    if w > 0 then core.http_wait(w) end
+    -- one engine step per round even without waiting: it is what moves the transfers
+    core.http_wait(w > 0 and w or 0)
   end
   return #live
 end

@@ -9,6 +9,61 @@ describe("async tasks", function()
   setup(function() emu = emulator.shared() end)
   before_each(function() emu:reset() end)
 
+  it("resumes a task waiting on a request only when that request moved (core.http_ready)", function()
+    local core = require("tanstack.ai.core")
+    local adapter = cf.create_workers_ai_chat("@cf/x", { accountId = "a", apiKey = "k",
+      apiBaseUrl = emu.url .. "/client/v4" })
+    -- one request whose head comes late, one stream dripping 12 deltas meanwhile
+    emu:next({ head_delay_ms = 1200, times = 1 })
+    local stalled = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+      headers = { authorization = "Bearer k", ["content-type"] = "application/json" },
+      body = '{"model":"@cf/x","stream":false,"messages":[{"role":"user","content":"late"}]}' })
+    emu:next({ drip_ms = 40, text = "d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12", times = 1 })
+    local polls, deltas = 0, 0
+    local waiter = async.spawn(function()
+      return async.await(function()
+        polls = polls + 1
+        return stalled:response(false)
+      end, stalled)
+    end)
+    local streamer = async.spawn(function()
+      for ev in ai.chat({ adapter = adapter, messages = { { role = "user", content = "drip" } } }) do
+        if ev.type == "TEXT_MESSAGE_CONTENT" then deltas = deltas + 1 end
+      end
+    end)
+    local rounds = 0
+    while not streamer.done do
+      async.step(50)
+      rounds = rounds + 1
+    end
+    assert.is_true(streamer.ok, tostring(streamer.err))
+    assert.equal(12, deltas)
+    assert.is_false(waiter.done)
+    -- the stream took many rounds; the waiting task ran once, maybe twice (its request's connection)
+    assert.is_true(rounds >= 12, "rounds " .. rounds)
+    assert.is_true(polls <= 3, "the waiting task was resumed " .. polls .. " times in " .. rounds .. " rounds")
+    async.run()
+    assert.is_true(waiter.ok, tostring(waiter.err))
+    assert.equal(200, waiter.result)
+    stalled:close()
+  end)
+
+  it("async.wake() resumes every waiting task (a request closed from outside says nothing more)", function()
+    local core = require("tanstack.ai.core")
+    emu:next({ head_delay_ms = 3000, times = 1 })
+    local h = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+      headers = { authorization = "Bearer k", ["content-type"] = "application/json" },
+      body = '{"model":"@cf/x","stream":false,"messages":[{"role":"user","content":"x"}]}' })
+    local t = async.spawn(function() return async.await(function() return h:response(false) end, h) end)
+    async.step(10)
+    async.step(10)
+    assert.is_false(t.done)
+    h:close()
+    async.wake()
+    async.step(10)
+    assert.is_true(t.done)
+  end)
+
   it("interleaves two slow streams instead of running them one after the other", function()
     local adapter = cf.create_workers_ai_chat("@cf/x", { accountId = "a", apiKey = "k",
       apiBaseUrl = emu.url .. "/client/v4" })

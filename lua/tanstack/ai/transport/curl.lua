@@ -51,7 +51,7 @@ function _M.request(req)
         progress(up, up_total, "upload")
       end
       return s, hd, k
-    end)
+    end, progress == nil and h or nil) -- with a progress callback: every round (uploads report no data)
   elseif progress then
     -- short waits, so that the caller hears how the upload goes
     local last = -1
@@ -77,7 +77,7 @@ function _M.request(req)
     local chunk, msg, k
     local a = task_scheduler()
     if a then
-      chunk, msg, k = a.await(function() return h:read(false) end)
+      chunk, msg, k = a.await(function() return h:read(false) end, h)
     else
       chunk, msg, k = h:read()
     end
