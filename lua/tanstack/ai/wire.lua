@@ -240,7 +240,9 @@ end
 local PLAIN_CONTENT_KEYS = { type = true, timestamp = true, model = true, messageId = true, delta = true }
 local encode_string = json.encode_string
 local format, floor = string.format, math.floor
-local function plain_content_json(ev)
+-- head .. the JSON .. tail in one concatenation (the framing costs no second string)
+local last_id, last_ts, last_tail, last_rest
+local function plain_content(ev, head, tail)
   if ev.type ~= "TEXT_MESSAGE_CONTENT" then return nil end
   local delta, id, ts = ev.delta, ev.messageId, ev.timestamp
   if type(delta) ~= "string" or type(id) ~= "string" or type(ts) ~= "number" or floor(ts) ~= ts
@@ -248,20 +250,27 @@ local function plain_content_json(ev)
     return nil
   end
   for k in pairs(ev) do if not PLAIN_CONTENT_KEYS[k] then return nil end end
-  return '{"delta":' .. encode_string(delta) .. ',"messageId":' .. encode_string(id) .. ',"timestamp":' ..
-    format("%d", ts) .. ',"type":"TEXT_MESSAGE_CONTENT"}'
+  -- the events of one read share their message id and timestamp: the rest of the line is built once for them
+  if id ~= last_id or ts ~= last_ts or tail ~= last_tail then
+    last_id, last_ts, last_tail = id, ts, tail
+    last_rest = ',"messageId":' .. encode_string(id) .. ',"timestamp":' .. format("%d", ts) .. tail
+  end
+  return head .. encode_string(delta) .. last_rest
+end
+local function plain_content_json(ev)
+  return plain_content(ev, '{"delta":', ',"type":"TEXT_MESSAGE_CONTENT"}')
 end
 _M.plain_content_json = plain_content_json
 
 function _M.encode_sse(ev, opts)
-  local fast = plain_content_json(ev)
-  if fast then return "data: " .. fast .. "\n\n" end
+  local fast = plain_content(ev, 'data: {"delta":', ',"type":"TEXT_MESSAGE_CONTENT"}\n\n')
+  if fast then return fast end
   return "data: " .. json.encode(_M.to_wire_chunk(ev, opts)) .. "\n\n"
 end
 
 function _M.encode_ndjson(ev, opts)
-  local fast = plain_content_json(ev)
-  if fast then return fast .. "\n" end
+  local fast = plain_content(ev, '{"delta":', ',"type":"TEXT_MESSAGE_CONTENT"}\n')
+  if fast then return fast end
   return json.encode(_M.to_wire_chunk(ev, opts)) .. "\n"
 end
 

@@ -32,6 +32,8 @@ local _M = { name = "ngx" }
 _M.keepalive_timeout = 60000   -- ms a pooled connection may idle
 _M.pool_size = 32              -- connections kept per pool (per worker)
 _M.default_connect_timeout = 300000 -- libcurl's built-in default, for parity
+-- bytes asked of one receive; nginx hands out at most `lua_socket_buffer_size` (4k/8k unless set; the example config
+-- sets 64k) per receive, and a relay writes once per read: larger reads, fewer writes
 _M.read_chunk = 65536
 _M.yield_every = 64            -- reads that found data without waiting before an explicit ngx.sleep(0)
 
