@@ -88,10 +88,11 @@ function _M.sleep(ms)
   return true
 end
 
+local wake_all = false -- async.wake(): the next round resumes every task
+
 --- Something outside the tasks changed what a task waits for (a stream cancelled from an editor command, a
 --- request closed): let the scheduler look at the tasks again soon. Attached to a libuv loop, this schedules a
---- step on the next turn of the loop; otherwise it does nothing (async.run and async.step poll anyway).
-local wake_all = false
+--- step on the next turn of the loop; otherwise the next async.step resumes every task, whatever its request says.
 function _M.wake()
   wake_all = true -- the next round resumes every task, whatever its request says
   if driver then driver.wake() end
