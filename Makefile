@@ -4,6 +4,7 @@
 #   make test       the fast suite: every busted spec on Lua 5.4 and LuaJIT side by side (no nginx, no browser)
 #   make check      everything: lint, C tests, both Lua suites, ASan, the rock, real nginx with the real client
 #   make demo       stream a chat to the terminal (local emulator unless CLOUDFLARE_* are set; PROMPT="...")
+#   make bench      every performance figure in one run, beside curl, OpenSSL and TanStack's TypeScript (README)
 #   make emulator   the local emulator in the foreground on 127.0.0.1:8787 (PORT=...), with the export lines
 #   make dist       the source rock build/dist/cloudflare-tanstack-ai-<version>-1.src.rock from git HEAD
 
@@ -157,8 +158,32 @@ PORT ?= 8787
 emulator:
 	@NODE='$(NODE)' sh scripts/emulator.sh '$(PORT)'
 
-bench: all
-	$(LUA) bench/stream_bench.lua
+# make bench: every figure of the performance report in one run (bench/run.lua drives the sub-benchmarks of bench/:
+# ai.chat vs the in-memory floor and vs TanStack's TypeScript reference, peak RSS vs curl, 1000 concurrent streams,
+# keep-alive vs curl, base64 vs OpenSSL, require time, the nginx relay), Lua 5.4 and LuaJIT side by side, one table
+# with the ratios and targets (a missed target never fails the make), the chart docs/bench.svg and README's table
+# (BENCH_DOCS=0 leaves those two). Sizes: the BENCH_* variables listed in bench/run.lua. The TypeScript reference is
+# installed into bench/node_modules from bench/package-lock.json; without npm it is skipped.
+BENCH_BIN := build/bench/base64_bench build/bench/runstat
+
+build/bench/base64_bench: bench/base64_bench.c csrc/base64.c csrc/buf.c csrc/base64.h csrc/buf.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu99 $(OPT) $(WARN) $(DEP_CFLAGS) -Icsrc -o $@ bench/base64_bench.c csrc/base64.c csrc/buf.c \
+	  $(shell pkg-config --libs libcrypto)
+
+build/bench/runstat: bench/runstat.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu99 $(OPT) $(WARN) -o $@ bench/runstat.c
+
+bench: $(BENCH_BIN)
+	$(MAKE) LUA=lua5.4 all
+	$(MAKE) LUA=luajit all
+	@if [ ! -f bench/node_modules/.package-lock.json ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then \
+	  $(NPM) ci --prefix bench --no-audit --no-fund --loglevel=error || \
+	  echo "bench: npm ci --prefix bench failed: the TypeScript reference is skipped"; fi
+	@n=$$(ulimit -n); if [ "$$n" != unlimited ] && [ "$$n" -lt 4096 ]; then \
+	  ulimit -n 4096 2>/dev/null || echo "bench: ulimit -n is $$n and cannot be raised: 1000 streams may not fit"; fi; \
+	LUA_CPATH='$(CURDIR)/build/lua5.4/?.so;;' lua5.4 bench/run.lua
 
 # (tanstack/ and csrc/*.o: what a `luarocks make` run in the checkout itself leaves)
 clean:

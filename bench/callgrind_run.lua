@@ -29,14 +29,24 @@ elseif mode == "floor" then
   local f = assert(io.open(body_path, "rb"))
   local body = f:read("*a")
   f:close()
+  -- the floor of bench/stream_bench.lua: SSE parser + cjson.decode + one event table per text delta
   local p = core.sse_parser()
+  local sink
   for i = 1, #body, 65536 do
     local evs = p:feed(body:sub(i, i + 65535))
     for j = 1, #evs do
       local d = evs[j].data
-      if d ~= "[DONE]" then cjson.decode(d) end
+      if d ~= "[DONE]" then
+        local c = cjson.decode(d).choices[1]
+        local delta = c and c.delta and c.delta.content
+        if delta and delta ~= "" then
+          sink = { type = "TEXT_MESSAGE_CONTENT", messageId = "msg-0123456789abcdef", model = "m",
+            timestamp = core.now_ms(), delta = delta }
+        end
+      end
     end
   end
+  assert(sink)
 elseif mode == "e2e" then
   next_scenario()
   local adapter = cf.create_workers_ai_chat("m", { accountId = "a", apiKey = "x", apiBaseUrl = url .. "/client/v4" })

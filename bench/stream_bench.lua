@@ -1,99 +1,118 @@
--- Streaming throughput: a 100k-event chat stream from the local emulator through ai.chat, against an
--- in-process floor measured in the same run on the very same bytes (SSE framing + JSON decode, no HTTP,
--- no translation). Prints µs/event for both, the ratio, and memory sampled as the stream grows.
---   make bench            (BENCH_EVENTS=100000 by default)
+-- Streaming cost per event: a chat stream of N text deltas from the local emulator (Workers AI, OpenAI format)
+-- through ai.chat, against the in-memory floor measured in the same run on the very same bytes: the SSE parser fed
+-- 16 KiB pieces (what the network hands over), cjson.decode of each event and one event table per text delta (type,
+-- messageId, model, timestamp, delta: what a consumer gets), no HTTP. CPU time of this process (the emulator is
+-- another process), median of the rounds; then the live heap as the stream grows.
+--   make bench  (bench/run.lua runs it on Lua 5.4 and LuaJIT)      BENCH_EVENTS=100000 BENCH_ROUNDS=5
+--   lua5.4 bench/stream_bench.lua                                  (LUA_PATH / LUA_CPATH as make sets them)
+package.path = (arg and arg[0] and arg[0]:match("^(.*)/") or "bench") .. "/?.lua;" .. package.path
+local B = require("benchlib")
 local ai = require("tanstack.ai")
-local cf = require("cloudflare.tanstack_ai")
 local core = require("tanstack.ai.core")
 local cjson = require("cjson")
 local emulator = require("helpers.emulator")
 
 local N = tonumber(os.getenv("BENCH_EVENTS")) or 100000
-local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 3
+local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 5
 
 local emu = emulator.start()
-local base = emu.url .. "/client/v4"
-local model = "@cf/meta/llama-3.1-8b-instruct"
+local body = B.chat_body(emu)
 
--- CPU time of this process: the emulator runs in another process, and the machine may be shared
-local function now() return os.clock() end
-local clock_name = "cpu"
-
--- 1. the exact bytes the emulator sends for this stream
-emu:next({ events = N })
-local req = core.http_request({ method = "POST", url = base .. "/accounts/a/ai/v1/chat/completions",
-  headers = { ["content-type"] = "application/json", authorization = "Bearer x" },
-  body = '{"model":"' .. model .. '","stream":true,"messages":[{"role":"user","content":"bench"}]}' })
-assert(req:response())
-local body = assert(req:read_all())
-req:close()
-
--- split like the network would (16 KiB reads)
+-- 1. the exact bytes the emulator sends for this stream, split like the network would (16 KiB reads)
+local sse = B.fetch_stream(emu, N, body)
 local pieces = {}
-for i = 1, #body, 16384 do pieces[#pieces + 1] = body:sub(i, i + 16383) end
+for i = 1, #sse, 16384 do pieces[#pieces + 1] = sse:sub(i, i + 16383) end
 
+local sink -- keeps the last event alive so the table is really built
 local function floor_run()
-  local t0 = now()
+  collectgarbage("collect")
+  local t0 = B.cpu()
   local p = core.sse_parser()
-  local decode = cjson.decode
+  local decode, now_ms, model = cjson.decode, core.now_ms, B.MODEL
+  local mid = "msg-0123456789abcdef"
   local n = 0
   for i = 1, #pieces do
     local evs = p:feed(pieces[i])
     for j = 1, #evs do
       local d = evs[j].data
-      if d ~= "[DONE]" then decode(d) end
-      n = n + 1
+      if d ~= "[DONE]" then
+        local c = decode(d).choices[1]
+        local delta = c and c.delta and c.delta.content
+        if delta and delta ~= "" then
+          sink = { type = "TEXT_MESSAGE_CONTENT", messageId = mid, model = model, timestamp = now_ms(),
+            delta = delta }
+          n = n + 1
+        end
+      end
     end
   end
-  return now() - t0, n
+  return B.cpu() - t0, n
 end
 
-local function e2e_run()
+local function chat_run()
   emu:next({ events = N })
-  local adapter = cf.create_workers_ai_chat(model, { accountId = "a", apiKey = "x", apiBaseUrl = base })
+  local adapter = B.adapter(emu.url)
   collectgarbage("collect")
-  local t0 = now()
-  local text_events = 0
-  for ev in ai.chat({ adapter = adapter, messages = { { role = "user", content = "bench" } } }) do
-    if ev.type == "TEXT_MESSAGE_CONTENT" then text_events = text_events + 1 end
+  local w0, t0 = B.wall_ms(), B.cpu()
+  local n, last = 0, nil
+  for ev in ai.chat({ adapter = adapter, messages = B.MESSAGES }) do
+    if ev.type == "TEXT_MESSAGE_CONTENT" then n = n + 1 end
+    last = ev.type
   end
-  return now() - t0, text_events
+  assert(last == "RUN_FINISHED", "the stream ended with " .. tostring(last))
+  return B.cpu() - t0, n, (B.wall_ms() - w0) / 1000
 end
 
 -- live memory (after a full collection) at each tenth of the stream: flat if nothing accumulates
 local function memory_run()
   emu:next({ events = N })
-  local adapter = cf.create_workers_ai_chat(model, { accountId = "a", apiKey = "x", apiBaseUrl = base })
+  local adapter = B.adapter(emu.url)
   collectgarbage("collect")
   local start = collectgarbage("count")
-  local samples, n = {}, 0
-  for _ in ai.chat({ adapter = adapter, messages = { { role = "user", content = "bench" } } }) do
-    n = n + 1
-    if n % (N / 10) == 0 then
-      collectgarbage("collect")
-      samples[#samples + 1] = collectgarbage("count") - start
+  local samples, n, step = {}, 0, math.max(1, math.floor(N / 10))
+  for ev in ai.chat({ adapter = adapter, messages = B.MESSAGES }) do
+    if ev.type == "TEXT_MESSAGE_CONTENT" then
+      n = n + 1
+      if n % step == 0 then
+        collectgarbage("collect")
+        samples[#samples + 1] = collectgarbage("count") - start
+      end
     end
   end
   return samples
 end
 
-local floor_best, e2e_best = math.huge, math.huge
-local floor_events, e2e_events
-for _ = 1, ROUNDS do
-  local ft, fe = floor_run()
-  if ft < floor_best then floor_best, floor_events = ft, fe end
-  local et, ee = e2e_run()
-  if et < e2e_best then e2e_best, e2e_events = et, ee end
+chat_run() -- warm-up (connection, JIT)
+local floor_t, chat_t, chat_w = {}, {}, {}
+local floor_n, chat_n
+for r = 1, ROUNDS do
+  floor_t[r], floor_n = floor_run()
+  chat_t[r], chat_n, chat_w[r] = chat_run()
 end
+assert(sink and sink.delta, "the floor built no event")
+assert(floor_n == N and chat_n == N, ("expected %d text events, floor %d, ai.chat %d"):format(N, floor_n, chat_n))
+local floor_us = B.median(floor_t) * 1e6 / N
+local chat_us = B.median(chat_t) * 1e6 / N
+local wall_us = B.median(chat_w) * 1e6 / N
 local samples = memory_run()
-
-print(string.format("bench: %d text events, %.1f MiB of SSE, best of %d rounds (%s clock)", e2e_events,
-  #body / 1048576, ROUNDS, clock_name))
-print(string.format("  floor (SSE framing + JSON decode, in-process): %7.3f us/event", floor_best * 1e6 / floor_events))
-print(string.format("  ai.chat end to end (HTTP + framing + decode + AG-UI events): %7.3f us/event",
-  e2e_best * 1e6 / e2e_events))
-print(string.format("  ratio end-to-end / floor: %.2fx (target <= 1.5x)", (e2e_best / e2e_events) / (floor_best / floor_events)))
+local heap_max = 0
 local parts = {}
-for i, kb in ipairs(samples) do parts[i] = string.format("%.0f", kb) end
-print("  live Lua heap above the start at each tenth of the stream, after a full GC (KiB): " .. table.concat(parts, " "))
+for i, kb in ipairs(samples) do
+  parts[i] = string.format("%.0f", kb)
+  if kb > heap_max then heap_max = kb end
+end
+
+B.say("%s: %d text events, %.1f MiB of SSE, CPU time, median of %d rounds", B.interp, N, #sse / 1048576, ROUNDS)
+B.say("  floor (SSE parser + cjson.decode + one event table, in memory): %7.3f us/event", floor_us)
+B.say("  ai.chat end to end (HTTP + framing + decode + AG-UI events):   %7.3f us/event (wall %.3f)", chat_us, wall_us)
+B.say("  ratio ai.chat / floor: %.2fx (target <= 1.0x)", chat_us / floor_us)
+B.say("  live Lua heap above the start at each tenth of the stream, after a full GC (KiB): %s",
+  table.concat(parts, " "))
+B.emit("stream.events", N)
+B.emit("stream.sse_mib", #sse / 1048576)
+B.emit("stream.floor_us", floor_us)
+B.emit("stream.chat_us", chat_us)
+B.emit("stream.chat_wall_us", wall_us)
+B.emit("stream.ratio", chat_us / floor_us)
+B.emit("stream.heap_max_kib", heap_max)
 emu:stop()
