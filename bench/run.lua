@@ -6,8 +6,8 @@
 --   build/bench/figures.txt   every BENCH line of the run (interpreter, key, value)
 --   build/bench/stream.dat, rss.dat, chart data; build/bench/bench.svg, the chart (gnuplot, bench/chart.gp)
 --   build/bench/summary.md    the README's table
--- With BENCH_DOCS=1 (make bench's default) the chart is copied to docs/bench.svg and the table replaces the part of
--- README.md's Performance section between <!-- bench:begin --> and <!-- bench:end -->; BENCH_DOCS=0 leaves them.
+-- After a full run (no BENCH_ONLY) the chart is copied to docs/bench.svg and the table replaces the part of README.md's
+-- Performance section between <!-- bench:begin --> and <!-- bench:end --> (BENCH_DOCS=0 leaves both).
 --
 -- Knobs (environment):
 --   BENCH_ONLY=stream,ts,rss,concurrent,keepalive,base64,require,relay   a subset (default: all)
@@ -402,7 +402,9 @@ end
 local block = table.concat(md, "\n") .. "\n"
 write(out .. "summary.md", block)
 
-if env("BENCH_DOCS", "1") ~= "0" then
+if next(only) ~= nil then
+  B.say("\nBENCH_ONLY is set: docs/bench.svg and README.md keep the last full run's chart and table")
+elseif env("BENCH_DOCS", "1") ~= "0" then
   local done = {}
   if chart_ok then
     os.execute("mkdir -p " .. q(root .. "/docs") .. " && cp " .. q(out .. "bench.svg") .. " " .. q(root .. "/docs/bench.svg"))
@@ -411,9 +413,7 @@ if env("BENCH_DOCS", "1") ~= "0" then
   local readme = B.read_file(root .. "/README.md") or ""
   local a, b = readme:find("<!-- bench:begin -->\n", 1, true)
   local c = b and readme:find("<!-- bench:end -->", b, true)
-  if next(only) ~= nil then
-    B.say("\nBENCH_ONLY is set: README.md keeps its table (a partial run)")
-  elseif a and c then
+  if a and c then
     write(root .. "/README.md", readme:sub(1, b) .. block .. readme:sub(c))
     done[#done + 1] = "README.md's Performance table"
   else
