@@ -523,7 +523,7 @@ static int reached(const http_req *r, http_until u)
     case HTTP_UNTIL_HEAD:
         return r->head_done || r->done;
     case HTTP_UNTIL_DATA:
-        return r->buf.len > 0 || r->done;
+        return r->buf.len > r->buf_off || r->done;
     default:
         return r->done;
     }
@@ -667,7 +667,8 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     size_t n = size * nmemb;
     /* Backpressure: keep at most max_buffer unread (plus one delivery when
      * the buffer was empty, so progress is always possible). */
-    if (r->buf.len > 0 && n > r->max_buffer - (r->buf.len < r->max_buffer ? r->buf.len : r->max_buffer)) {
+    size_t unread = r->buf.len - r->buf_off;
+    if (unread > 0 && n > r->max_buffer - (unread < r->max_buffer ? unread : r->max_buffer)) {
         r->paused = 1;
         return CURL_WRITEFUNC_PAUSE;
     }
@@ -996,6 +997,29 @@ static size_t body_keep_cap(const http_req *r)
 void http_req_consumed(http_req *r)
 {
     tai_buf_clear(&r->buf, body_keep_cap(r));
+    r->buf_off = 0;
+    unpause(r);
+}
+
+size_t http_req_unread(const http_req *r, const char **p)
+{
+    *p = r->buf.p ? r->buf.p + r->buf_off : "";
+    return r->buf.len - r->buf_off;
+}
+
+void http_req_take(http_req *r, size_t n)
+{
+    r->buf_off += n;
+    if (r->buf_off >= r->buf.len) {
+        http_req_consumed(r);
+        return;
+    }
+    /* the read part is dropped once it is half the buffer: each byte moves at most once on average */
+    if (r->buf_off >= r->buf.len / 2) {
+        memmove(r->buf.p, r->buf.p + r->buf_off, r->buf.len - r->buf_off);
+        r->buf.len -= r->buf_off;
+        r->buf_off = 0;
+    }
     unpause(r);
 }
 

@@ -32,7 +32,8 @@ typedef struct http_req {
     struct curl_slist *hdrs;
     char *body;         /* our copy of the request body */
     char *desc;         /* "METHOD url" for __tostring, secrets stripped */
-    tai_buf buf;        /* unread body bytes */
+    tai_buf buf;        /* body bytes; buf.p[buf_off, buf.len) are unread */
+    size_t buf_off;
     hdr_parser head;    /* head of the current response */
     tai_buf scratch;    /* building header lines */
     struct http_req *prev, *next;
@@ -171,6 +172,12 @@ TAI_HIDDEN int http_req_await(http_req *r, http_until u, int wait);
 TAI_HIDDEN int http_req_finish(http_req *r);
 /* The caller copied r->buf: empty it and let a paused transfer flow again. */
 TAI_HIDDEN void http_req_consumed(http_req *r);
+/* Unread body bytes, and handing out at most HTTP_READ_MAX of them per read:
+ * a fast stream read by a slower consumer comes in pieces of bounded size
+ * (bounded Lua strings, event tables and queues per read; cache-sized). */
+#define HTTP_READ_MAX ((size_t)64 * 1024)
+TAI_HIDDEN size_t http_req_unread(const http_req *r, const char **p);
+TAI_HIDDEN void http_req_take(http_req *r, size_t n);
 TAI_HIDDEN void http_req_info(http_req *r, http_info *out);
 
 #endif

@@ -89,10 +89,15 @@ static int l_read(lua_State *L)
     http_req *r = check_req(L);
     if (r->closed)
         return push_closed(L);
+    const char *p;
+    size_t n;
     http_req_await(r, HTTP_UNTIL_DATA, want_wait(L, 2));
-    if (r->buf.len > 0) {
-        lua_pushlstring(L, r->buf.p, r->buf.len);
-        http_req_consumed(r);
+    n = http_req_unread(r, &p);
+    if (n > 0) {
+        if (n > HTTP_READ_MAX)
+            n = HTTP_READ_MAX;
+        lua_pushlstring(L, p, n);
+        http_req_take(r, n);
         return 1;
     }
     if (r->done) {
@@ -113,7 +118,11 @@ static int l_read_all(lua_State *L)
         return push_closed(L);
     if (http_req_finish(r) != 0)
         return push_failure(L, r);
-    lua_pushlstring(L, r->buf.p ? r->buf.p : "", r->buf.len);
+    {
+        const char *p;
+        size_t n = http_req_unread(r, &p);
+        lua_pushlstring(L, p, n);
+    }
     http_req_consumed(r);
     return 1;
 }

@@ -198,6 +198,27 @@ describe("core.http_request", function()
       req:close()
     end)
 
+    it("hands a body already buffered to read() in pieces of at most 64 KiB, every byte once", function()
+      local n = 1000 * 1000 + 3
+      local req = get("/__test/bytes?n=" .. n)
+      assert.equal(200, (req:response()))
+      -- let the whole body arrive before reading (the default max_buffer is 1 MiB)
+      local deadline = now() + 10
+      while core.http_wait(20) > 0 and now() < deadline do end
+      local parts, biggest = {}, 0
+      while true do
+        local chunk, err = req:read()
+        assert.is_nil(err)
+        if chunk == nil then break end
+        if #chunk > biggest then biggest = #chunk end
+        parts[#parts + 1] = chunk
+      end
+      assert.equal(pattern(n), table.concat(parts))
+      assert.equal(65536, biggest)
+      assert.is_true(#parts >= 16, #parts .. " pieces")
+      req:close()
+    end)
+
     it("read_all() returns an empty string for an empty body and read() nil at the end", function()
       local req = get("/__test/bytes?n=0")
       assert.equal("", req:read_all())
