@@ -103,6 +103,7 @@
 ---@field text fun(self: tanstack.ai.Stream): string|nil, tanstack.ai.Error? drain; the text or `nil, err`
 ---@field collect fun(self: tanstack.ai.Stream): tanstack.ai.Event[] drain into a list
 ---@field cancel fun(self: tanstack.ai.Stream) close the upstream connection (idempotent)
+---@field pending fun(self: tanstack.ai.Stream): integer the events `next` hands out without a read (they arrived together: a relay writes them as one piece)
 
 ---A text adapter.
 ---@class tanstack.ai.TextAdapter
