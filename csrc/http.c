@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,8 @@ struct http_engine {
     http_sock_change *changes; /* the last drain's output */
     size_t capchanges;
     long long timer_deadline; /* libcurl's timer (CURLMOPT_TIMERFUNCTION), -1: none */
+    struct pollfd *pfds;       /* http_engine_step's poll set */
+    size_t cappfds;
     /* Requests that gained a head, data or their end since the last
      * http_engine_ready: a scheduler resumes only the tasks waiting on them
      * instead of polling every request (1000 streams: O(ready), not O(n)). */
@@ -199,6 +203,7 @@ void http_engine_unref(http_engine *e)
     free(e->socks);
     free(e->changes);
     free(e->ready);
+    free(e->pfds);
     free(e);
 }
 
@@ -352,54 +357,78 @@ static void engine_collect(http_engine *e)
     }
 }
 
-/* Poll no longer than the nearest idle deadline. */
-static long poll_timeout(http_engine *e, long max_ms)
+/* libcurl's timer, when it is due. */
+static CURLMcode run_timer(http_engine *e)
 {
-    long long now = now_ms();
-    http_req *r;
-    for (r = e->active; r; r = r->next) {
-        if (r->idle_ms > 0 && !r->paused) {
-            long long left = r->last_activity_ms + r->idle_ms - now;
-            if (left < 0)
-                left = 0;
-            if (left < max_ms)
-                max_ms = (long)left;
-        }
-    }
-    return max_ms;
+    if (e->timer_deadline < 0 || e->timer_deadline > now_ms())
+        return CURLM_OK;
+    return http_engine_socket_action(e, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* curl_multi_perform, and the socket callback told of every transfer's
- * sockets: before libcurl 8.11 perform does not update them (socket_all is
- * perform + that), and an event loop polling them would wait on stale ones. */
-static CURLMcode engine_perform(http_engine *e)
-{
-    int running;
-    CURLMcode mc;
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-    mc = curl_multi_socket_all(e->multi, &running);
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-    return mc;
-}
-
+/* One step of the engine, the way libcurl's multi_socket API is meant to be
+ * driven: poll the sockets libcurl asked for (CURLMOPT_SOCKETFUNCTION, as
+ * recorded above) and its timer, then hand each ready socket to
+ * curl_multi_socket_action with what poll saw. libcurl then reads and writes
+ * without polling again; curl_multi_perform / socket_all poll every
+ * transfer's socket themselves (three to four more system calls per request,
+ * each costly on a virtual machine). Waits at most wait_ms (0: only what is
+ * ready now); with nothing in flight it still sleeps: schedulers use
+ * http_wait as their idle wait. */
 CURLMcode http_engine_step(http_engine *e, long wait_ms)
 {
     unsigned before = e->progress;
-    CURLMcode mc = engine_perform(e);
-    engine_collect(e);
-    /* With nothing in flight the poll still sleeps: schedulers use
-     * http_wait as their idle wait. */
-    if (mc != CURLM_OK || wait_ms <= 0 || e->progress != before || e->nready > 0)
-        return mc;
-    mc = curl_multi_poll(e->multi, NULL, 0, (int)poll_timeout(e, wait_ms), NULL);
+    CURLMcode mc = run_timer(e);
+    long timeout;
+    size_t i, n = 0;
+    int got;
     if (mc != CURLM_OK)
         return mc;
-    mc = engine_perform(e);
+    engine_collect(e);
+    timeout = wait_ms;
+    if (timeout < 0 || e->progress != before || e->nready > 0)
+        timeout = 0;
+    if (timeout > 0) {
+        long t = http_engine_timeout(e); /* libcurl's timer and the idle deadlines; -1: none */
+        if (t >= 0 && t < timeout)
+            timeout = t;
+    }
+    if (e->cappfds < e->nsocks) {
+        struct pollfd *p = realloc(e->pfds, e->nsocks * sizeof *p);
+        if (p == NULL)
+            return CURLM_OUT_OF_MEMORY;
+        e->pfds = p;
+        e->cappfds = e->nsocks;
+    }
+    for (i = 0; i < e->nsocks; i++) {
+        const sock_rec *r = &e->socks[i];
+        if (r->current == 0)
+            continue;
+        e->pfds[n].fd = r->fd;
+        e->pfds[n].events = (short)(((r->current & HTTP_EV_READ) ? POLLIN : 0) |
+                                    ((r->current & HTTP_EV_WRITE) ? POLLOUT : 0));
+        e->pfds[n].revents = 0;
+        n++;
+    }
+    got = poll(n ? e->pfds : NULL, (nfds_t)n, (int)timeout);
+    if (got < 0 && errno != EINTR)
+        return CURLM_INTERNAL_ERROR;
+    /* socket_action may change e->socks (and reuse an fd): e->pfds is our copy */
+    for (i = 0; got > 0 && i < n; i++) {
+        short re = e->pfds[i].revents;
+        int ev = 0;
+        if (re == 0)
+            continue;
+        if (re & (POLLIN | POLLHUP))
+            ev |= HTTP_EV_READ;
+        if (re & POLLOUT)
+            ev |= HTTP_EV_WRITE;
+        if (re & (POLLERR | POLLNVAL))
+            ev |= HTTP_EV_ERROR;
+        mc = http_engine_socket_action(e, e->pfds[i].fd, ev);
+        if (mc != CURLM_OK)
+            return mc;
+    }
+    mc = run_timer(e);
     engine_collect(e);
     return mc;
 }
