@@ -561,7 +561,8 @@ static int reached(const http_req *r, http_until u)
 static void drive_until(http_req *r, http_until u)
 {
     http_engine *e = r->eng;
-    CURLMcode mc = http_engine_step(e, 0);
+    CURLMcode mc = CURLM_OK;
+    /* a step returns as soon as a socket is ready or libcurl's timer is due */
     while (mc == CURLM_OK && !reached(r, u))
         mc = http_engine_step(e, POLL_SLICE_MS);
     if (mc != CURLM_OK && !r->done) {
