@@ -10,6 +10,8 @@
  *         none = { path, ... },        absent or null there
  *         equal = { {path = path, value = "s"}, ... } }  that string there
  *     a path: { "key", 1, ... } (numbers are 1-based array positions).
+ *     The shapes are compiled once per table (cached by identity, weakly):
+ *     treat a shapes table as a constant.
  *   p:reconnection_time() -> ms | nil: the event stream's reconnection time
  *     (WHATWG HTML 9.2.6), set by the last retry field of all ASCII digits,
  *     in any block, whether it dispatched an event or not; kept across
@@ -22,10 +24,11 @@
 #include "l_core.h"
 #include "sse.h"
 
-/* The userdata: the parser, and the shapes it picks with (owned; NULL: none). */
+/* The userdata: the parser, and the shapes it picks with (NULL: none; held by
+ * the parser's user value, shared by every parser of the same shapes table). */
 typedef struct l_sse {
     sse_parser p;
-    jp_spec *pick;
+    const jp_spec *pick;
     tai_buf scratch; /* a picked string with escapes, decoded */
 } l_sse;
 
@@ -115,7 +118,6 @@ static int l_gc(lua_State *L)
 {
     l_sse *u = check_parser(L);
     sse_free(&u->p); /* idempotent: buffers are NULLed */
-    free(u->pick);
     u->pick = NULL;
     tai_buf_free(&u->scratch);
     return 0;
@@ -209,35 +211,90 @@ static void add_shape(lua_State *L, jp_spec *s, int idx)
     lua_pop(L, 1);
 }
 
+#define PICK_CACHE "tanstack.ai.sse_pick_cache"
+
+/* The compiled shapes of the table at idx, pushed (a userdata holding a
+ * jp_spec). Compiled once per shapes table (a weak-keyed cache: a wire
+ * format's shapes are a constant of its module), so a parser costs no copy
+ * of them: 5.7 KB less per open stream. */
+static const jp_spec *push_spec(lua_State *L, int idx)
+{
+    jp_spec *spec;
+    int i, n;
+    const char *why;
+    idx = lua_absindex(L, idx);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, LUA_REGISTRYINDEX, PICK_CACHE);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, PICK_CACHE);
+    }
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) {
+        lua_remove(L, -2);
+        return lua_touserdata(L, -1);
+    }
+    lua_pop(L, 1);
+    spec = tai_newuserdata(L, sizeof *spec); /* plain data: no __gc */
+    jp_init(spec);
+    n = (int)lua_rawlen(L, idx);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        add_shape(L, spec, -1);
+        lua_pop(L, 1);
+    }
+    if (jp_finish(spec, &why) != 0)
+        luaL_error(L, "sse_parser: pick: %s", why);
+    lua_pushvalue(L, idx);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4); /* cache[shapes] = spec */
+    lua_remove(L, -2);
+    return spec;
+}
+
 static int l_new(lua_State *L)
 {
     size_t max = (size_t)tai_opt_number(L, 1, "max_event_bytes",
                                         (lua_Number)SSE_DEFAULT_MAX_EVENT_BYTES, 1);
-    l_sse *u = tai_newuserdata(L, sizeof *u);
+    const jp_spec *spec = NULL;
+    l_sse *u;
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "pick");
+        if (lua_isnil(L, -1))
+            lua_pop(L, 1);
+        else {
+            spec = push_spec(L, -1); /* [pick, spec] */
+            lua_remove(L, -2);
+        }
+    }
+#if LUA_VERSION_NUM >= 504
+    u = lua_newuserdatauv(L, sizeof *u, 1);
+#else
+    u = lua_newuserdata(L, sizeof *u);
+#endif
     memset(u, 0, sizeof *u);
     sse_init(&u->p, max);
     luaL_getmetatable(L, TAI_MT_SSE);
     lua_setmetatable(L, -2); /* from here __gc owns what u holds */
-    if (lua_istable(L, 1)) {
-        lua_getfield(L, 1, "pick");
-        if (!lua_isnil(L, -1)) {
-            int i, n;
-            const char *why;
-            luaL_checktype(L, -1, LUA_TTABLE);
-            u->pick = malloc(sizeof *u->pick);
-            if (!u->pick)
-                return luaL_error(L, "sse_parser: out of memory");
-            jp_init(u->pick);
-            n = (int)lua_rawlen(L, -1);
-            for (i = 1; i <= n; i++) {
-                lua_rawgeti(L, -1, i);
-                add_shape(L, u->pick, -1);
-                lua_pop(L, 1);
-            }
-            if (jp_finish(u->pick, &why) != 0)
-                return luaL_error(L, "sse_parser: pick: %s", why);
-        }
-        lua_pop(L, 1);
+    if (spec) {
+        /* the parser keeps its shapes alive (its user value) */
+#if LUA_VERSION_NUM >= 504
+        lua_pushvalue(L, -2);
+        lua_setiuservalue(L, -2, 1);
+#else
+        lua_createtable(L, 1, 0);
+        lua_pushvalue(L, -3);
+        lua_rawseti(L, -2, 1);
+        lua_setfenv(L, -2);
+#endif
+        u->pick = spec;
     }
     return 1;
 }

@@ -197,6 +197,20 @@ describe("the stream fast path (core.sse_parser{pick})", function()
       assert.equal("[DONE]", evs[3].data)
     end)
 
+    it("stay alive with the parser when the shapes table itself is gone (compiled once, held by the parser)", function()
+      local parsers = {}
+      for i = 1, 3 do
+        parsers[i] = core.sse_parser({ pick = { { text = { "t" }, none = { { "n" } } } } })
+      end
+      collectgarbage("collect")
+      collectgarbage("collect")
+      for i = 1, 3 do
+        local evs = assert(parsers[i]:feed('data: {"t":"x' .. i .. '"}\n\ndata: {"t":"y","n":1}\n\n'))
+        assert.equal("x" .. i, evs[1])
+        assert.equal('{"t":"y","n":1}', evs[2].data)
+      end
+    end)
+
     it("are not used while Workers AI holds text for a forced tool", function()
       assert.is_table(workers_ai.pick({}))
       assert.is_nil(workers_ai.pick({ forced = "get_weather" }))
