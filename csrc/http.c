@@ -385,7 +385,7 @@ CURLMcode http_engine_step(http_engine *e, long wait_ms)
         return mc;
     engine_collect(e);
     timeout = wait_ms;
-    if (timeout < 0 || e->progress != before || e->nready > 0)
+    if (timeout < 0 || e->progress != before)
         timeout = 0;
     if (timeout > 0) {
         long t = http_engine_timeout(e); /* libcurl's timer and the idle deadlines; -1: none */

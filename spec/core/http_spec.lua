@@ -246,6 +246,22 @@ describe("core.http_request", function()
       req:close()
     end)
 
+    it("a blocking read sleeps while it waits (no busy polling, whatever core.http_ready holds)", function()
+      -- a finished request leaves its id in the ready list (nobody drains it outside tanstack.ai.async)
+      local done = get("/__test/bytes?n=10")
+      assert.equal(pattern(10), done:read_all())
+      local req = get("/__test/drip?n=2&delay_ms=400")
+      assert.equal(200, (req:response()))
+      local c0 = os.clock()
+      local body = drain(req)
+      local cpu = os.clock() - c0
+      assert.equal("chunk-0\nchunk-1\n", body)
+      -- about 0.4 s of waiting: a spinning wait would burn about that much CPU
+      assert.is_true(cpu < 0.1, ("%.3f s of CPU while waiting"):format(cpu))
+      req:close()
+      done:close()
+    end)
+
     it("read(false) returns false when nothing is buffered yet", function()
       local req = get("/__test/drip?n=2&delay_ms=300")
       assert.equal(200, (req:response()))
