@@ -749,3 +749,84 @@ describe("core.http_request", function()
     end)
   end)
 end)
+
+-- A real TLS server (openssl s_server, a self-signed certificate for 127.0.0.1): bytes that OpenSSL decrypts ahead of
+-- the socket (records it holds after a read) must reach the reader although the socket itself is not readable again.
+describe("core.http_request over TLS", function()
+  local shell = require("helpers.shell")
+  local dir, pid, url, body
+  local have_openssl = shell.exec_ok("command -v openssl >/dev/null 2>&1")
+
+  lazy_setup(function()
+    if not have_openssl then return end
+    dir = shell.run("mktemp -d"):gsub("%s+$", "")
+    local q = shell.quote
+    assert(shell.exec_ok("cd " .. q(dir) .. " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+      .. "-out cert.pem -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1"))
+    local lines = {}
+    for i = 1, 20000 do lines[i] = "line " .. i .. " " .. string.rep("x", i % 200) .. "\n" end
+    body = table.concat(lines) -- about 2.2 MB: many TLS records
+    shell.write_file(dir .. "/big.txt", body)
+    pid = shell.run("cd " .. q(dir) .. " && (timeout 120 openssl s_server -accept 127.0.0.1:0 -cert cert.pem "
+      .. "-key key.pem -WWW > server.log 2>&1 & echo $!)"):match("%d+")
+    for _ = 1, 50 do
+      local port = (shell.read_file(dir .. "/server.log") or ""):match("ACCEPT 127%.0%.0%.1:(%d+)")
+      if port then url = "https://127.0.0.1:" .. port .. "/big.txt" break end
+      shell.sleep(0.1)
+    end
+    assert(url, "openssl s_server did not start")
+  end)
+
+  lazy_teardown(function()
+    if pid then shell.run("pkill -P " .. pid .. " 2>/dev/null; kill " .. pid .. " 2>/dev/null; true") end
+    if dir then shell.run("rm -rf " .. shell.quote(dir)) end
+  end)
+
+  it("reads a large body with blocking reads, verifying the server with ca_file", function()
+    if not have_openssl then return pending("openssl is not installed") end
+    local req = core.http_request({ url = url, ca_file = dir .. "/cert.pem", timeout = 20000 })
+    assert.equal(200, (req:response()))
+    local got, err = drain(req)
+    assert.is_nil(err)
+    assert.equal(#body, #got)
+    assert.is_true(got == body)
+    req:close()
+  end)
+
+  it("reads two large bodies at once through tanstack.ai.async", function()
+    if not have_openssl then return pending("openssl is not installed") end
+    local async = require("tanstack.ai.async")
+    local tasks = {}
+    for i = 1, 2 do
+      tasks[i] = async.spawn(function()
+        local req = core.http_request({ url = url, ca_file = dir .. "/cert.pem", timeout = 20000 })
+        local status = async.await(function() return req:response(false) end, req)
+        local parts = {}
+        while true do
+          local chunk, err = async.await(function() return req:read(false) end, req)
+          if chunk == nil then
+            assert(err == nil, err)
+            break
+          end
+          parts[#parts + 1] = chunk
+        end
+        req:close()
+        return status == 200 and table.concat(parts) == body
+      end)
+    end
+    async.run()
+    for i = 1, 2 do
+      assert.is_true(tasks[i].ok, tostring(tasks[i].err))
+      assert.is_true(tasks[i].result)
+    end
+  end)
+
+  it("refuses a server its ca_file does not vouch for", function()
+    if not have_openssl then return pending("openssl is not installed") end
+    local req = core.http_request({ url = url, timeout = 20000 }) -- the system's CAs: a self-signed certificate fails
+    local status, _, kind = req:response()
+    assert.is_nil(status)
+    assert.equal("tls", kind)
+    req:close()
+  end)
+end)
