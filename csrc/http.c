@@ -39,20 +39,39 @@ struct http_engine {
     /* Requests that gained a head, data or their end since the last
      * http_engine_ready: a scheduler resumes only the tasks waiting on them
      * instead of polling every request (1000 streams: O(ready), not O(n)). */
-    http_req **ready;
+    struct ready_entry *ready;
     size_t nready, capready;
     int ready_lost;     /* out of memory growing the list: "every request" */
     unsigned long long next_id;
 };
 
-static void mark_ready(http_req *r)
+/* r: the request while it lives; NULL once it was closed (its id still wakes
+ * whoever waits on it: a closed request answers at once). */
+struct ready_entry {
+    unsigned long long id;
+    http_req *r;
+};
+
+/* Nobody drains the list outside tanstack.ai.async: past this many entries it
+ * is dropped for "every request is ready" (bounded memory, same meaning). */
+#define READY_MAX 4096
+
+static void push_ready(http_engine *e, http_req *r, unsigned long long id)
 {
-    http_engine *e = r->eng;
-    if (r->queued)
+    if (e->ready_lost)
         return;
+    if (e->nready >= READY_MAX) {
+        size_t i;
+        for (i = 0; i < e->nready; i++)
+            if (e->ready[i].r)
+                e->ready[i].r->queued = 0;
+        e->nready = 0;
+        e->ready_lost = 1;
+        return;
+    }
     if (e->nready == e->capready) {
         size_t cap = e->capready ? e->capready * 2 : 64;
-        http_req **p = realloc(e->ready, cap * sizeof *p);
+        struct ready_entry *p = realloc(e->ready, cap * sizeof *p);
         if (p == NULL) {
             e->ready_lost = 1;
             return;
@@ -60,19 +79,30 @@ static void mark_ready(http_req *r)
         e->ready = p;
         e->capready = cap;
     }
-    e->ready[e->nready++] = r;
-    r->queued = 1;
+    e->ready[e->nready].id = id;
+    e->ready[e->nready++].r = r;
+    if (r)
+        r->queued = 1;
 }
 
-static void unmark_ready(http_req *r)
+static void mark_ready(http_req *r)
+{
+    if (!r->queued)
+        push_ready(r->eng, r, r->id);
+}
+
+/* A request being closed: its entry outlives it, without the pointer. */
+static void forget_ready(http_req *r)
 {
     http_engine *e = r->eng;
     size_t i;
-    if (!r->queued)
+    if (!r->queued) {
+        push_ready(e, NULL, r->id);
         return;
+    }
     for (i = 0; i < e->nready; i++) {
-        if (e->ready[i] == r) {
-            e->ready[i] = e->ready[--e->nready];
+        if (e->ready[i].r == r) {
+            e->ready[i].r = NULL;
             break;
         }
     }
@@ -85,9 +115,10 @@ size_t http_engine_ready(http_engine *e, unsigned long long *out, size_t cap, in
     *all = e->ready_lost;
     e->ready_lost = 0;
     while (e->nready > 0 && n < cap) {
-        http_req *r = e->ready[--e->nready];
-        r->queued = 0;
-        out[n++] = r->id;
+        struct ready_entry *en = &e->ready[--e->nready];
+        if (en->r)
+            en->r->queued = 0;
+        out[n++] = en->id;
     }
     return n;
 }
@@ -955,7 +986,7 @@ const char *http_req_start(http_req *r, const http_opts *o)
 void http_req_release(http_req *r)
 {
     if (r->eng) {
-        unmark_ready(r);
+        forget_ready(r);
         list_unlink(r);
         if (r->easy)
             curl_easy_cleanup(r->easy);

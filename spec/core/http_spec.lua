@@ -262,6 +262,27 @@ describe("core.http_request", function()
       done:close()
     end)
 
+    it("keeps the list of requests that moved bounded when nobody reads it (core.http_ready)", function()
+      core.http_ready() -- start empty
+      local ids = {}
+      for i = 1, 5000 do
+        local req = core.http_request({ url = "http://127.0.0.1:1/", connect_timeout = 2000, timeout = 5000 })
+        ids[i] = req:id()
+        req:close()
+      end
+      -- past its bound the list became "every request moved", then it starts afresh
+      assert.is_true(core.http_ready())
+      assert.same({}, core.http_ready())
+      local req = get("/__test/bytes?n=10")
+      assert.equal(pattern(10), req:read_all())
+      local ready = core.http_ready()
+      assert.equal(1, #ready)
+      assert.equal(req:id(), ready[1])
+      req:close()
+      assert.same({ req:id() }, core.http_ready()) -- closing wakes whoever waits on it
+      assert.is_true(ids[5000] > ids[1])
+    end)
+
     it("read(false) returns false when nothing is buffered yet", function()
       local req = get("/__test/drip?n=2&delay_ms=300")
       assert.equal(200, (req:response()))

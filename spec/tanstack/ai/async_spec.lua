@@ -48,6 +48,25 @@ describe("async tasks", function()
     stalled:close()
   end)
 
+  it("resumes a task whose request was closed by someone else (the request answers at once: closed)", function()
+    local core = require("tanstack.ai.core")
+    emu:next({ head_delay_ms = 3000, times = 1 })
+    local h = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+      headers = { authorization = "Bearer k", ["content-type"] = "application/json" },
+      body = '{"model":"@cf/x","stream":false,"messages":[{"role":"user","content":"x"}]}' })
+    local t = async.spawn(function()
+      local status, msg, kind = async.await(function() return h:response(false) end, h)
+      return { status, msg, kind }
+    end)
+    async.step(10)
+    async.step(10)
+    assert.is_false(t.done)
+    h:close()
+    async.step(10)
+    assert.is_true(t.done)
+    assert.same({ nil, "request is closed", "canceled" }, { t.result[1], t.result[2], t.result[3] })
+  end)
+
   it("async.wake() resumes every waiting task (a request closed from outside says nothing more)", function()
     local core = require("tanstack.ai.core")
     emu:next({ head_delay_ms = 3000, times = 1 })
