@@ -49,13 +49,9 @@ function B.median(list)
   return (t[n / 2] + t[n / 2 + 1]) / 2
 end
 
-function B.read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+-- the test harness's process and file helpers (spec/helpers/shell.lua): one copy
+local shell = require("helpers.shell")
+B.read_file, B.q, B.sh = shell.read_file, shell.quote, shell.run
 
 --- A field of /proc/self/status in KiB (VmRSS, VmHWM, ...).
 function B.status_kb(field)
@@ -63,17 +59,6 @@ function B.status_kb(field)
   return tonumber(s:match(field .. ":%s*(%d+)"))
 end
 
-function B.q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
---- Run a shell command; its stdout.
-function B.sh(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
 
 --- The Workers AI REST adapter against the emulator. maxResponseBytes (default 64 MiB) lifted to 1 TiB: the
 --- benchmarks stream up to a million events (235 MiB).

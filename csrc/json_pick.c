@@ -356,6 +356,24 @@ static int index_child(const jp_spec *sp, int node, int index)
     return -1;
 }
 
+/* After a member or an element: 1 at ',' (another follows), 0 at `close`
+ * (the container ends), -1 for anything else. */
+static int after_item(scan *s, char close)
+{
+    skip_ws(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p == ',') {
+        s->p++;
+        return 1;
+    }
+    if (*s->p == close) {
+        s->p++;
+        return 0;
+    }
+    return -1;
+}
+
 /* node: the trie node of this object (-1: nothing watched inside) */
 static int scan_object(scan *s, int node, int depth)
 {
@@ -387,18 +405,14 @@ static int scan_object(scan *s, int node, int depth)
         s->p++;
         if (scan_value(s, child, depth + 1) != 0)
             return -1;
-        skip_ws(s);
-        if (s->p >= s->end)
-            return -1;
-        if (*s->p == ',') {
-            s->p++;
+        switch (after_item(s, '}')) {
+        case 1:
             continue;
-        }
-        if (*s->p == '}') {
-            s->p++;
+        case 0:
             return 0;
+        default:
+            return -1;
         }
-        return -1;
     }
 }
 
@@ -419,18 +433,14 @@ static int scan_array(scan *s, int node, int depth)
             return -1;
         if (scan_value(s, child, depth + 1) != 0)
             return -1;
-        skip_ws(s);
-        if (s->p >= s->end)
-            return -1;
-        if (*s->p == ',') {
-            s->p++;
+        switch (after_item(s, ']')) {
+        case 1:
             continue;
-        }
-        if (*s->p == ']') {
-            s->p++;
+        case 0:
             return 0;
+        default:
+            return -1;
         }
-        return -1;
     }
 }
 
