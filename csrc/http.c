@@ -123,11 +123,6 @@ size_t http_engine_ready(http_engine *e, unsigned long long *out, size_t cap, in
     return n;
 }
 
-size_t http_engine_ready_count(const http_engine *e)
-{
-    return e->nready + (size_t)e->ready_lost;
-}
-
 static long long now_ms(void)
 {
     struct timespec ts;

@@ -143,7 +143,6 @@ TAI_HIDDEN unsigned http_engine_generation(const http_engine *e);
  * since the last call, at most cap of them (the rest stay for the next call);
  * *all = 1 when some were lost (out of memory): treat every request as ready. */
 TAI_HIDDEN size_t http_engine_ready(http_engine *e, unsigned long long *out, size_t cap, int *all);
-TAI_HIDDEN size_t http_engine_ready_count(const http_engine *e);
 /* One request's bytes sent / to send / received / to receive (-1: unknown), as libcurl knows them. */
 TAI_HIDDEN void http_req_progress(const http_req *r, curl_off_t *ul, curl_off_t *ult, curl_off_t *dl,
                                   curl_off_t *dlt);

@@ -357,7 +357,7 @@ static int index_child(const jp_spec *sp, int node, int index)
 }
 
 /* After a member or an element: 1 at ',' (another follows), 0 at `close`
- * (the container ends), -1 for anything else. */
+ * (the container ends), -1 for anything else (what the scans return). */
 static int after_item(scan *s, char close)
 {
     skip_ws(s);
@@ -388,7 +388,7 @@ static int scan_object(scan *s, int node, int depth)
     for (;;) {
         const char *k;
         size_t klen;
-        int kesc, child = -1;
+        int kesc, rc, child = -1;
         skip_ws(s);
         if (s->p >= s->end || *s->p != '"' || scan_string(s, &k, &klen, &kesc) != 0)
             return -1;
@@ -405,14 +405,9 @@ static int scan_object(scan *s, int node, int depth)
         s->p++;
         if (scan_value(s, child, depth + 1) != 0)
             return -1;
-        switch (after_item(s, '}')) {
-        case 1:
-            continue;
-        case 0:
-            return 0;
-        default:
-            return -1;
-        }
+        rc = after_item(s, '}');
+        if (rc <= 0)
+            return rc;
     }
 }
 
@@ -428,19 +423,14 @@ static int scan_array(scan *s, int node, int depth)
         return 0;
     }
     for (;; index++) {
-        int child = want ? index_child(sp, node, index) : -1;
+        int rc, child = want ? index_child(sp, node, index) : -1;
         if (child >= 0 && enter(s, child) != 0)
             return -1;
         if (scan_value(s, child, depth + 1) != 0)
             return -1;
-        switch (after_item(s, ']')) {
-        case 1:
-            continue;
-        case 0:
-            return 0;
-        default:
-            return -1;
-        }
+        rc = after_item(s, ']');
+        if (rc <= 0)
+            return rc;
     }
 }
 
