@@ -1,16 +1,10 @@
--- Every ```lua example in README.md runs, against the emulator (credentials and base URLs from the
--- environment, as a user's would be).
+-- Every ```lua example in README.md and docs/*.md runs, against the emulator (credentials and base URLs from the
+-- environment, as a user's would be). Two kinds of block run elsewhere, and here only compile: a block for nginx
+-- (spec/openresty/nginx_test.lua serves the nginx.conf of docs/openresty.md) and a block for Neovim (the plugin's
+-- setup, lazy.nvim / packer specs: spec/nvim/plugin_spec.lua runs them inside Neovim).
 local emulator = require("helpers.emulator")
 local env = require("helpers.env")
-
-local function blocks()
-  local f = assert(io.open("README.md", "r"))
-  local text = f:read("*a")
-  f:close()
-  local out = {}
-  for code in text:gmatch("```lua\n(.-)```") do out[#out + 1] = code end
-  return out
-end
+local docs = require("helpers.docs")
 
 local load_chunk = function(code, name, env_table)
   if setfenv then
@@ -21,24 +15,44 @@ local load_chunk = function(code, name, env_table)
   return load(code, name, "t", env_table)
 end
 
-describe("README examples", function()
+-- every Lua block of every page: { page, code, line }
+local function all_blocks()
+  local out, per_page = {}, {}
+  for _, page in ipairs(docs.pages()) do
+    local list = docs.blocks(page, "lua")
+    per_page[page] = #list
+    for _, b in ipairs(list) do out[#out + 1] = { page = page, code = b.code, line = b.line } end
+  end
+  return out, per_page
+end
+
+describe("documentation examples", function()
   local emu
   setup(function() emu = emulator.shared() end)
 
-  local list = blocks()
-  it("has examples to run", function() assert.is_true(#list >= 10) end)
+  local list, per_page = all_blocks()
+  it("has examples to run, in the README and in the docs", function()
+    assert.is_true(per_page["README.md"] >= 2, "README.md: " .. tostring(per_page["README.md"]))
+    assert.is_true(#list >= 25, #list .. " blocks")
+    local runnable = 0
+    for _, b in ipairs(list) do
+      if not docs.is_neovim(b.code) and not docs.is_nginx(b.code) then runnable = runnable + 1 end
+    end
+    assert.is_true(runnable >= 20, runnable .. " runnable blocks")
+  end)
 
-  for i, code in ipairs(list) do
-    it("example " .. i .. " runs: " .. (code:match("[^\n]+") or ""), function()
-      if code:find("cloudflare_tanstack_ai", 1, true) then
+  for _, block in ipairs(list) do
+    local code, where = block.code, block.page .. ":" .. block.line
+    it(where .. " runs: " .. (code:match("[^\n]+") or ""), function()
+      if docs.is_neovim(code) then
         -- a Neovim block (the plugin's setup, lazy.nvim / packer specs) runs inside Neovim: spec/nvim/plugin_spec.lua
-        assert.is_function(load_chunk(code, "README example " .. i, {}))
+        assert.is_function(load_chunk(code, where, {}))
         return
       end
-      if code:find("ngx%.") then
-        -- a block for nginx runs there (spec/openresty/nginx_test.lua serves README's nginx block); here it must
-        -- compile, and every ai.* / cf.* name it uses must exist
-        assert.is_function(load_chunk(code, "README example " .. i, {}))
+      if docs.is_nginx(code) then
+        -- a block for nginx runs there (spec/openresty/nginx_test.lua serves the nginx.conf of docs/openresty.md);
+        -- here it must compile, and every ai.* / cf.* name it uses must exist
+        assert.is_function(load_chunk(code, where, {}))
         local ai, cf = require("tanstack.ai"), require("cloudflare.tanstack_ai")
         for name in code:gmatch("[^%w_%.]ai%.([%a_][%w_]*)") do assert.is_function(ai[name], "ai." .. name) end
         for name in code:gmatch("[^%w_%.]cf%.([%a_][%w_]*)") do assert.is_function(cf[name], "cf." .. name) end
@@ -75,13 +89,13 @@ describe("README examples", function()
       env.with({
         CLOUDFLARE_ACCOUNT_ID = "readme-acct", CLOUDFLARE_API_KEY = "readme-key-123456",
         CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CLOUDFLARE_AI_GATEWAY_BASE_URL = emu.url .. "/v1",
-      }, function() -- only the variables the README documents
-        -- names the examples share, as a reader's program would have them
+      }, function() -- only the variables the docs name
+        -- names the examples share, as a reader's program would have them (docs/development.md lists them)
         sandbox.ai, sandbox.cf = ai, cf
         sandbox.AI = cf.binding({ accountId = "readme-acct", apiKey = "readme-key-123456" })
         sandbox.adapter = cf.create_workers_ai_chat("@cf/meta/llama-4-scout-17b-16e-instruct", {})
         sandbox.gw = sandbox.AI:gateway("my-gateway-id")
-        local fn, err = load_chunk(code, "README example " .. i, sandbox)
+        local fn, err = load_chunk(code, where, sandbox)
         assert.is_function(fn, err)
         local ok, rerr = pcall(fn)
         assert.is_true(ok, tostring(rerr))
@@ -104,7 +118,7 @@ describe("README examples", function()
       if code:find("b64Json", 1, true) then assert.is_true(#out > 20) end
       -- every example that talks to a model reached the emulator
       if code:find("ai%.") and not code:find("error%(") then
-        assert.is_true(#emu:requests() > 0, "example " .. i .. " sent no request")
+        assert.is_true(#emu:requests() > 0, where .. " sent no request")
       end
     end)
   end
