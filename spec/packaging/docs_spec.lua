@@ -135,3 +135,104 @@ describe("README's error table", function()
     end
   end)
 end)
+
+-- GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens.
+local function slug(heading)
+  return (heading:lower():gsub("[^%w%- _]", ""):gsub(" ", "-"))
+end
+
+-- The anchors of a page (its headings outside code blocks).
+local function anchors(path)
+  local text = docs.read(path):gsub("\n```.-\n```", "\n")
+  local out = {}
+  for heading in ("\n" .. text):gmatch("\n#+%s+([^\n]+)") do out[slug(heading)] = true end
+  return out
+end
+
+local function dir_of(path) return path:match("^(.*)/") or "." end
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+describe("the docs as a set of pages", function()
+  local pages = docs.pages()
+
+  it("README is a front door: at most 300 lines", function()
+    local _, n = docs.read("README.md"):gsub("\n", "")
+    assert.is_true(n <= 300, "README.md has " .. n .. " lines")
+  end)
+
+  it("README's map links every page of docs/ and the :help file", function()
+    local readme = docs.read("README.md")
+    local s = assert(readme:find("\n## Documentation\n", 1, true), "README has no '## Documentation' section")
+    local map = readme:sub(s)
+    for _, page in ipairs(pages) do
+      if page ~= "README.md" then assert.truthy(map:find("(" .. page .. ")", 1, true), page .. " is not in the map") end
+    end
+    assert.truthy(map:find("(doc/cf_ai.txt)", 1, true))
+  end)
+
+  it("every relative link of README.md and docs/*.md reaches a file, and its #anchor a heading there", function()
+    local broken = {}
+    for _, page in ipairs(pages) do
+      local text = docs.read(page):gsub("\n```.-\n```", "\n")
+      for target in text:gmatch("%]%(([^)%s]+)%)") do
+        if not target:match("^%a[%w+.-]*:") then -- not https:, mailto:
+          local file, anchor = target:match("^([^#]*)#?(.*)$")
+          local path = file == "" and page or (dir_of(page) .. "/" .. file):gsub("^%./", "")
+          while path:find("[^/]+/%.%./") do path = path:gsub("[^/]+/%.%./", "", 1) end
+          if not exists(path) then
+            broken[#broken + 1] = page .. ": " .. target .. " (no file " .. path .. ")"
+          elseif anchor ~= "" and path:match("%.md$") and not anchors(path)[anchor] then
+            broken[#broken + 1] = page .. ": " .. target .. " (no heading #" .. anchor .. " in " .. path .. ")"
+          end
+        end
+      end
+    end
+    assert.same({}, broken)
+  end)
+
+  it("make bench writes its table into docs/performance.md, between one pair of markers", function()
+    local perf = docs.read("docs/performance.md")
+    local b1, b2 = perf:find("<!-- bench:begin -->\n", 1, true)
+    local e1 = perf:find("<!-- bench:end -->", 1, true)
+    assert.truthy(b1 and e1 and b2 < e1, "docs/performance.md has no bench:begin / bench:end block")
+    assert.is_nil(perf:find("<!-- bench:begin -->", b2, true), "two bench:begin markers")
+    assert.truthy(perf:sub(b2, e1):find("| figure | Lua 5.4 | LuaJIT |", 1, true))
+    assert.is_nil(docs.read("README.md"):find("bench:begin", 1, true), "README.md still holds the bench block")
+    local run = docs.read("bench/run.lua")
+    assert.truthy(run:find('"/docs/performance.md"', 1, true), "bench/run.lua does not write docs/performance.md")
+    assert.is_nil(run:find('"/README.md"', 1, true), "bench/run.lua still writes README.md")
+  end)
+end)
+
+describe("doc/cf_ai.txt (:help cf_ai)", function()
+  local help = docs.read("doc/cf_ai.txt")
+  local tags = {}
+  for tag in help:gmatch("%*([^%s*|]+)%*") do tags[tag] = true end
+
+  it("is a help file: its name tag first, a modeline last", function()
+    assert.truthy(help:match("^%*cf_ai%.txt%*"), "the first line names the file")
+    assert.truthy(tags.cf_ai and tags["cf_ai-commands"] and tags["cf_ai-setup"] and tags["cf_ai.setup()"])
+    assert.truthy(help:match("vim:[^\n]*ft=help[^\n]*\n?$"), "no help modeline at the end")
+  end)
+
+  it("has a tag for every command the plugin defines", function()
+    local cmds = {}
+    for _, path in ipairs(lines_of("grep -rhoE '\"CfAi[A-Za-z]*\"' lua plugin | sort -u")) do
+      cmds[#cmds + 1] = path:sub(2, -2)
+    end
+    assert.is_true(#cmds >= 4, table.concat(cmds, " "))
+    for _, c in ipairs(cmds) do assert.is_true(tags[":" .. c] == true, ":" .. c .. " has no help tag") end
+  end)
+
+  it("every |link| names a tag of the file or of Neovim's own help", function()
+    local builtin = { [":checkhealth"] = true }
+    for link in help:gmatch("|([^|%s]+)|") do
+      assert.is_true(tags[link] == true or builtin[link] == true, "|" .. link .. "| has no tag")
+    end
+  end)
+end)
