@@ -165,6 +165,26 @@ describe("the docs as a set of pages", function()
     assert.is_true(n <= 300, "README.md has " .. n .. " lines")
   end)
 
+  it("README's two commands are the ones CI runs (.ci/run: the setup script, then make check)", function()
+    local ci = docs.read(".ci/run")
+    local readme = docs.read("README.md")
+    local s = assert(readme:find("\n## The two commands\n", 1, true), "README has no '## The two commands' section")
+    local section = readme:sub(s, readme:find("\n## ", s + 1, true))
+    local block = assert(section:match("```sh\n(.-)```"), "no sh block in 'The two commands'")
+    local ran = {}
+    for line in ci:gmatch("[^\n]+") do
+      if not line:match("^%s*#") then
+        for target in line:gmatch("%f[%w]make ([%w%-]+)") do ran[#ran + 1] = target end
+        if line:find("sh scripts/setup.sh", 1, true) then
+          assert.truthy(section:find("sh scripts/setup.sh", 1, true), "README does not name the setup command")
+        end
+      end
+    end
+    assert.same({ "check" }, ran)
+    assert.truthy(block:find("\nmake check ", 1, true) or block:find("^make check "), block)
+    assert.truthy(block:find("\nmake demo ", 1, true), block)
+  end)
+
   it("README's map links every page of docs/ and the :help file", function()
     local readme = docs.read("README.md")
     local s = assert(readme:find("\n## Documentation\n", 1, true), "README has no '## Documentation' section")
