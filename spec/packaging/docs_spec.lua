@@ -215,6 +215,25 @@ describe("the docs as a set of pages", function()
     assert.same({}, broken)
   end)
 
+  it("every path of the tree a page names in `code` exists (README.md and the pages not owned elsewhere)", function()
+    local others = { ["docs/api.md"] = true, ["docs/architecture.md"] = true, ["docs/security.md"] = true }
+    local TOP = { lua = true, spec = true, csrc = true, bench = true, examples = true, scripts = true, bin = true,
+      plugin = true, doc = true, docs = true, rockspec = true }
+    local missing = {}
+    for _, page in ipairs(pages) do
+      if not others[page] then
+        for path in docs.read(page):gmatch("`([%w_%-%./]+)`") do
+          local top = path:match("^([%w_]+)/")
+          if top and TOP[top] and not path:find("..", 1, true) then
+            local ok = os.execute("test -e '" .. path .. "'")
+            if ok ~= true and ok ~= 0 then missing[#missing + 1] = page .. ": " .. path end
+          end
+        end
+      end
+    end
+    assert.same({}, missing)
+  end)
+
   it("make bench writes its table into docs/performance.md, between one pair of markers", function()
     local perf = docs.read("docs/performance.md")
     local b1, b2 = perf:find("<!-- bench:begin -->\n", 1, true)
