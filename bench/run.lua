@@ -5,9 +5,9 @@
 -- writes the figures under build/bench/:
 --   build/bench/figures.txt   every BENCH line of the run (interpreter, key, value)
 --   build/bench/stream.dat, rss.dat, chart data; build/bench/bench.svg, the chart (gnuplot, bench/chart.gp)
---   build/bench/summary.md    the README's table
--- After a full run (no BENCH_ONLY) the chart is copied to docs/bench.svg and the table replaces the part of README.md's
--- Performance section between <!-- bench:begin --> and <!-- bench:end --> (BENCH_DOCS=0 leaves both).
+--   build/bench/summary.md    the table of docs/performance.md
+-- After a full run (no BENCH_ONLY) the chart is copied to docs/bench.svg and the table replaces the part of
+-- docs/performance.md between <!-- bench:begin --> and <!-- bench:end --> (BENCH_DOCS=0 leaves both).
 --
 -- Knobs (environment):
 --   BENCH_ONLY=stream,ts,rss,concurrent,keepalive,base64,require,relay   a subset (default: all)
@@ -195,7 +195,7 @@ end
 local rows = {} -- { figure, Lua 5.4, LuaJIT, compared with, ratio, target }
 local section_on = true
 local function row(...) if section_on then rows[#rows + 1] = { ... } end end
--- a section: its short title (the README's table, whose text above explains each) and the long one (the terminal)
+-- a section: its short title (the table of docs/performance.md, whose text above explains each) and the long one (the terminal)
 -- (name: the BENCH_ONLY word; a section that did not run is left out with its rows)
 local function section(name, title, long)
   section_on = wanted(name)
@@ -323,7 +323,7 @@ end
 for _, n in ipairs(notes) do B.say("note: %s", n) end
 
 ---------------------------------------------------------------------------------------------------------------------
--- the files: figures, chart data, chart, README table
+-- the files: figures, chart data, chart, the table of docs/performance.md
 ---------------------------------------------------------------------------------------------------------------------
 local out = root .. "/build/bench/"
 local function write(path, text)
@@ -369,7 +369,7 @@ else
   notes[#notes + 1] = "chart: skipped (the streaming or RSS figures are missing)"
 end
 
--- the README's block
+-- the block of docs/performance.md (the chart beside it: docs/bench.svg)
 local md = {}
 md[#md + 1] = string.format("Run of %s on %s (%s, %s cores, load %s at the start, %s at the end), commit %s%s; %s, %s, "
   .. "%s, %s, %s.", machine.date, machine.host, machine.cpu, machine.cores, machine.load, machine.load_end, machine.commit,
@@ -377,7 +377,7 @@ md[#md + 1] = string.format("Run of %s on %s (%s, %s cores, load %s at the start
   machine.curl, machine.openssl)
 md[#md + 1] = ""
 if chart_ok then
-  md[#md + 1] = "![make bench: CPU time per streamed event and peak RSS per stream](docs/bench.svg)"
+  md[#md + 1] = "![make bench: CPU time per streamed event and peak RSS per stream](bench.svg)"
   md[#md + 1] = ""
 end
 md[#md + 1] = "| figure | Lua 5.4 | LuaJIT | compared with | ratio 5.4 / JIT | target |"
@@ -403,21 +403,23 @@ local block = table.concat(md, "\n") .. "\n"
 write(out .. "summary.md", block)
 
 if next(only) ~= nil then
-  B.say("\nBENCH_ONLY is set: docs/bench.svg and README.md keep the last full run's chart and table")
+  B.say("\nBENCH_ONLY is set: docs/bench.svg and docs/performance.md keep the last full run's chart and table")
 elseif env("BENCH_DOCS", "1") ~= "0" then
   local done = {}
   if chart_ok then
     os.execute("mkdir -p " .. q(root .. "/docs") .. " && cp " .. q(out .. "bench.svg") .. " " .. q(root .. "/docs/bench.svg"))
     done[#done + 1] = "docs/bench.svg"
   end
-  local readme = B.read_file(root .. "/README.md") or ""
-  local a, b = readme:find("<!-- bench:begin -->\n", 1, true)
-  local c = b and readme:find("<!-- bench:end -->", b, true)
-  if a and c then
-    write(root .. "/README.md", readme:sub(1, b) .. block .. readme:sub(c))
-    done[#done + 1] = "README.md's Performance table"
+  local page = root .. "/docs/performance.md"
+  local text = B.read_file(page) or ""
+  local pos, after = text:find("<!-- bench:begin -->\n", 1, true)
+  local stop = after and text:find("<!-- bench:end -->", after, true)
+  if pos and stop then
+    write(page, text:sub(1, after) .. block .. text:sub(stop))
+    done[#done + 1] = "docs/performance.md's table"
   else
-    B.say("\nREADME.md has no <!-- bench:begin --> / <!-- bench:end --> block: the table is in build/bench/summary.md")
+    B.say("\ndocs/performance.md has no <!-- bench:begin --> / <!-- bench:end --> block: the table is in " ..
+      "build/bench/summary.md")
   end
   if #done > 0 then B.say("\n%s updated from this run (BENCH_DOCS=0 leaves them)", table.concat(done, " and ")) end
 end

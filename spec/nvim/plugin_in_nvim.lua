@@ -167,20 +167,28 @@ run("health", function()
   step.health = { with = with, without = without }
 end)
 
--- README's Neovim blocks run here as a user's init.lua would (lazy.nvim and packer stand-ins call each config)
+-- The Neovim blocks of README.md and docs/*.md (docs/neovim.md) run here as a user's init.lua would (lazy.nvim and
+-- packer stand-ins call each config). A Neovim block loads the plugin as `cf_ai` (or by its old name); where the
+-- module is not yet on 'runtimepath' under the new name, the name resolves to the plugin loaded above.
 run("readme", function()
-  local f = assert(io.open("README.md", "r"))
-  local text = f:read("*a")
-  f:close()
+  if not pcall(require, "cf_ai") then package.loaded.cf_ai = plugin end
   local ran = {}
   local function configure(spec) if type(spec) == "table" and spec.config then spec.config() end end
   package.loaded.lazy = { setup = function(specs) for _, s in ipairs(specs) do configure(s) end end }
   package.loaded.packer = { startup = function(fn) fn(configure) end }
-  for code in text:gmatch("```lua\n(.-)```") do
-    if code:find("cloudflare_tanstack_ai", 1, true) then
-      local fn = assert(loadstring(code, "README"))
-      fn()
-      ran[#ran + 1] = { first = code:match("[^\n]+"), provider = plugin.options.provider }
+  local pages = vim.fn.glob("docs/*.md", false, true)
+  table.sort(pages)
+  table.insert(pages, 1, "README.md")
+  for _, page in ipairs(pages) do
+    local f = assert(io.open(page, "r"))
+    local text = f:read("*a")
+    f:close()
+    for code in text:gmatch("```lua\n(.-)```") do
+      if code:find("cloudflare_tanstack_ai", 1, true) or code:find("require%s*%(?%s*[\"']cf_ai[\"']") then
+        local fn = assert(loadstring(code, page))
+        fn()
+        ran[#ran + 1] = { page = page, first = code:match("[^\n]+"), provider = plugin.options.provider }
+      end
     end
   end
   step.readme = { ran = ran, commands = vim.fn.exists(":CfAiChat") == 2 }

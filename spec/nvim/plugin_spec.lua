@@ -146,13 +146,17 @@ describe("Neovim plugin", function()
     assert.equal("claude-test", anth.json.model)
   end)
 
-  it("README's Neovim blocks (lazy.nvim, packer, setup) run in Neovim", function()
+  it("the docs' Neovim blocks (lazy.nvim, packer, setup; README.md and docs/*.md) run in Neovim", function()
     if not report then return end
     local s = step("readme")
     assert.is_true(#s.ran >= 3, #s.ran .. " blocks")
     assert.is_true(s.commands)
-    local providers = {}
-    for _, r in ipairs(s.ran) do providers[#providers + 1] = r.provider end
+    local providers, pages = {}, {}
+    for _, r in ipairs(s.ran) do
+      providers[#providers + 1] = r.provider
+      pages[r.page] = (pages[r.page] or 0) + 1
+    end
+    assert.is_true((pages["docs/neovim.md"] or 0) >= 3, "docs/neovim.md's blocks did not all run")
     assert.truthy(table.concat(providers, ","):find("anthropic", 1, true))
   end)
 

@@ -37,13 +37,14 @@ local function http_ok(url)
   return exec_ok("curl -s -o /dev/null --max-time 2 -w '' " .. q(url))
 end
 
---- The example config (or opts.base, another config text, e.g. the README's) with the test changes applied (pure
---- text transformation, asserted by the spec).
+--- The example config (or opts.base, another config text, e.g. the minimal one of docs/openresty.md) with the test
+--- changes applied (pure text transformation, asserted by the spec).
 function M.config(opts)
   local conf = opts.base or assert(read_file(M.root .. "/examples/openresty/nginx.conf"),
     "examples/openresty/nginx.conf missing")
   -- the harness runs nginx in the foreground under `timeout` and finds its master through the prefix's pid file:
-  -- a config without them (README's block) would daemonize with Debian's /run/nginx.pid and outlive the test
+  -- a config without them (docs/openresty.md's minimal block) would daemonize with Debian's /run/nginx.pid and
+  -- outlive the test
   if not conf:find("daemon%s+off;") then conf = "daemon off;\n" .. conf end
   if not conf:find("\npid%s") and not conf:find("^pid%s") then conf = "pid logs/nginx.pid;\n" .. conf end
   local n

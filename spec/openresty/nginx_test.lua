@@ -417,14 +417,19 @@ describe("OpenResty (real nginx, example config, emulator)", function()
   end)
 end)
 
--- The nginx block of README.md, exactly as a reader copies it (only the repository path filled in), served by real
--- nginx against the emulator: a TanStack request in, an AG-UI SSE stream out.
-describe("README's nginx block (real nginx)", function()
+-- The minimal nginx.conf of docs/openresty.md (its nginx block with /path/to/repo), exactly as a reader copies it
+-- (only the repository path filled in), served by real nginx against the emulator: a TanStack request in, an AG-UI
+-- SSE stream out.
+describe("docs/openresty.md's minimal nginx.conf (real nginx)", function()
   local emu, srv
 
   setup(function()
-    local readme = assert(read_file(ROOT .. "/README.md"))
-    local block = assert(readme:match("```nginx\n(.-)```"), "README has an nginx block")
+    local page = assert(read_file(ROOT .. "/docs/openresty.md"))
+    local block
+    for code in page:gmatch("```nginx\n(.-)```") do
+      if code:find("/path/to/repo", 1, true) then block = block or code end
+    end
+    assert(block, "docs/openresty.md has an nginx block with /path/to/repo")
     block = block:gsub("/path/to/repo", ROOT)
     emu = emulator.start()
     srv = nginx.start({ base = block, env = {
