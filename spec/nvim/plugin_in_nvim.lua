@@ -27,7 +27,7 @@ local function notes_since(n)
   return t
 end
 
-local plugin = require("cloudflare_tanstack_ai")
+local plugin = require("cf_ai")
 local step = report.steps
 
 local only = os.getenv("CF_TEST_STEPS") -- a comma-separated subset
@@ -155,16 +155,31 @@ end)
 
 -- :checkhealth, with credentials, then without the key
 run("health", function()
-  vim.cmd("checkhealth cloudflare_tanstack_ai")
+  vim.cmd("checkhealth cf_ai")
   local with = lines(0)
   vim.cmd("bwipeout!")
   local key = os.getenv("CLOUDFLARE_API_KEY")
   vim.env.CLOUDFLARE_API_KEY = nil -- luacheck: ignore 122
-  vim.cmd("checkhealth cloudflare_tanstack_ai")
+  vim.cmd("checkhealth cf_ai")
   local without = lines(0)
   vim.cmd("bwipeout!")
   vim.env.CLOUDFLARE_API_KEY = key -- luacheck: ignore 122
   step.health = { with = with, without = without }
+end)
+
+-- a bare :checkhealth runs every health check on the runtimepath (each lua/**/health.lua of this repo too)
+run("health_all", function()
+  vim.cmd("checkhealth")
+  step.health_all = { text = lines(0) }
+  vim.cmd("bwipeout!")
+end)
+
+-- the old module name still works: the same module, and one deprecation warning however often it is required
+run("shim", function()
+  local n0 = #notes
+  local old = require("cloudflare_tanstack_ai")
+  local again = require("cloudflare_tanstack_ai")
+  step.shim = { same = old == plugin and again == plugin, notes = notes_since(n0) }
 end)
 
 -- README's Neovim blocks run here as a user's init.lua would (lazy.nvim and packer stand-ins call each config)
@@ -177,7 +192,7 @@ run("readme", function()
   package.loaded.lazy = { setup = function(specs) for _, s in ipairs(specs) do configure(s) end end }
   package.loaded.packer = { startup = function(fn) fn(configure) end }
   for code in text:gmatch("```lua\n(.-)```") do
-    if code:find("cloudflare_tanstack_ai", 1, true) then
+    if code:find('require("cf_ai")', 1, true) or code:find('require("cloudflare_tanstack_ai")', 1, true) then
       local fn = assert(loadstring(code, "README"))
       fn()
       ran[#ran + 1] = { first = code:match("[^\n]+"), provider = plugin.options.provider }
