@@ -83,7 +83,8 @@ local function check_gateway_keys(cfg, p)
   info("gateway id: set")
   local var = p and p.key_env[1]
   if cfg.apiKey or cfg.api_key then
-    local _, env_name = p and providers.key_from_env(p, os.getenv)
+    local env_name
+    if p then env_name = select(2, providers.key_from_env(p, os.getenv)) end
     ok("provider key: set" .. (env_name and (" (" .. env_name .. ")") or " (setup{ config })"))
   else
     info("provider key: not set (fine when the gateway holds the key or bills you: BYOK, unified billing)" ..
