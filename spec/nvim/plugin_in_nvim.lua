@@ -140,6 +140,14 @@ run("config_error", function()
   plugin.setup({})
 end)
 
+-- setup{} mistakes raise at the caller, naming setup{} keys and the providers of the provider files
+run("setup_errors", function()
+  local _, unknown_key = pcall(plugin.setup, { modle = "x" })
+  local _, unknown_provider = pcall(plugin.setup, { provider = "groq" })
+  step.setup_errors = { key = tostring(unknown_key), provider = tostring(unknown_provider) }
+  plugin.setup({})
+end)
+
 -- another provider through AI Gateway, and an adapter given directly
 run("providers", function()
   plugin.setup({ provider = "anthropic", gateway = "gw-test", model = "claude-test" })

@@ -121,6 +121,16 @@ describe("Neovim plugin", function()
     local c = step("config_error")
     assert.is_false(c.job)
     assert.truthy(find(c.notes, "AI Gateway", ERROR), "no notification for the configuration error")
+    -- the message names the setup{} key to set, not the library's config field
+    assert.truthy(find(c.notes, "setup{ gateway = ", ERROR), "the message does not name setup{ gateway }")
+  end)
+
+  it("setup{} mistakes name the key and the known providers", function()
+    if not report then return end
+    local s = step("setup_errors")
+    assert.truthy(s.key:find("cf_ai.setup: unknown key 'modle' (setup{} takes provider, model,", 1, true), s.key)
+    assert.truthy(s.provider:find("unknown provider 'groq' (setup{ provider = ... }: one of workers-ai, openai, " ..
+      "anthropic, gemini, grok, openrouter)", 1, true), s.provider)
   end)
 
   it("callbacks run scheduled on the main loop: the editor API works in them; their errors are shown", function()
