@@ -21,7 +21,6 @@ local OPENAI_FORMATS = { mp3 = "audio/mpeg", opus = "audio/opus", aac = "audio/a
   wav = "audio/wav", pcm = "audio/pcm" }
 _M.OPENAI_FORMATS = OPENAI_FORMATS
 
-
 local function copy(t)
   local o = {}
   if type(t) == "table" then for k, v in pairs(t) do o[k] = v end end
