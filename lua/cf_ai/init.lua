@@ -131,11 +131,21 @@ function M.adapter_config(o)
   return cfg
 end
 
--- A third-party provider goes through AI Gateway: say which setup{} key is missing before the library would.
-local function gateway_missing(o, cfg)
+local function env_set(name) local v = os.getenv(name) return v ~= nil and v ~= "" end
+
+-- What the options lack, said in setup{} keys before the library would say it in its config's (nil: nothing).
+local function setup_problem(o, cfg)
   local p = M.provider(o)
-  if p and p.gateway_only and not (cfg.gatewayId or cfg.gateway_id or cfg.binding) then
+  if not p or cfg.binding ~= nil then return nil end
+  if p.gateway_only and not (cfg.gatewayId or cfg.gateway_id) then
     return "provider '" .. p.name .. "' goes through AI Gateway: set setup{ gateway = \"<gateway id>\" }"
+  end
+  if unset(cfg, "accountId", "account_id") and not env_set("CLOUDFLARE_ACCOUNT_ID") then
+    return "no account id: export CLOUDFLARE_ACCOUNT_ID=... or set setup{ config = { accountId = \"...\" } }"
+  end
+  if not p.gateway_only and unset(cfg, "apiKey", "api_key") and unset(cfg, "cfApiKey", "cf_api_key") and
+    not providers.key_from_env(p, os.getenv) then
+    return "no API key: export CLOUDFLARE_API_KEY=... or set setup{ config = { apiKey = \"...\" } }"
   end
 end
 
@@ -143,8 +153,8 @@ local function make_adapter(o)
   if type(o.adapter) == "table" then return o.adapter end
   local cfg = M.adapter_config(o)
   if type(o.adapter) == "function" then return o.adapter(M.model(o), cfg) end
-  local missing = gateway_missing(o, cfg)
-  if missing then error(missing, 0) end
+  local problem = setup_problem(o, cfg)
+  if problem then error(problem, 0) end
   local ctor = providers.constructor_names(M.provider(o), "chat")
   return require("cloudflare.tanstack_ai")[ctor](M.model(o), cfg)
 end

@@ -137,6 +137,24 @@ run("config_error", function()
   plugin.setup({ provider = "openai" })
   local job = plugin.ask("no gateway")
   step.config_error = { job = job ~= nil, notes = notes_since(n0) }
+  -- no account id, then no key (Workers AI): the environment variable and the setup{ config } key to set
+  local account, key = os.getenv("CLOUDFLARE_ACCOUNT_ID"), os.getenv("CLOUDFLARE_API_KEY")
+  local before = {}
+  for _, w in ipairs(api.nvim_list_wins()) do before[w] = true end
+  vim.env.CLOUDFLARE_ACCOUNT_ID = nil -- luacheck: ignore 122
+  plugin.setup({})
+  n0 = #notes
+  local no_account = plugin.ask("no account") ~= nil
+  step.config_error.no_account = { job = no_account, notes = notes_since(n0) }
+  vim.env.CLOUDFLARE_ACCOUNT_ID, vim.env.CLOUDFLARE_API_KEY = account, nil -- luacheck: ignore 122
+  plugin.setup({})
+  n0 = #notes
+  local no_key = plugin.ask("no key") ~= nil
+  step.config_error.no_key = { job = no_key, notes = notes_since(n0) }
+  vim.env.CLOUDFLARE_API_KEY = key -- luacheck: ignore 122
+  for _, w in ipairs(api.nvim_list_wins()) do -- the two answer windows opened here (room for the next steps)
+    if not before[w] then api.nvim_win_close(w, true) end
+  end
   plugin.setup({})
 end)
 

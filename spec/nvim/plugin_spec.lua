@@ -123,6 +123,12 @@ describe("Neovim plugin", function()
     assert.truthy(find(c.notes, "AI Gateway", ERROR), "no notification for the configuration error")
     -- the message names the setup{} key to set, not the library's config field
     assert.truthy(find(c.notes, "setup{ gateway = ", ERROR), "the message does not name setup{ gateway }")
+    assert.is_false(c.no_account.job)
+    assert.truthy(find(c.no_account.notes, "CLOUDFLARE_ACCOUNT_ID=... or set setup{ config = { accountId = ", ERROR),
+      "no account id: " .. require("cjson").encode(c.no_account.notes))
+    assert.is_false(c.no_key.job)
+    assert.truthy(find(c.no_key.notes, "CLOUDFLARE_API_KEY=... or set setup{ config = { apiKey = ", ERROR),
+      "no key: " .. require("cjson").encode(c.no_key.notes))
   end)
 
   it("setup{} mistakes name the key and the known providers", function()
