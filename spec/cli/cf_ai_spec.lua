@@ -93,6 +93,18 @@ describe("cf-ai", function()
       assert.equal("claude-test", req.json.model)
     end)
 
+    it("takes the provider's default model and its key variable from its provider file", function()
+      local e = { OPENAI_API_KEY = "sk-openai-cli" }
+      for k, v in pairs(env) do e[k] = v end
+      local r = ok(cf_ai({ "chat", "--provider", "openai", "--gateway", "gw", "hi" }, e))
+      assert.truthy(r.out:find("hi", 1, true), r.out)
+      local req = emu:last_request("/openai/")
+      assert.equal("/v1/acct-cli/gw/openai/chat/completions", req.path)
+      assert.equal("gpt-4o-mini", req.json.model)
+      assert.equal("Bearer sk-openai-cli", req.headers.authorization)
+      assert.equal("Bearer cli-secret-key", req.headers["cf-aig-authorization"])
+    end)
+
     it("-v says on stderr how it finished", function()
       local r = cf_ai({ "-v", "chat", "hi" }, env)
       assert.equal(0, r.status)
@@ -210,6 +222,17 @@ describe("cf-ai", function()
   end)
 
   describe("exit status", function()
+    it("names the provider's missing activity and the provider list in usage errors", function()
+      local r = cf_ai({ "speak", "--provider", "grok", "--gateway", "g", "-o", "/dev/null", "x" }, env)
+      assert.equal(2, r.status)
+      assert.truthy(r.err:find("^cf%-ai: grok has no speak model %(tts%)\n"), r.err)
+      r = cf_ai({ "chat", "--provider", "groq", "--gateway", "g", "x" }, env)
+      assert.truthy(r.err:find("unknown provider 'groq' (one of workers-ai, openai, anthropic, gemini, grok, openrouter)",
+        1, true), r.err)
+      r = cf_ai({ "chat", "--provider", "gemini", "x" }, env)
+      assert.truthy(r.err:find("--provider gemini goes through AI Gateway: give --gateway ID", 1, true), r.err)
+    end)
+
     it("2 for usage mistakes, with the reason on stderr", function()
       for _, args in ipairs({
         {},
@@ -220,6 +243,7 @@ describe("cf-ai", function()
         { "chat", "--provider", "openai", "hi" },
         { "chat", "--provider", "nope", "--gateway", "g", "hi" },
         { "embed", "--provider", "openai", "--gateway", "g", "x" },
+        { "speak", "--provider", "anthropic", "--gateway", "g", "-o", "/dev/null", "x" },
         { "chat", "-m", "bad model name", "hi" },
         { "chat", "--temperature", "hot", "hi" },
       }) do
@@ -262,6 +286,10 @@ describe("cf-ai", function()
       for _, c in ipairs({ "chat", "image", "speak", "transcribe", "summarize", "embed" }) do
         assert.truthy(r.out:find("\n  " .. c .. " ", 1, true), c)
       end
+      -- one line per provider file: its name, its key variable, its commands
+      assert.truthy(r.out:find("\n  gemini +GEMINI_API_KEY +chat, summarize, image, speak\n"), r.out)
+      assert.truthy(r.out:find("\n  workers%-ai +CLOUDFLARE_API_KEY +chat, image, transcribe, speak, summarize, embed\n"),
+        r.out)
       r = ok(cf_ai({ "--version" }, env))
       assert.truthy(r.out:match("^cf%-ai %d+%.%d+%.%d+\n$"), r.out)
     end)

@@ -44,7 +44,7 @@ function M.command(script, env, opts)
   if opts.pre then cmd[#cmd + 1] = "--cmd " .. shell.quote(opts.pre) end
   if opts.plugin ~= false then
     cmd[#cmd + 1] = "--cmd " .. shell.quote("set rtp^=" .. root)
-    cmd[#cmd + 1] = "--cmd " .. shell.quote("runtime plugin/cloudflare_tanstack_ai.lua")
+    cmd[#cmd + 1] = "--cmd " .. shell.quote("runtime plugin/cf_ai.lua")
   end
   cmd[#cmd + 1] = "-c " .. shell.quote("luafile " .. root .. "/spec/nvim/" .. script)
   return table.concat(cmd, " ")

@@ -24,7 +24,7 @@ local last_note
 vim.notify = function(msg) last_note = msg end -- luacheck: ignore 122
 local stop_poll
 if mode == "poll" then stop_poll = require("tanstack.ai.async").attach_uv(uv, { poll = 10 }) end
-local plugin = require("cloudflare_tanstack_ai")
+local plugin = require("cf_ai")
 local job = plugin.ask("warm up", { on_done = function()
   local s = require("tanstack.ai.async").stats()
   ready(string.format("%s wakeups=%d sockets=%d", s.kind, s.wakeups, s.sockets))

@@ -27,7 +27,7 @@ local function notes_since(n)
   return t
 end
 
-local plugin = require("cloudflare_tanstack_ai")
+local plugin = require("cf_ai")
 local step = report.steps
 
 local only = os.getenv("CF_TEST_STEPS") -- a comma-separated subset
@@ -137,6 +137,32 @@ run("config_error", function()
   plugin.setup({ provider = "openai" })
   local job = plugin.ask("no gateway")
   step.config_error = { job = job ~= nil, notes = notes_since(n0) }
+  -- no account id, then no key (Workers AI): the environment variable and the setup{ config } key to set
+  local account, key = os.getenv("CLOUDFLARE_ACCOUNT_ID"), os.getenv("CLOUDFLARE_API_KEY")
+  local before = {}
+  for _, w in ipairs(api.nvim_list_wins()) do before[w] = true end
+  vim.env.CLOUDFLARE_ACCOUNT_ID = nil -- luacheck: ignore 122
+  plugin.setup({})
+  n0 = #notes
+  local no_account = plugin.ask("no account") ~= nil
+  step.config_error.no_account = { job = no_account, notes = notes_since(n0) }
+  vim.env.CLOUDFLARE_ACCOUNT_ID, vim.env.CLOUDFLARE_API_KEY = account, nil -- luacheck: ignore 122
+  plugin.setup({})
+  n0 = #notes
+  local no_key = plugin.ask("no key") ~= nil
+  step.config_error.no_key = { job = no_key, notes = notes_since(n0) }
+  vim.env.CLOUDFLARE_API_KEY = key -- luacheck: ignore 122
+  for _, w in ipairs(api.nvim_list_wins()) do -- the two answer windows opened here (room for the next steps)
+    if not before[w] then api.nvim_win_close(w, true) end
+  end
+  plugin.setup({})
+end)
+
+-- setup{} mistakes raise at the caller, naming setup{} keys and the providers of the provider files
+run("setup_errors", function()
+  local _, unknown_key = pcall(plugin.setup, { modle = "x" })
+  local _, unknown_provider = pcall(plugin.setup, { provider = "groq" })
+  step.setup_errors = { key = tostring(unknown_key), provider = tostring(unknown_provider) }
   plugin.setup({})
 end)
 
@@ -155,23 +181,36 @@ end)
 
 -- :checkhealth, with credentials, then without the key
 run("health", function()
-  vim.cmd("checkhealth cloudflare_tanstack_ai")
+  vim.cmd("checkhealth cf_ai")
   local with = lines(0)
   vim.cmd("bwipeout!")
   local key = os.getenv("CLOUDFLARE_API_KEY")
   vim.env.CLOUDFLARE_API_KEY = nil -- luacheck: ignore 122
-  vim.cmd("checkhealth cloudflare_tanstack_ai")
+  vim.cmd("checkhealth cf_ai")
   local without = lines(0)
   vim.cmd("bwipeout!")
   vim.env.CLOUDFLARE_API_KEY = key -- luacheck: ignore 122
   step.health = { with = with, without = without }
 end)
 
+-- a bare :checkhealth runs every health check on the runtimepath (each lua/**/health.lua of this repo too)
+run("health_all", function()
+  vim.cmd("checkhealth")
+  step.health_all = { text = lines(0) }
+  vim.cmd("bwipeout!")
+end)
+
+-- the old module name still works: the same module, and one deprecation warning however often it is required
+run("shim", function()
+  local n0 = #notes
+  local old = require("cloudflare_tanstack_ai")
+  local again = require("cloudflare_tanstack_ai")
+  step.shim = { same = old == plugin and again == plugin, notes = notes_since(n0) }
+end)
+
 -- The Neovim blocks of README.md and docs/*.md (docs/neovim.md) run here as a user's init.lua would (lazy.nvim and
--- packer stand-ins call each config). A Neovim block loads the plugin as `cf_ai` (or by its old name); where the
--- module is not yet on 'runtimepath' under the new name, the name resolves to the plugin loaded above.
+-- packer stand-ins call each config). A Neovim block loads the plugin as `cf_ai` (or by its old name).
 run("readme", function()
-  if not pcall(require, "cf_ai") then package.loaded.cf_ai = plugin end
   local ran = {}
   local function configure(spec) if type(spec) == "table" and spec.config then spec.config() end end
   package.loaded.lazy = { setup = function(specs) for _, s in ipairs(specs) do configure(s) end end }

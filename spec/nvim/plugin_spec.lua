@@ -1,4 +1,4 @@
--- The Neovim plugin (plugin/cloudflare_tanstack_ai.lua, lua/cloudflare_tanstack_ai/): every command in a headless
+-- The Neovim plugin (plugin/cf_ai.lua, lua/cf_ai/): every command in a headless
 -- Neovim against the emulator, credentials from the environment as a user exports them.
 local emulator = require("helpers.emulator")
 local nvim = require("nvim.helper")
@@ -121,6 +121,22 @@ describe("Neovim plugin", function()
     local c = step("config_error")
     assert.is_false(c.job)
     assert.truthy(find(c.notes, "AI Gateway", ERROR), "no notification for the configuration error")
+    -- the message names the setup{} key to set, not the library's config field
+    assert.truthy(find(c.notes, "setup{ gateway = ", ERROR), "the message does not name setup{ gateway }")
+    assert.is_false(c.no_account.job)
+    assert.truthy(find(c.no_account.notes, "CLOUDFLARE_ACCOUNT_ID=... or set setup{ config = { accountId = ", ERROR),
+      "no account id: " .. require("cjson").encode(c.no_account.notes))
+    assert.is_false(c.no_key.job)
+    assert.truthy(find(c.no_key.notes, "CLOUDFLARE_API_KEY=... or set setup{ config = { apiKey = ", ERROR),
+      "no key: " .. require("cjson").encode(c.no_key.notes))
+  end)
+
+  it("setup{} mistakes name the key and the known providers", function()
+    if not report then return end
+    local s = step("setup_errors")
+    assert.truthy(s.key:find("cf_ai.setup: unknown key 'modle' (setup{} takes provider, model,", 1, true), s.key)
+    assert.truthy(s.provider:find("unknown provider 'groq' (setup{ provider = ... }: one of workers-ai, openai, " ..
+      "anthropic, gemini, grok, openrouter)", 1, true), s.provider)
   end)
 
   it("callbacks run scheduled on the main loop: the editor API works in them; their errors are shown", function()
@@ -176,10 +192,36 @@ describe("Neovim plugin", function()
     assert.truthy(s.with:find("OK: account id: set", 1, true))
     assert.truthy(s.with:find("OK: API key: set (CLOUDFLARE_API_KEY)", 1, true))
     assert.truthy(s.with:find("OK: http://127.0.0.1:%d+ answers %(HTTP %d+%)"), s.with)
+    assert.truthy(s.with:find("^%s*cf_ai: require%(\"cf_ai.health\"%)"), s.with)
     assert.truthy(s.without:find("ERROR: API key: not set", 1, true), s.without)
     for _, text in ipairs({ s.with, s.without }) do
       assert.is_nil(text:find("nvim-secret-key-123", 1, true))
       assert.is_nil(text:find("acct-nvim", 1, true))
     end
+  end)
+
+  it("a bare :checkhealth (every health check, the plugin loaded) reports no failure and no E5108", function()
+    if not report then return end
+    local text = step("health_all").text
+    assert.is_nil(text:find("Failed to run healthcheck", 1, true), text)
+    assert.is_nil(text:find("E5108", 1, true), text)
+    -- the plugin's own section is there, with the credentials of the environment and nothing wrong
+    local from = text:find("\ncf_ai: ", 1, true)
+    assert.truthy(from, text)
+    local to = text:find("\n[^\n]+\n====", from + 1) -- the next section's title
+    local section = text:sub(from, to or -1)
+    assert.truthy(section:find("OK: API key: set (CLOUDFLARE_API_KEY)", 1, true), section)
+    assert.is_nil(section:find("ERROR", 1, true), section)
+    -- the router's circuit breaker is not a health check any more
+    assert.is_nil(text:find("cloudflare.tanstack_ai.router", 1, true), text)
+  end)
+
+  it("require(\"cloudflare_tanstack_ai\") still works: the same module, one deprecation warning", function()
+    if not report then return end
+    local s = step("shim")
+    assert.is_true(s.same)
+    assert.equal(1, #s.notes, require("cjson").encode(s.notes))
+    assert.truthy(s.notes[1].msg:find('use require("cf_ai")', 1, true), s.notes[1].msg)
+    assert.equal(WARN, s.notes[1].level)
   end)
 end)

@@ -6,7 +6,7 @@ local api = vim.api
 local uv = vim.loop
 local out_path = os.getenv("CF_TEST_OUT")
 
-local plugin = require("cloudflare_tanstack_ai")
+local plugin = require("cf_ai")
 vim.cmd("CfAiAsk stream slowly please")
 local job
 for _, j in pairs(plugin.jobs()) do job = j end

@@ -1,7 +1,8 @@
 -- cloudflare.tanstack_ai: the adapter constructors for Workers AI and the AI Gateway providers, and cf.binding
 -- (a REST-backed stand-in for a Worker's env.AI). snake_case names with TanStack's camelCase spellings beside.
+-- Which constructors exist, and their names, come from the provider files (providers/<name>.lua).
 local config = require("cloudflare.tanstack_ai.config")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local providers = require("cloudflare.tanstack_ai.providers")
 
 local ipairs = ipairs
 
@@ -13,10 +14,12 @@ local function check_model(label, model)
   config.check_identifier(label, "model", model, true)
 end
 
--- Workers AI adapters: module, and the function of it that builds the adapter (model, resolved config).
-local function workers_ai(model, cfg, kind)
-  if kind == "chat" then return require("cloudflare.tanstack_ai.workers_ai.chat").new(model, cfg) end
-  return require("cloudflare.tanstack_ai.workers_ai.media")[kind](model, cfg)
+-- Workers AI adapters: the chat module, or the media module's function of the activity.
+local WORKERS_AI_MEDIA = { image = "image", transcription = "transcription", tts = "tts", summarize = "summarize",
+  embedding = "embed" }
+local function workers_ai(model, cfg, activity)
+  if activity == "chat" then return require("cloudflare.tanstack_ai.workers_ai.chat").new(model, cfg) end
+  return require("cloudflare.tanstack_ai.workers_ai.media")[WORKERS_AI_MEDIA[activity]](model, cfg)
 end
 
 -- Gateway providers: chat, image, transcription and tts adapters, and summarize on top of chat (as TanStack).
@@ -26,54 +29,29 @@ local GATEWAY_MODULES = {
   transcription = "cloudflare.tanstack_ai.gateway.transcription",
   tts = "cloudflare.tanstack_ai.gateway.tts",
 }
-local function gateway_provider(model, cfg, kind, provider)
-  local p = require("cloudflare.tanstack_ai.gateway.catalog").get(provider)
-  if not p.kinds[kind] then raise(p.label .. " has no " .. kind .. " adapter") end
-  if kind == "summarize" then
-    local chat = require(GATEWAY_MODULES.chat).new(provider, model, cfg)
+local function gateway_provider(model, cfg, activity, p)
+  if activity == "summarize" then
+    local chat = require(GATEWAY_MODULES.chat).new(p.name, model, cfg)
     return require("tanstack.ai.summarize").new(chat, p.label)
   end
-  return require(GATEWAY_MODULES[kind]).new(provider, model, cfg)
+  return require(GATEWAY_MODULES[activity]).new(p.name, model, cfg)
 end
 
--- Every constructor: snake_case name, camelCase name, function, provider (nil: Workers AI).
-local CONSTRUCTORS = {
-  { "create_workers_ai_chat", "createWorkersAiChat", "chat" },
-  { "create_workers_ai_image", "createWorkersAiImage", "image" },
-  { "create_workers_ai_transcription", "createWorkersAiTranscription", "transcription" },
-  { "create_workers_ai_tts", "createWorkersAiTts", "tts" },
-  { "create_workers_ai_summarize", "createWorkersAiSummarize", "summarize" },
-  { "create_workers_ai_embedding", "createWorkersAiEmbedding", "embed" },
-  { "create_openai_chat", "createOpenAiChat", "chat", "openai" },
-  { "create_openai_summarize", "createOpenAiSummarize", "summarize", "openai" },
-  { "create_openai_image", "createOpenAiImage", "image", "openai" },
-  { "create_openai_transcription", "createOpenAiTranscription", "transcription", "openai" },
-  { "create_openai_tts", "createOpenAiTts", "tts", "openai" },
-  { "create_anthropic_chat", "createAnthropicChat", "chat", "anthropic" },
-  { "create_anthropic_summarize", "createAnthropicSummarize", "summarize", "anthropic" },
-  { "create_gemini_chat", "createGeminiChat", "chat", "gemini" },
-  { "create_gemini_summarize", "createGeminiSummarize", "summarize", "gemini" },
-  { "create_gemini_image", "createGeminiImage", "image", "gemini" },
-  { "create_gemini_tts", "createGeminiTts", "tts", "gemini" },
-  { "create_grok_chat", "createGrokChat", "chat", "grok" },
-  { "create_grok_summarize", "createGrokSummarize", "summarize", "grok" },
-  { "create_grok_image", "createGrokImage", "image", "grok" },
-  { "create_openrouter_chat", "createOpenRouterChat", "chat", "openrouter" },
-  { "create_openrouter_summarize", "createOpenRouterSummarize", "summarize", "openrouter" },
-  { "create_openrouter_image", "createOpenRouterImage", "image", "openrouter" },
-}
-
-for _, c in ipairs(CONSTRUCTORS) do
-  local label, kind, provider = c[2], c[3], c[4]
-  local f = function(model, cfg)
+local function constructor(label, activity, p)
+  return function(model, cfg)
     check_model(label, model)
     -- third-party providers only work through AI Gateway; Workers AI needs a key outside a binding
-    local resolved = config.resolve(cfg, { label = label, gateway_only = provider ~= nil,
-      needs_provider_key = provider == nil })
-    if provider then return gateway_provider(model, resolved, kind, provider) end
-    return workers_ai(model, resolved, kind)
+    local resolved = config.resolve(cfg, { label = label, gateway_only = p.gateway_only,
+      needs_provider_key = not p.gateway_only })
+    if p.gateway_only then return gateway_provider(model, resolved, activity, p) end
+    return workers_ai(model, resolved, activity)
   end
-  _M[c[1]], _M[label] = f, f
+end
+
+-- Every constructor under both names: create_openai_chat and createOpenAiChat are the same function.
+for _, c in ipairs(providers.constructors()) do
+  local f = constructor(c.camel, c.activity, c.provider)
+  _M[c.snake], _M[c.camel] = f, f
 end
 
 --- cf.binding{ accountId, apiKey, [cfApiKey], [apiBaseUrl], [gatewayBaseUrl], ... }: env.AI for plain Lua.

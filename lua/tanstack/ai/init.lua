@@ -107,6 +107,38 @@ function _M.base64_encode(bytes) return require("tanstack.ai.core").base64_encod
 ---@return string|nil bytes nil when the input is not base64
 function _M.base64_decode(base64) return require("tanstack.ai.core").base64_decode(base64) end
 
+---The media type of bytes from their magic numbers (PNG, JPEG, WebP, WAV, MP3, Ogg, FLAC, WebM, MP4), or nil:
+---what an image or a speech result really holds, whatever the answer's content type said.
+---@param bytes string
+---@return string|nil media_type "image/png", "audio/mpeg", ...
+function _M.media_type(bytes) return require("tanstack.ai.media").sniff(bytes) end
+
+---GET a URL's bytes (an image result's `url`, for one) over the transport of the host (libcurl, or cosockets
+---inside nginx), with the library's retries. A non-2xx answer or a network failure is an error value.
+---@param url string
+---@param opts? table `timeout` (ms, default 120000), `max_bytes` (the largest body accepted)
+---@return {bytes: string, contentType: string|nil, status: integer}|nil response
+---@return tanstack.ai.Error? err
+function _M.fetch(url, opts)
+  opts = opts or {}
+  local res, err = require("tanstack.ai.http").request({ method = "GET", url = url,
+    timeout = opts.timeout or 120000, max_response_bytes = opts.max_bytes })
+  if not res then return nil, err end
+  local parts = {}
+  while true do
+    local chunk, rerr = res.read()
+    if chunk == nil then
+      res.close()
+      if rerr then return nil, require("tanstack.ai.errors").wrap(rerr, { kind = "network" }) end
+      break
+    end
+    parts[#parts + 1] = chunk
+  end
+  local headers = res.headers or {}
+  return { bytes = table.concat(parts), contentType = headers["content-type"] or headers["Content-Type"],
+    status = res.status }
+end
+
 -- camelCase aliases, exactly as TanStack names them
 _M.toolDefinition = _M.tool_definition
 _M.generateImage = _M.generate_image

@@ -1,11 +1,11 @@
 -- Chat through AI Gateway for the third-party providers (OpenAI, Anthropic, Gemini, Grok, OpenRouter): the
 -- provider's wire format (tanstack/ai/formats) sent to its gateway endpoint in either gateway mode. The facts
--- per provider (slug, wire format, paths, quirks) live in gateway/catalog.lua.
+-- per provider (slug, wire format, paths, quirks) live in providers/<name>.lua.
 local errors = require("tanstack.ai.errors")
 local turn = require("tanstack.ai.turn")
 local formats = require("tanstack.ai.formats")
 local request = require("cloudflare.tanstack_ai.request")
-local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local providers = require("cloudflare.tanstack_ai.providers")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
 local setmetatable, pairs, tostring = setmetatable, pairs, tostring
@@ -18,9 +18,9 @@ Adapter.__tostring = function(a)
   return a.provider.label .. "TextAdapter(" .. a.model .. ", " .. a.config.mode .. ")"
 end
 
---- provider: a catalog name ("openai", "anthropic", "gemini", "grok", "openrouter").
+--- provider: a provider name ("openai", "anthropic", "gemini", "grok", "openrouter").
 function _M.new(provider, model, cfg)
-  local p = catalog.get(provider)
+  local p = providers.get(provider)
   return setmetatable({ kind = "text", name = p.name, model = model, config = cfg, provider = p, label = p.label,
     format = formats.get(p.wire) }, Adapter)
 end
@@ -29,10 +29,10 @@ end
 function Adapter:describe(options)
   local p = self.provider
   local body = self.format.build_request(options)
-  local path, query, stream = catalog.chat_endpoint(p, self.model, body, options)
+  local path, query, stream = providers.chat_endpoint(p, self.model, body, options)
   return {
     provider = p.slug, model = self.model, gateway_path = path, query = query, body = body,
-    headers = catalog.headers(p, self.config), stream = stream, label = p.label .. " chat",
+    headers = providers.headers(p, self.config), stream = stream, label = p.label .. " chat",
   }
 end
 

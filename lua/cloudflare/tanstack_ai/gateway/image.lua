@@ -9,7 +9,7 @@ local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local gemini = require("tanstack.ai.formats.gemini")
 local openai = require("tanstack.ai.formats.openai")
-local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local providers = require("cloudflare.tanstack_ai.providers")
 local request = require("cloudflare.tanstack_ai.request")
 local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
@@ -175,6 +175,9 @@ end
 
 ---------------------------------------------------------------------------------------------------
 
+-- the request form a provider's image_api names (providers/<name>.lua)
+local IMAGE_APIS = { images = images_api, chat = images_via_chat, generate_content = gemini_images }
+
 local Adapter = {}
 Adapter.__index = Adapter
 Adapter.__tostring = function(a) return a.provider.label .. "ImageAdapter(" .. a.model .. ")" end
@@ -184,13 +187,11 @@ function Adapter:generate_images(opts)
   if opts.size ~= nil and type(p.image_size) == "string" then
     raise("generate_image: options.size is not supported: " .. p.image_size)
   end
-  if p.wire == "gemini" then return gemini_images(self, opts) end
-  if p.images_via_chat then return images_via_chat(self, opts) end
-  return images_api(self, opts)
+  return IMAGE_APIS[p.image_api](self, opts)
 end
 
 function _M.new(provider, model, cfg)
-  local p = catalog.get(provider)
+  local p = providers.get(provider)
   return setmetatable({ kind = "image", name = p.name, model = model, config = cfg, provider = p }, Adapter)
 end
 

@@ -1,15 +1,11 @@
--- AI Gateway facts: how each provider takes its key, URLs, universal entries, and every cf-aig-* header.
+-- AI Gateway facts: URLs, universal entries, every cf-aig-* header, and the provider's auth header (where each
+-- provider takes its key is a fact of its file in providers/).
 local json = require("tanstack.ai.json")
+local providers = require("cloudflare.tanstack_ai.providers")
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 
 local _M = {}
-
--- How each provider takes its key.
-_M.AUTH_HEADER = {
-  ["workers-ai"] = "authorization", openai = "authorization", grok = "authorization",
-  openrouter = "authorization", anthropic = "x-api-key", ["google-ai-studio"] = "x-goog-api-key",
-}
 
 -- The cf-aig-* request headers, each from its option (the binding's `gateway` options spell them this way;
 -- a resolved config carries the same values under snake_case names, see options_of_config).
@@ -51,13 +47,9 @@ function _M.gateway_auth(token, h)
   return h
 end
 
---- The provider's auth header for a key (nil key: none, for BYOK / unified billing).
+--- The provider's auth header for a key (nil key: none, for BYOK / unified billing); provider: a gateway slug.
 function _M.provider_auth(provider, key, h)
-  if key then
-    local name = _M.AUTH_HEADER[provider] or "authorization"
-    h[name] = name == "authorization" and ("Bearer " .. key) or key
-  end
-  return h
+  return providers.auth(provider, key, h)
 end
 
 local function escape(s)

@@ -7,7 +7,7 @@ local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
 local media = require("tanstack.ai.media")
 local openai = require("tanstack.ai.formats.openai")
-local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local providers = require("cloudflare.tanstack_ai.providers")
 local request = require("cloudflare.tanstack_ai.request")
 local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
 
@@ -129,7 +129,7 @@ function Adapter:transcribe(opts)
 end
 
 function _M.new(provider, model, cfg)
-  local p = catalog.get(provider)
+  local p = providers.get(provider)
   return setmetatable({ kind = "transcription", name = p.name, model = model, config = cfg, provider = p }, Adapter)
 end
 

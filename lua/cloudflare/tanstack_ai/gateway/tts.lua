@@ -7,7 +7,7 @@ local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local core = require("tanstack.ai.core")
 local gemini = require("tanstack.ai.formats.gemini")
-local catalog = require("cloudflare.tanstack_ai.gateway.catalog")
+local providers = require("cloudflare.tanstack_ai.providers")
 local request = require("cloudflare.tanstack_ai.request")
 local media = require("tanstack.ai.media")
 local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
@@ -20,10 +20,6 @@ local _M = {}
 local OPENAI_FORMATS = { mp3 = "audio/mpeg", opus = "audio/opus", aac = "audio/aac", flac = "audio/flac",
   wav = "audio/wav", pcm = "audio/pcm" }
 _M.OPENAI_FORMATS = OPENAI_FORMATS
-
-_M.OPENAI_DEFAULT_VOICE = "alloy"
-_M.GEMINI_DEFAULT_VOICE = "Kore"
-_M.GEMINI_DEFAULT_RATE = 24000
 
 local function copy(t)
   local o = {}
@@ -40,7 +36,7 @@ local function openai_speech(self, opts)
   local body = copy(opts.modelOptions)
   body.model = model
   body.input = opts.text
-  body.voice = opts.voice or body.voice or _M.OPENAI_DEFAULT_VOICE
+  body.voice = opts.voice or body.voice or p.default_voice
   body.response_format = fmt
   if opts.speed ~= nil then body.speed = opts.speed end
   local r, err = request.call(self.config, { provider = p.slug, gateway_path = p.speech_path, body = body,
@@ -72,7 +68,7 @@ local function gemini_speech(self, opts)
   gen.responseModalities = json.array({ "AUDIO" })
   if opts.voice ~= nil or gen.speechConfig == nil then
     local sc = copy(gen.speechConfig)
-    sc.voiceConfig = { prebuiltVoiceConfig = { voiceName = opts.voice or _M.GEMINI_DEFAULT_VOICE } }
+    sc.voiceConfig = { prebuiltVoiceConfig = { voiceName = opts.voice or p.default_voice } }
     gen.speechConfig = sc
   end
   body.generationConfig = gen
@@ -99,7 +95,7 @@ local function gemini_speech(self, opts)
     return nil, errors.new({ message = "Gemini speech: the response has no audio (is " .. model ..
       " a TTS model?)", kind = "provider", provider = p.slug, body = json.try_encode(v) })
   end
-  rate = rate or _M.GEMINI_DEFAULT_RATE
+  rate = rate or p.pcm_rate
   local raw = table.concat(pcm)
   if fmt == "pcm" then
     return { id = events.id("speech"), model = model, audio = core.base64_encode(raw), format = "pcm",
@@ -113,13 +109,15 @@ local Adapter = {}
 Adapter.__index = Adapter
 Adapter.__tostring = function(a) return a.provider.label .. "TTSAdapter(" .. a.model .. ")" end
 
+-- the request form a provider's speech_api names (providers/<name>.lua)
+local SPEECH_APIS = { speech = openai_speech, generate_content = gemini_speech }
+
 function Adapter:generate_speech(opts)
-  if self.provider.wire == "gemini" then return gemini_speech(self, opts) end
-  return openai_speech(self, opts)
+  return SPEECH_APIS[self.provider.speech_api](self, opts)
 end
 
 function _M.new(provider, model, cfg)
-  local p = catalog.get(provider)
+  local p = providers.get(provider)
   return setmetatable({ kind = "tts", name = p.name, model = model, config = cfg, provider = p }, Adapter)
 end
 

@@ -25,7 +25,7 @@ local ai = require("tanstack.ai")
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local http = require("tanstack.ai.http")
-local health_mod = require("cloudflare.tanstack_ai.router.health")
+local health_mod = require("cloudflare.tanstack_ai.router.breaker")
 local limiter_mod = require("cloudflare.tanstack_ai.router.limiter")
 local stream_mod = require("tanstack.ai.stream")
 

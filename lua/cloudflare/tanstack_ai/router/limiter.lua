@@ -5,7 +5,7 @@
 -- shared by the workers), else a Lua table (per worker / per process). Never across hosts: that is AI Gateway's
 -- rate limiting (docs/openresty.md).
 local type, tostring, floor = type, tostring, math.floor
-local health = require("cloudflare.tanstack_ai.router.health")
+local health = require("cloudflare.tanstack_ai.router.breaker")
 
 local _M = {}
 

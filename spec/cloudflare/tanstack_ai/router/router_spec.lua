@@ -2,7 +2,7 @@
 -- before the first byte and never after, health, weighted order, auth, the token limiter, the usage hook.
 local emulator = require("helpers.emulator")
 local router = require("cloudflare.tanstack_ai.router")
-local health = require("cloudflare.tanstack_ai.router.health")
+local health = require("cloudflare.tanstack_ai.router.breaker")
 local limiter = require("cloudflare.tanstack_ai.router.limiter")
 
 local A, B = "@cf/meta/llama-3.1-8b-instruct", "@cf/meta/llama-3.2-3b-instruct"

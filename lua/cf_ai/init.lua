@@ -1,6 +1,6 @@
 -- Neovim plugin of cloudflare-tanstack-ai: ask, chat, ask about the selection, cancel.
 --
---   require("cloudflare_tanstack_ai").setup({
+--   require("cf_ai").setup({
 --     provider = "workers-ai",        -- or openai, anthropic, gemini, grok, openrouter (through AI Gateway)
 --     model = "@cf/meta/llama-4-scout-17b-16e-instruct",
 --     config = {},                    -- the adapter's config; CLOUDFLARE_* environment variables fill the rest
@@ -9,34 +9,27 @@
 -- Requests run as tanstack.ai.async tasks on the editor's own libuv loop (vim.uv, vim.loop on 0.9 and older),
 -- woken by the sockets: nothing runs while nothing streams. Every buffer update and every callback the user
 -- gives runs through vim.schedule, on the main loop, where the whole editor API is allowed (no E5560).
--- Errors are shown with vim.notify, never swallowed.
+-- Errors are shown with vim.notify, never swallowed; they name setup{} keys, not the library's.
+-- The providers' facts (default models, key variables, constructors) come from cloudflare/tanstack_ai/providers.
 -- luacheck: globals vim (options are set through vim.bo / vim.wo)
 
 -- Outside Neovim (a rock's smoke test, plain Lua) the module loads, and each of its functions says where it runs.
 if type(vim) ~= "table" then
   return setmetatable({}, { __index = function(_, k)
-    error("cloudflare_tanstack_ai." .. tostring(k) .. ": this is the Neovim plugin: use it inside Neovim", 2)
+    error("cf_ai." .. tostring(k) .. ": this is the Neovim plugin: use it inside Neovim", 2)
   end })
 end
+
+local providers = require("cloudflare.tanstack_ai.providers")
 
 local M = {}
 
 local api = vim.api
 local uv = vim.uv or vim.loop
 
-local PROVIDERS = {
-  ["workers-ai"] = { ctor = "create_workers_ai_chat", model = "@cf/meta/llama-4-scout-17b-16e-instruct" },
-  openai = { ctor = "create_openai_chat", model = "gpt-4o-mini", key = "OPENAI_API_KEY" },
-  anthropic = { ctor = "create_anthropic_chat", model = "claude-sonnet-4-5", key = "ANTHROPIC_API_KEY" },
-  gemini = { ctor = "create_gemini_chat", model = "gemini-2.5-flash", key = "GEMINI_API_KEY" },
-  grok = { ctor = "create_grok_chat", model = "grok-4", key = "XAI_API_KEY" },
-  openrouter = { ctor = "create_openrouter_chat", model = "openai/gpt-4o-mini", key = "OPENROUTER_API_KEY" },
-}
-M.PROVIDERS = PROVIDERS
-
 local DEFAULTS = {
   provider = "workers-ai",
-  model = nil,         -- default: the provider's (PROVIDERS[provider].model)
+  model = nil,         -- default: the provider's (providers/<name>.lua, models.chat)
   gateway = nil,       -- AI Gateway id (third-party providers need one; Workers AI goes through it when set)
   config = nil,        -- table passed to the adapter constructor (accountId, apiKey, cfApiKey, apiBaseUrl, ...)
   adapter = nil,       -- any adapter of the module, or function(model, config) -> adapter: wins over provider
@@ -50,9 +43,10 @@ local DEFAULTS = {
   notify_errors = true,
 }
 
+local KEYS = { "provider", "model", "gateway", "config", "adapter", "system", "chat_options", "open", "focus",
+  "on_token", "on_done", "on_error", "notify_errors" }
 local KNOWN = {}
-for _, k in ipairs({ "provider", "model", "gateway", "config", "adapter", "system", "chat_options", "open", "focus",
-  "on_token", "on_done", "on_error", "notify_errors" }) do KNOWN[k] = true end
+for _, k in ipairs(KEYS) do KNOWN[k] = true end
 
 M.options = vim.deepcopy(DEFAULTS)
 local jobs = {}        -- id -> job, while running
@@ -61,7 +55,7 @@ local stop_driver      -- async.attach_uv's stop function
 local chat_bufs = {}   -- buf -> true
 
 local function notify(msg, level)
-  vim.notify("cloudflare-tanstack-ai: " .. msg, level or vim.log.levels.ERROR)
+  vim.notify("cf-ai: " .. msg, level or vim.log.levels.ERROR)
 end
 M._notify = notify
 
@@ -86,18 +80,30 @@ local function loaded()
   return true
 end
 
+--- The provider setup{ provider = ... } names (providers/<name>.lua), or nil.
+function M.provider(o)
+  return providers.find((o or M.options).provider)
+end
+
+--- The model the options ask for: setup{ model }, else the provider's default chat model.
+function M.model(o)
+  o = o or M.options
+  local p = M.provider(o)
+  return o.model or (p and p.models.chat)
+end
+
 function M.setup(opts)
   opts = opts or {}
-  if type(opts) ~= "table" then error("cloudflare_tanstack_ai.setup: expected a table", 2) end
+  if type(opts) ~= "table" then error("cf_ai.setup: expected a table: setup({ provider = ..., ... })", 2) end
   for k in pairs(opts) do
-    if not KNOWN[k] then error("cloudflare_tanstack_ai.setup: unknown option '" .. tostring(k) .. "'", 2) end
+    if not KNOWN[k] then
+      error("cf_ai.setup: unknown key '" .. tostring(k) .. "' (setup{} takes " .. table.concat(KEYS, ", ") .. ")", 2)
+    end
   end
   local o = vim.tbl_extend("force", vim.deepcopy(DEFAULTS), opts)
-  if not o.adapter and not PROVIDERS[o.provider] then
-    local names = vim.tbl_keys(PROVIDERS)
-    table.sort(names)
-    error("cloudflare_tanstack_ai.setup: unknown provider '" .. tostring(o.provider) .. "' (one of " ..
-      table.concat(names, ", ") .. ")", 2)
+  if not o.adapter and not M.provider(o) then
+    error("cf_ai.setup: unknown provider '" .. tostring(o.provider) .. "' (setup{ provider = ... }: one of " ..
+      providers.names() .. ")", 2)
   end
   M.options = o
   M._adapter = nil
@@ -106,25 +112,51 @@ function M.setup(opts)
   return M
 end
 
+local function unset(cfg, camel, snake) return cfg[camel] == nil and cfg[snake] == nil end
+
 --- The adapter config the options describe: setup's config, the gateway id, and for a third-party provider its
 --- key from the provider's usual environment variable; CLOUDFLARE_* variables fill the rest (in the library).
 function M.adapter_config(o)
   o = o or M.options
   local cfg = vim.deepcopy(o.config or {})
-  local p = PROVIDERS[o.provider]
-  if o.gateway and cfg.gatewayId == nil and cfg.gateway_id == nil then cfg.gatewayId = o.gateway end
-  local gw = cfg.gatewayId or cfg.gateway_id
-  if gw and cfg.binding == nil then
-    if cfg.accountId == nil and cfg.account_id == nil then cfg.accountId = os.getenv("CLOUDFLARE_ACCOUNT_ID") end
-    local cf_key = os.getenv("CLOUDFLARE_API_KEY") or os.getenv("CLOUDFLARE_API_TOKEN")
-    if o.provider == "workers-ai" then
-      if cfg.apiKey == nil and cfg.api_key == nil then cfg.apiKey = cf_key end
-    else
-      if cfg.cfApiKey == nil and cfg.cf_api_key == nil then cfg.cfApiKey = cf_key end
-      if cfg.apiKey == nil and cfg.api_key == nil and p and p.key then cfg.apiKey = os.getenv(p.key) end
-    end
+  local p = M.provider(o)
+  if o.gateway and unset(cfg, "gatewayId", "gateway_id") then cfg.gatewayId = o.gateway end
+  if not (cfg.gatewayId or cfg.gateway_id) or cfg.binding ~= nil then return cfg end
+  if unset(cfg, "accountId", "account_id") then cfg.accountId = os.getenv("CLOUDFLARE_ACCOUNT_ID") end
+  -- through AI Gateway a third-party provider's key is its own; the Cloudflare key authenticates the gateway
+  if p and p.gateway_only and unset(cfg, "cfApiKey", "cf_api_key") then
+    cfg.cfApiKey = providers.key_from_env(providers.get("workers-ai"), os.getenv)
   end
+  if p and unset(cfg, "apiKey", "api_key") then cfg.apiKey = providers.key_from_env(p, os.getenv) end
   return cfg
+end
+
+local function env_set(name) local v = os.getenv(name) return v ~= nil and v ~= "" end
+
+-- What the options lack, said in setup{} keys before the library would say it in its config's (nil: nothing).
+local function setup_problem(o, cfg)
+  local p = M.provider(o)
+  if not p or cfg.binding ~= nil then return nil end
+  if p.gateway_only and not (cfg.gatewayId or cfg.gateway_id) then
+    return "provider '" .. p.name .. "' goes through AI Gateway: set setup{ gateway = \"<gateway id>\" }"
+  end
+  if unset(cfg, "accountId", "account_id") and not env_set("CLOUDFLARE_ACCOUNT_ID") then
+    return "no account id: export CLOUDFLARE_ACCOUNT_ID=... or set setup{ config = { accountId = \"...\" } }"
+  end
+  if not p.gateway_only and unset(cfg, "apiKey", "api_key") and unset(cfg, "cfApiKey", "cf_api_key") and
+    not providers.key_from_env(p, os.getenv) then
+    return "no API key: export CLOUDFLARE_API_KEY=... or set setup{ config = { apiKey = \"...\" } }"
+  end
+end
+
+local function make_adapter(o)
+  if type(o.adapter) == "table" then return o.adapter end
+  local cfg = M.adapter_config(o)
+  if type(o.adapter) == "function" then return o.adapter(M.model(o), cfg) end
+  local problem = setup_problem(o, cfg)
+  if problem then error(problem, 0) end
+  local ctor = providers.constructor_names(M.provider(o), "chat")
+  return require("cloudflare.tanstack_ai")[ctor](M.model(o), cfg)
 end
 
 --- The adapter for the current options (made once per setup). nil, message when it cannot be made.
@@ -132,23 +164,10 @@ function M.adapter()
   if M._adapter then return M._adapter end
   local ok, err = loaded()
   if not ok then return nil, err end
-  local o = M.options
   local made
-  ok, err = pcall(function()
-    if type(o.adapter) == "table" then
-      made = o.adapter
-    else
-      local cf = require("cloudflare.tanstack_ai")
-      local model = o.model or (PROVIDERS[o.provider] and PROVIDERS[o.provider].model)
-      if type(o.adapter) == "function" then
-        made = o.adapter(model, M.adapter_config(o))
-      else
-        made = cf[PROVIDERS[o.provider].ctor](model, M.adapter_config(o))
-      end
-    end
-  end)
-  if not ok then return nil, tostring(err):gsub("^[^:]*:%d+: ", "") end
-  if type(made) ~= "table" then return nil, "options.adapter did not give an adapter" end
+  ok, made = pcall(make_adapter, M.options)
+  if not ok then return nil, "setup{}: " .. tostring(made):gsub("^[^:]*:%d+: ", "") end
+  if type(made) ~= "table" then return nil, "setup{ adapter = ... } did not give an adapter" end
   M._adapter = made
   return made
 end
@@ -183,21 +202,24 @@ local function scratch(name, filetype)
   return buf
 end
 
-local function show(buf, open, focus)
+local function window_of(buf)
   for _, w in ipairs(api.nvim_list_wins()) do
-    if api.nvim_win_get_buf(w) == buf then
-      if focus then api.nvim_set_current_win(w) end
-      return w
-    end
+    if api.nvim_win_get_buf(w) == buf then return w end
+  end
+end
+
+local SPLIT = { vsplit = "vsplit", tab = "tabnew", current = nil }
+
+local function show(buf, open, focus)
+  local w = window_of(buf)
+  if w then
+    if focus then api.nvim_set_current_win(w) end
+    return w
   end
   local prev = api.nvim_get_current_win()
-  if open == "vsplit" then
-    vim.cmd("vsplit")
-  elseif open == "tab" then
-    vim.cmd("tabnew")
-  elseif open ~= "current" then
-    vim.cmd("split")
-  end
+  local cmd = SPLIT[open]
+  if cmd == nil and open ~= "current" then cmd = "split" end
+  if cmd then vim.cmd(cmd) end
   local win = api.nvim_get_current_win()
   api.nvim_win_set_buf(win, buf)
   vim.wo[win].wrap = true
@@ -228,7 +250,7 @@ end
 M._append = append
 
 ---------------------------------------------------------------------------------------------------
--- Requests
+-- Requests: a job is one streamed chat (its fields: id, buf, task, stream, done, text, err, canceled, cancel)
 ---------------------------------------------------------------------------------------------------
 
 local function message_of(err)
@@ -238,6 +260,93 @@ local function message_of(err)
     return tostring(err.message or vim.inspect(err))
   end
   return tostring(err)
+end
+
+local Job = {}
+Job.__index = Job
+
+function Job.new(req, o)
+  next_id = next_id + 1
+  local job = setmetatable({ id = next_id, buf = req.buf, started = uv.now(), req = req, o = o,
+    pending = {}, flushing = false }, Job)
+  job.cancel = function() return job:stop() end -- job.cancel(), as callers always wrote it
+  job.flush_cb = function() job:flush() end
+  return job
+end
+
+-- Deltas are coalesced: one scheduled flush for however many arrived since the last one.
+function Job:flush()
+  self.flushing = false
+  local text = table.concat(self.pending)
+  self.pending = {}
+  if text == "" then return end
+  if self.buf then append(self.buf, text) end
+  call_each("on_token", self.o.on_token, self.req.on_token, text, self)
+end
+
+function Job:on_delta(delta)
+  self.pending[#self.pending + 1] = delta
+  if not self.flushing then
+    self.flushing = true
+    vim.schedule(self.flush_cb)
+  end
+end
+
+-- The ai.chat options: setup's chat_options, the adapter, the messages, the system prompt.
+local function chat_options(o, adapter, messages)
+  local options = vim.tbl_extend("force", o.chat_options or {}, { adapter = adapter, messages = messages,
+    stream = true })
+  if o.system and not options.systemPrompts then options.systemPrompts = { o.system } end
+  return options
+end
+
+-- The task's body: stream the chat, hand each text delta on; the whole text is the task's result.
+function Job:run(options)
+  local stream = require("tanstack.ai").chat(options)
+  self.stream = stream
+  if self.canceled then stream:cancel() end
+  local parts = {}
+  for ev in stream do
+    if ev.type == "TEXT_MESSAGE_CONTENT" then
+      parts[#parts + 1] = ev.delta
+      self:on_delta(ev.delta)
+    elseif ev.type == "RUN_ERROR" then
+      self.error = ev.error or { message = ev.message, code = ev.code }
+    end
+  end
+  return table.concat(parts)
+end
+
+-- On the main loop, after the task: the last text, then on_done / on_error (or the cancel note).
+function Job:finish(t)
+  jobs[self.id] = nil -- here, after the last text is in the buffer: the next prompt sees the whole answer
+  self:flush()
+  detach_if_polling()
+  local err
+  if self.canceled then
+    if self.buf then append(self.buf, "\n\n[canceled]\n") end
+    notify("request " .. self.id .. " canceled", vim.log.levels.INFO)
+  elseif not t.ok then
+    err = t.err
+  else
+    err = self.error
+  end
+  self.done, self.text = true, t.ok and t.result or nil
+  if err then
+    self.err = err
+    if self.o.notify_errors then notify(message_of(err)) end
+    call_each("on_error", self.o.on_error, self.req.on_error, err, self)
+  elseif not self.canceled then
+    call_each("on_done", self.o.on_done, self.req.on_done, self.text, self)
+  end
+end
+
+function Job:stop()
+  if self.canceled or self.task.done then return false end
+  self.canceled = true
+  if self.stream then self.stream:cancel() end
+  require("tanstack.ai.async").wake() -- the task is waiting on a socket that will say nothing more
+  return true
 end
 
 --- Stream a chat. req: messages, buf (answers are appended to it), on_token, on_done, on_error (each scheduled,
@@ -250,84 +359,11 @@ function M.request(req)
     return nil, aerr
   end
   local o = M.options
-  local ai = require("tanstack.ai")
-  local async = require("tanstack.ai.async")
   attach()
-  next_id = next_id + 1
-  local job = { id = next_id, buf = req.buf, started = uv.now() }
-
-  -- deltas are coalesced: one scheduled flush for however many arrived since the last one
-  local pending, flushing = {}, false
-  local function flush()
-    flushing = false
-    local text = table.concat(pending)
-    pending = {}
-    if text == "" then return end
-    if job.buf then append(job.buf, text) end
-    call_each("on_token", o.on_token, req.on_token, text, job)
-  end
-  local function on_delta(delta)
-    pending[#pending + 1] = delta
-    if not flushing then
-      flushing = true
-      vim.schedule(flush)
-    end
-  end
-
-  local options = vim.tbl_extend("force", o.chat_options or {}, {
-    adapter = adapter,
-    messages = req.messages,
-    stream = true,
-  })
-  if o.system and not options.systemPrompts then options.systemPrompts = { o.system } end
-
-  job.task = async.spawn(function()
-    local stream = ai.chat(options)
-    job.stream = stream
-    if job.canceled then stream:cancel() end
-    local parts = {}
-    for ev in stream do
-      if ev.type == "TEXT_MESSAGE_CONTENT" then
-        parts[#parts + 1] = ev.delta
-        on_delta(ev.delta)
-      elseif ev.type == "RUN_ERROR" then
-        job.error = ev.error or { message = ev.message, code = ev.code }
-      end
-    end
-    return table.concat(parts)
-  end)
-  job.task.on_done = function(t)
-    vim.schedule(function()
-      jobs[job.id] = nil -- here, after the last text is in the buffer: the next prompt sees the whole answer
-      flush()
-      detach_if_polling()
-      local err
-      if job.canceled then
-        if job.buf then append(job.buf, "\n\n[canceled]\n") end
-        notify("request " .. job.id .. " canceled", vim.log.levels.INFO)
-        err = nil
-      elseif not t.ok then
-        err = t.err
-      elseif job.error then
-        err = job.error
-      end
-      job.done, job.text = true, t.ok and t.result or nil
-      if err then
-        job.err = err
-        if o.notify_errors then notify(message_of(err)) end
-        call_each("on_error", o.on_error, req.on_error, err, job)
-      elseif not job.canceled then
-        call_each("on_done", o.on_done, req.on_done, job.text, job)
-      end
-    end)
-  end
-  function job.cancel()
-    if job.canceled or job.task.done then return false end
-    job.canceled = true
-    if job.stream then job.stream:cancel() end
-    async.wake() -- the task is waiting on a socket that will say nothing more
-    return true
-  end
+  local job = Job.new(req, o)
+  local options = chat_options(o, adapter, req.messages)
+  job.task = require("tanstack.ai.async").spawn(function() return job:run(options) end)
+  job.task.on_done = function(t) vim.schedule(function() job:finish(t) end) end
   jobs[job.id] = job
   return job
 end
@@ -383,6 +419,8 @@ end
 
 local HEADERS = { ["## You"] = "user", ["## Assistant"] = "assistant", ["## System"] = "system" }
 
+local function header_of(line) return HEADERS[(line:gsub("%s+$", ""))] end
+
 --- The messages of a chat buffer's text: sections under "## You", "## Assistant", "## System" (text above the
 --- first one is a title). Empty sections are left out.
 function M.parse_chat(lines)
@@ -394,7 +432,7 @@ function M.parse_chat(lines)
     end
   end
   for _, line in ipairs(lines) do
-    local role = HEADERS[line:gsub("%s+$", "")]
+    local role = header_of(line)
     if role then
       close()
       cur = { role = role, lines = {} }
@@ -409,8 +447,8 @@ end
 local function chat_title()
   local o = M.options
   if type(o.adapter) == "table" then return "# cf-ai chat" end
-  local model = o.model or (PROVIDERS[o.provider] and PROVIDERS[o.provider].model) or "?"
-  return "# cf-ai chat: " .. model .. " (" .. tostring(o.provider) .. (o.gateway and (" via AI Gateway " .. o.gateway) or "") .. ")"
+  return "# cf-ai chat: " .. (M.model(o) or "?") .. " (" .. tostring(o.provider) ..
+    (o.gateway and (" via AI Gateway " .. o.gateway) or "") .. ")"
 end
 
 local current_chat
@@ -428,6 +466,45 @@ function M.chat_buffer(new)
   return buf
 end
 
+local function answering(buf)
+  for _, j in pairs(jobs) do
+    if j.buf == buf then return true end
+  end
+  return false
+end
+
+-- The line of the last "## You" header when no other section follows it, or nil.
+local function last_you(lines)
+  for i = #lines, 1, -1 do
+    local role = header_of(lines[i])
+    if role then return role == "user" and i or nil end
+  end
+end
+
+-- The prompt becomes the last "## You" section (replacing what was typed there).
+local function put_prompt(buf, prompt)
+  if not last_you(api.nvim_buf_get_lines(buf, 0, -1, false)) then append(buf, "\n\n## You\n") end
+  local at = last_you(api.nvim_buf_get_lines(buf, 0, -1, false))
+  api.nvim_buf_set_lines(buf, at, -1, false, vim.split(prompt, "\n", { plain = true }))
+end
+
+-- Trailing blank lines go, then the answer section opens.
+local function open_answer(buf)
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  local n = #lines
+  while n > 1 and lines[n]:match("^%s*$") do n = n - 1 end
+  api.nvim_buf_set_lines(buf, n, -1, false, { "", "## Assistant", "" })
+end
+
+-- A new "## You" section; the cursor of a window on the conversation goes where the next prompt is typed.
+local function next_prompt(buf)
+  append(buf, "\n\n## You\n")
+  local last = api.nvim_buf_line_count(buf)
+  for _, w in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_get_buf(w) == buf then api.nvim_win_set_cursor(w, { last, 0 }) end
+  end
+end
+
 --- Continue the conversation of the chat buffer with prompt (nil: send what is typed under the last "## You").
 --- The answer streams in under "## Assistant", then a new "## You" section waits for the next prompt.
 function M.chat(prompt, opts)
@@ -436,60 +513,26 @@ function M.chat(prompt, opts)
   local buf = M.chat_buffer(opts.new)
   current_chat = buf
   show(buf, opts.open or o.open, opts.focus == nil and true or opts.focus)
-  for _, j in pairs(jobs) do
-    if j.buf == buf then
-      notify("chat: this conversation is still answering (:CfAiCancel stops it)", vim.log.levels.WARN)
-      return nil
-    end
+  if answering(buf) then
+    notify("chat: this conversation is still answering (:CfAiCancel stops it)", vim.log.levels.WARN)
+    return nil
   end
-  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
-  local last_you
-  for i = #lines, 1, -1 do
-    if lines[i]:gsub("%s+$", "") == "## You" then last_you = i break end
-    if HEADERS[lines[i]:gsub("%s+$", "")] then break end
-  end
-  if prompt and not prompt:match("^%s*$") then
-    if not last_you then
-      append(buf, "\n\n## You\n")
-    end
-    -- the prompt becomes the last "## You" section (replacing what was typed there)
-    lines = api.nvim_buf_get_lines(buf, 0, -1, false)
-    for i = #lines, 1, -1 do
-      if lines[i]:gsub("%s+$", "") == "## You" then last_you = i break end
-    end
-    local pl = vim.split(prompt, "\n", { plain = true })
-    api.nvim_buf_set_lines(buf, last_you, -1, false, pl)
-  end
+  if prompt and not prompt:match("^%s*$") then put_prompt(buf, prompt) end
   local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
   if #msgs == 0 or msgs[#msgs].role ~= "user" then
     notify("chat: nothing to send: type a prompt under the last \"## You\" or give one (:CfAiChat Hello)",
       vim.log.levels.WARN)
     return nil
   end
-  -- trim trailing blank lines, then open the answer section
-  lines = api.nvim_buf_get_lines(buf, 0, -1, false)
-  local n = #lines
-  while n > 1 and lines[n]:match("^%s*$") do n = n - 1 end
-  api.nvim_buf_set_lines(buf, n, -1, false, { "", "## Assistant", "" })
-  local function next_prompt()
-    append(buf, "\n\n## You\n")
-    -- the cursor of a window on the conversation goes where the next prompt is typed
-    local last = api.nvim_buf_line_count(buf)
-    for _, w in ipairs(api.nvim_list_wins()) do
-      if api.nvim_win_get_buf(w) == buf then api.nvim_win_set_cursor(w, { last, 0 }) end
+  open_answer(buf)
+  local function after(cb)
+    return function(x, job)
+      next_prompt(buf)
+      if cb then cb(x, job) end
     end
   end
-  return M.request({ buf = buf, messages = msgs,
-    on_token = opts.on_token,
-    on_done = function(text, job)
-      next_prompt()
-      if opts.on_done then opts.on_done(text, job) end
-    end,
-    on_error = function(err, job)
-      next_prompt()
-      if opts.on_error then opts.on_error(err, job) end
-    end,
-  })
+  return M.request({ buf = buf, messages = msgs, on_token = opts.on_token, on_done = after(opts.on_done),
+    on_error = after(opts.on_error) })
 end
 
 --- Cancel every running request (or only those answering into buf). Returns how many were cancelled.
@@ -506,7 +549,7 @@ end
 function M.jobs() return jobs end
 
 ---------------------------------------------------------------------------------------------------
--- Commands (plugin/cloudflare_tanstack_ai.lua calls this)
+-- Commands (plugin/cf_ai.lua calls this)
 ---------------------------------------------------------------------------------------------------
 
 local function with_prompt(args, label, fn)
@@ -514,6 +557,14 @@ local function with_prompt(args, label, fn)
   vim.ui.input({ prompt = label .. ": " }, function(input)
     if input and input ~= "" then fn(input) end
   end)
+end
+
+local function chat_command(a)
+  if a.args ~= "" then return M.chat(a.args, { new = a.bang }) end
+  local buf = M.chat_buffer(a.bang)
+  local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
+  if #msgs > 0 and msgs[#msgs].role == "user" then return M.chat(nil, { new = a.bang }) end
+  return with_prompt("", "Chat", function(p) M.chat(p, { new = a.bang }) end)
 end
 
 function M.create_commands()
@@ -526,15 +577,8 @@ function M.create_commands()
   cmd("CfAiSelection", function(a)
     M.ask_selection(a.args, a.line1, a.line2)
   end, { nargs = "*", range = true, desc = "Ask about the selected lines" })
-  cmd("CfAiChat", function(a)
-    if a.args == "" then
-      local buf = M.chat_buffer(a.bang)
-      local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
-      if #msgs > 0 and msgs[#msgs].role == "user" then return M.chat(nil, { new = a.bang }) end
-      return with_prompt("", "Chat", function(p) M.chat(p, { new = a.bang }) end)
-    end
-    M.chat(a.args, { new = a.bang })
-  end, { nargs = "*", bang = true, desc = "Continue the chat buffer's conversation (! starts a new one)" })
+  cmd("CfAiChat", chat_command,
+    { nargs = "*", bang = true, desc = "Continue the chat buffer's conversation (! starts a new one)" })
   cmd("CfAiCancel", function() M.cancel() end, { nargs = 0, desc = "Cancel the running requests" })
 end
 

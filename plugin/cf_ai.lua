@@ -1,8 +1,8 @@
 -- cloudflare-tanstack-ai for Neovim: :CfAiAsk, :CfAiChat, :'<,'>CfAiSelection, :CfAiCancel (and :checkhealth
--- cloudflare_tanstack_ai). Options: require("cloudflare_tanstack_ai").setup({...}); the commands work without it
--- (Workers AI, credentials from CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_KEY).
-if vim.g.loaded_cloudflare_tanstack_ai then return end
-vim.g.loaded_cloudflare_tanstack_ai = true -- luacheck: ignore 122
+-- cf_ai). Options: require("cf_ai").setup({...}); the commands work without it (Workers AI, credentials from
+-- CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_KEY).
+if vim.g.loaded_cf_ai then return end
+vim.g.loaded_cf_ai = true -- luacheck: ignore 122
 
 -- From a checkout (lazy.nvim / packer with build = "make LUA=luajit"): the C core is in build/luajit/ beside
 -- this directory. Installed as a rock, it is on package.cpath already.
@@ -15,4 +15,4 @@ if src:sub(1, 1) == "@" then
   end
 end
 
-require("cloudflare_tanstack_ai").create_commands()
+require("cf_ai").create_commands()

@@ -1,4 +1,4 @@
--- cloudflare.tanstack_ai.gateway: the cf-aig-* option headers, a config's cache headers, the gateway token,
+-- cloudflare.tanstack_ai.gateway (gateway/init.lua): the cf-aig-* option headers, a config's cache headers, the gateway token,
 -- each provider's auth header, query strings, gateway URLs and universal entries.
 local gateway = require("cloudflare.tanstack_ai.gateway")
 local config = require("cloudflare.tanstack_ai.config")
