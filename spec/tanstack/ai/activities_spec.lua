@@ -86,7 +86,9 @@ describe("activities", function()
     local out = activities.generate_speech({ adapter = fake("generate_speech", res), text = "hi" })
     assert.equal("RIFF....WAVE", out.bytes)
   end)
+end)
 
+describe("activities", function()
   it("hands back the adapter's nil, err unchanged", function()
     local e = errors.new({ message = "boom", kind = "provider" })
     for _, c in ipairs({ { "generate_image", "generate_images", { prompt = "p" } },
@@ -99,33 +101,33 @@ describe("activities", function()
       assert.equal(e, err, c[1])
     end
   end)
+end)
 
-  describe("onProgress", function()
-    it("reaches the transport of the activity's requests, and only those", function()
-      local t = stub.new({ stub.bytes(PNG, "image/png") })
-      local adapter = cf.create_workers_ai_image("@cf/stabilityai/stable-diffusion-xl-base-1.0",
-        { accountId = "acct", apiKey = "key-123456", transport = t, maxRetries = 0 })
-      local seen = {}
-      local res = assert(activities.generate_image({ adapter = adapter, prompt = "a cat",
-        onProgress = function(done, total, phase) seen[#seen + 1] = { done, total, phase } end }))
-      assert.equal(PNG, res.images[1].bytes)
-      assert.is_function(t.requests[1].on_progress)
-      t.requests[1].on_progress(3, 10, "download")
-      assert.same({ { 3, 10, "download" } }, seen)
-      assert(activities.generate_image({ adapter = adapter, prompt = "a dog" }))
-      assert.is_nil(t.requests[2].on_progress)
-    end)
+describe("activities: onProgress", function()
+  it("reaches the transport of the activity's requests, and only those", function()
+    local t = stub.new({ stub.bytes(PNG, "image/png") })
+    local adapter = cf.create_workers_ai_image("@cf/stabilityai/stable-diffusion-xl-base-1.0",
+      { accountId = "acct", apiKey = "key-123456", transport = t, maxRetries = 0 })
+    local seen = {}
+    local res = assert(activities.generate_image({ adapter = adapter, prompt = "a cat",
+      onProgress = function(done, total, phase) seen[#seen + 1] = { done, total, phase } end }))
+    assert.equal(PNG, res.images[1].bytes)
+    assert.is_function(t.requests[1].on_progress)
+    t.requests[1].on_progress(3, 10, "download")
+    assert.same({ { 3, 10, "download" } }, seen)
+    assert(activities.generate_image({ adapter = adapter, prompt = "a dog" }))
+    assert.is_nil(t.requests[2].on_progress)
+  end)
 
-    it("is cleared when the adapter raises", function()
-      local a = { generate_images = function() error("adapter bug", 0) end }
-      local ok, err = pcall(activities.generate_image, { adapter = a, prompt = "p", onProgress = function() end })
-      assert.is_false(ok)
-      assert.equal("adapter bug", err)
-      local t = stub.new({ stub.bytes(PNG, "image/png") })
-      local adapter = cf.create_workers_ai_image("@cf/stabilityai/stable-diffusion-xl-base-1.0",
-        { accountId = "acct", apiKey = "key-123456", transport = t, maxRetries = 0 })
-      assert(activities.generate_image({ adapter = adapter, prompt = "a dog" }))
-      assert.is_nil(t.requests[1].on_progress)
-    end)
+  it("is cleared when the adapter raises", function()
+    local a = { generate_images = function() error("adapter bug", 0) end }
+    local ok, err = pcall(activities.generate_image, { adapter = a, prompt = "p", onProgress = function() end })
+    assert.is_false(ok)
+    assert.equal("adapter bug", err)
+    local t = stub.new({ stub.bytes(PNG, "image/png") })
+    local adapter = cf.create_workers_ai_image("@cf/stabilityai/stable-diffusion-xl-base-1.0",
+      { accountId = "acct", apiKey = "key-123456", transport = t, maxRetries = 0 })
+    assert(activities.generate_image({ adapter = adapter, prompt = "a dog" }))
+    assert.is_nil(t.requests[1].on_progress)
   end)
 end)

@@ -90,6 +90,11 @@ describe("signing", function()
     assert.is_false(signing.new(SECRET .. "x"):verify("t", id, "f", { a = 1 }))
     assert.is_true(signing.new(SECRET):verify("t", id, "f", { a = 1 })) -- stateless: any signer of the secret
   end)
+end)
+
+describe("signing", function()
+  local s
+  before_each(function() s = signing.new(SECRET) end)
 
   it("treats a missing thread as the empty thread", function()
     local id = s:sign(nil, "f", { a = 1 })

@@ -126,7 +126,9 @@ describe("openai format: stream events", function()
       assert.same({}, out:of("fail_payload"), chunk)
     end
   end)
+end)
 
+describe("openai format: stream events", function()
   it("an error report, alone or beside choices (OpenRouter after the stream began), fails the turn", function()
     local out = decode('{"error":{"message":"overloaded","code":"x1"}}')
     assert.same({ "fail_payload" }, out:names())
@@ -213,7 +215,6 @@ describe("openai format: request pieces", function()
   local function user(content)
     return openai.convert_messages(nil, { { role = "user", content = content } })[1].content
   end
-
   it("audio parts as input_audio with the format from the media type; empty text parts left out", function()
     local c = user({ { type = "text", content = "" }, { type = "text", content = "listen" },
       { type = "audio", source = { type = "data", value = "AAA", mimeType = "audio/mpeg" } },
@@ -280,7 +281,12 @@ describe("openai format: request pieces", function()
     assert.is_nil(mo.model)
     assert.same({}, openai.base_body(nil))
   end)
+end)
 
+describe("openai format: request pieces", function()
+  local function user(content)
+    return openai.convert_messages(nil, { { role = "user", content = content } })[1].content
+  end
   it("build_request: stream = false, a temperature of 0 and one max token are sent as given", function()
     local b = openai.build_request({ model = "m", messages = {}, stream = false, temperature = 0, maxTokens = 1 })
     assert.is_false(b.stream)
