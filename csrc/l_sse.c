@@ -12,6 +12,10 @@
  *     a path: { "key", 1, ... } (numbers are 1-based array positions).
  *     The shapes are compiled once per table (cached by identity, weakly):
  *     treat a shapes table as a constant.
+ *   core.sse_parser{ retry = true }: each valid retry field also comes out,
+ *     when it is processed, as { retry = ms } (no data) in stream order with
+ *     the events, whether its block dispatches an event or not (WHATWG HTML
+ *     9.2.6 applies the field then; eventsource-parser's onRetry likewise).
  *   p:reconnection_time() -> ms | nil: the event stream's reconnection time
  *     (WHATWG HTML 9.2.6), set by the last retry field of all ASCII digits,
  *     in any block, whether it dispatched an event or not; kept across
@@ -42,6 +46,13 @@ static void on_event(void *ud, const sse_event *ev)
 {
     emit_ctx *c = ud;
     lua_State *L = c->L;
+    if (ev->data == NULL) { /* a retry notice (core.sse_parser{ retry = true }) */
+        lua_createtable(L, 0, 1);
+        lua_pushinteger(L, (lua_Integer)ev->retry);
+        lua_setfield(L, -2, "retry");
+        lua_rawseti(L, -2, ++c->n);
+        return;
+    }
     if (c->u->pick) {
         const char *text;
         size_t len;
@@ -264,8 +275,12 @@ static int l_new(lua_State *L)
     size_t max = (size_t)tai_opt_number(L, 1, "max_event_bytes",
                                         (lua_Number)SSE_DEFAULT_MAX_EVENT_BYTES, 1);
     const jp_spec *spec = NULL;
+    int report_retry = 0;
     l_sse *u;
     if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "retry");
+        report_retry = lua_toboolean(L, -1);
+        lua_pop(L, 1);
         lua_getfield(L, 1, "pick");
         if (lua_isnil(L, -1))
             lua_pop(L, 1);
@@ -281,6 +296,7 @@ static int l_new(lua_State *L)
 #endif
     memset(u, 0, sizeof *u);
     sse_init(&u->p, max);
+    u->p.report_retry = report_retry;
     luaL_getmetatable(L, TAI_MT_SSE);
     lua_setmetatable(L, -2); /* from here __gc owns what u holds */
     if (spec) {

@@ -145,8 +145,15 @@ static int process_line(sse_parser *p, const char *line, size_t len,
         } else if (memcmp(line, "retry", 5) == 0) {
             /* applied now, whether or not this block dispatches an event */
             long long r = parse_retry(value, vlen);
-            if (r >= 0)
+            if (r >= 0) {
                 p->retry = p->reconnection_time = r;
+                if (p->report_retry) {
+                    sse_event notice;
+                    memset(&notice, 0, sizeof notice);
+                    notice.retry = r;
+                    cb(ud, &notice);
+                }
+            }
         }
         break;
     case 2:

@@ -9,7 +9,7 @@
 #include "buf.h"
 
 typedef struct sse_event {
-    const char *data;  /* never NULL */
+    const char *data;  /* never NULL, except in a retry notice (report_retry) */
     size_t data_len;
     const char *event; /* NULL when no (non-empty) event type was set */
     size_t event_len;
@@ -40,6 +40,12 @@ typedef struct sse_parser {
     int skip_lf;   /* last byte seen was CR: an LF next is part of that line end */
     int bom;       /* BOM bytes matched so far; SSE_BOM_DONE once decided */
     int failed;    /* sticky: a limit was exceeded or memory ran out */
+    /* Set by the caller after sse_init: every valid retry field is also
+     * reported when it is processed (WHATWG HTML 9.2.6 applies it then, in a
+     * block that dispatches an event or not), as a "retry notice": an
+     * sse_event with data == NULL, event == id == NULL and retry set, in
+     * stream order with the events (as eventsource-parser's onRetry). */
+    int report_retry;
     char error[96];
 } sse_parser;
 

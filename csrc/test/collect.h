@@ -34,11 +34,20 @@ static inline void put_num(tai_buf *b, char tag, long long v)
 typedef struct sse_out {
     tai_buf events;
     int count;
+    int notices;          /* retry notices (report_retry) */
+    long long last_notice;
+    long long reconnection; /* sse_collect_state */
 } sse_out;
 
 static inline void sse_collect(void *ud, const sse_event *ev)
 {
     sse_out *o = ud;
+    if (ev->data == NULL) { /* a retry notice (report_retry) */
+        put_num(&o->events, 'N', ev->retry);
+        o->notices++;
+        o->last_notice = ev->retry;
+        return;
+    }
     put(&o->events, 'D', ev->data, ev->data_len);
     if (ev->event)
         put(&o->events, 'E', ev->event, ev->event_len);
@@ -54,6 +63,7 @@ static inline void sse_collect(void *ud, const sse_event *ev)
 static inline void sse_collect_state(sse_out *o, const sse_parser *p)
 {
     put_num(&o->events, 'T', p->reconnection_time);
+    o->reconnection = p->reconnection_time;
 }
 
 /* ---- NDJSON ---- */

@@ -279,6 +279,72 @@ static void test_sse_bom(void)
     CHECK_SSE("\xEF\xBB\xBF\n" "data: x\n\n", 0, {"x", NOEV, NOID, NORETRY});
 }
 
+/* report_retry: each valid retry field is reported when processed, as a
+ * notice in stream order with the events (WHATWG HTML 9.2.6; as
+ * eventsource-parser's onRetry), in a block that dispatches nothing too. */
+static size_t sse_notices_run(const char *in, size_t n, size_t step, sse_out *o)
+{
+    sse_parser p;
+    size_t i;
+    memset(o, 0, sizeof *o);
+    sse_init(&p, 0);
+    p.report_retry = 1;
+    for (i = 0; i < n; i += step)
+        CHECK(sse_feed(&p, in + i, i + step > n ? n - i : step, sse_collect, o) == 0);
+    CHECK(sse_finish(&p, sse_collect, o) == 0);
+    sse_free(&p);
+    return o->events.len;
+}
+
+static void test_sse_retry_notices(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        /* a block with no data: no event, one notice */
+        {"retry: 3000\n\n", "N3000"},
+        /* before the event of its own block, which still carries it */
+        {"retry: 10\ndata: a\n\n", "N10 D:a R10"},
+        /* every valid field, in order; invalid ones are no notice */
+        {"retry: 1\nretry: x\nretry:\nretry: 2\n\ndata: b\n\n", "N1 N2 D:b"},
+        /* between events, and at the end without a blank line */
+        {"data: a\n\nretry: 5\n\ndata: c\n\nretry: 7", "D:a N5 D:c N7"},
+        /* a comment or a differently spelled field is no retry */
+        {": retry: 5\nRetry: 6\n\n", ""},
+    };
+    size_t i, step;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (step = 1; step <= 3; step++) {
+            sse_out o;
+            char got[256];
+            size_t pos = 0, k = 0;
+            const unsigned char *b;
+            sse_notices_run(cases[i].in, strlen(cases[i].in), step == 3 ? strlen(cases[i].in) : step, &o);
+            /* render the collected records compactly: "N<n>", "D:<data>", "R<n>" */
+            b = (const unsigned char *)o.events.p;
+            got[0] = '\0';
+            while (pos < o.events.len) { /* records: <tag><len>:<bytes> (collect.h) */
+                char tag = (char)b[pos++];
+                size_t len = 0;
+                while (b[pos] != ':')
+                    len = len * 10 + (size_t)(b[pos++] - '0');
+                pos++;
+                if (tag == 'N' || tag == 'R' || tag == 'D') {
+                    if (k)
+                        got[k++] = ' ';
+                    if (tag == 'D')
+                        k += (size_t)snprintf(got + k, sizeof got - k, "D:%.*s", (int)len, (const char *)b + pos);
+                    else
+                        k += (size_t)snprintf(got + k, sizeof got - k, "%c%.*s", tag, (int)len, (const char *)b + pos);
+                }
+                pos += len;
+            }
+            CHECK(strcmp(got, cases[i].want) == 0);
+            tai_buf_free(&o.events);
+        }
+    }
+}
+
 static void test_sse_finish(void)
 {
     CHECK_SSE("data: x\n\ndata: tail", 1, {"x", NOEV, NOID, NORETRY},
@@ -1317,6 +1383,7 @@ int main(void)
     RUN(test_sse_fields);
     RUN(test_sse_bom);
     RUN(test_sse_finish);
+    RUN(test_sse_retry_notices);
     RUN(test_sse_reconnection_time);
     RUN(test_sse_limits);
     RUN(test_sse_long_line_linear);
