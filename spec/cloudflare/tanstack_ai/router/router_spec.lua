@@ -2,8 +2,6 @@
 -- before the first byte and never after, health, weighted order, auth, the token limiter, the usage hook.
 local emulator = require("helpers.emulator")
 local router = require("cloudflare.tanstack_ai.router")
-local health = require("cloudflare.tanstack_ai.router.health")
-local limiter = require("cloudflare.tanstack_ai.router.limiter")
 
 local A, B = "@cf/meta/llama-3.1-8b-instruct", "@cf/meta/llama-3.2-3b-instruct"
 
@@ -177,31 +175,5 @@ describe("router", function()
       auth = "yes" }) end)
     assert.has_error(function() router.new({ routes = { x = { targets = { { adapter = "create_workers_ai_chat",
       model = "m" }, { adapter = "create_workers_ai_chat", model = "m" } } } } }) end)
-  end)
-end)
-
-describe("router.health and router.limiter (per process)", function()
-  it("health: N failures -> down for the cool-down; a success clears", function()
-    local t = 0
-    local h = health.new({ failures = 3, cooldown = 5, clock = function() return t end })
-    h:failure("k"); h:failure("k")
-    assert.is_false(h:down("k"))
-    h:failure("k")
-    assert.is_true(h:down("k"))
-    t = 6
-    assert.is_false(h:down("k"))
-    h:failure("k"); h:success("k"); h:failure("k"); h:failure("k")
-    assert.is_false(h:down("k"))
-  end)
-
-  it("limiter: sliding window over two fixed windows", function()
-    local t = 0
-    local l = limiter.new({ tokensPerMinute = 100, clock = function() return t end })
-    l:charge("c", 100)
-    assert.is_false((l:admit("c")))
-    t = 90 -- half of the previous window still counts: 50
-    assert.is_true((l:admit("c")))
-    l:charge("c", 50)
-    assert.is_false((l:admit("c")))
   end)
 end)
