@@ -110,7 +110,7 @@ local function absent(v) return v == nil or v == json.null end
 
 -- The body as a decoded object, or nil, err.
 local function read_body(body, limits)
-  local decoded, reason, detail = ingress.decode(body, limits)
+  local decoded, reason = ingress.decode(body, limits)
   if reason == "size" then
     return nil, openai.error(413, "the request body is larger than " .. limits.maxBodyBytes .. " bytes",
       "request_too_large")
