@@ -8,18 +8,26 @@ local type, pairs, next, getmetatable, floor = type, pairs, next, getmetatable, 
 
 local _M = {}
 
---- A decoded JSON array (an empty table counts: Debian's cjson decodes [] and {} alike). Strict: a table with
---- any key but 1..n is not an array.
+-- The two wires used to disagree here (wire.lua: a table json.is_array accepts or not; openai_compat.lua: whether
+-- v[1] is set, so a marked [] was an object). The strictest reading is kept: an object has string keys only, an
+-- array the keys 1..n only, and a marked [] / {} never passes for the other kind.
+
+--- A decoded JSON array: a sequence 1..n with no other key, or an empty table not marked as an object
+--- (Debian's cjson decodes [] and {} alike).
 function _M.is_array(v)
-  return type(v) == "table" and (json.is_array(v) or next(v) == nil)
+  if type(v) ~= "table" then return false end
+  if next(v) == nil then return getmetatable(v) ~= json.object_mt end
+  return json.is_array(v)
 end
 
---- A decoded JSON object (an empty table counts, as above, unless it is marked as an array). Strict: a table
---- holding a sequence is not an object.
+--- A decoded JSON object: string keys only, or an empty table not marked as an array.
 function _M.is_object(v)
   if type(v) ~= "table" then return false end
   if next(v) == nil then return getmetatable(v) ~= json.array_mt end
-  return not json.is_array(v)
+  for k in pairs(v) do
+    if type(k) ~= "string" then return false end
+  end
+  return true
 end
 
 --- The limits of one request: defaults (name -> positive integer) overridden by opts (camelCase, or the
