@@ -303,6 +303,17 @@ function _M.to_chunks(stream, opts)
   return function() return c:iterate() end, function() c:cancel() end, function() return c:batches() end
 end
 
+--- The streamed answer as a response over the edge's relay (as ai.to_server_sent_events_response for AG-UI):
+--- inside an nginx content phase it is written to the client (true, or nil, err); elsewhere the table
+--- { status, headers, body = iterator, cancel } is returned. opts: to_chunks' options, plus status, headers and
+--- ngx = false (always return the table).
+function _M.to_sse_response(stream, opts)
+  opts = opts or {}
+  local iterate, cancel, batches = _M.to_chunks(stream, opts)
+  return relay.respond({ status = opts.status or 200, headers = relay.headers(relay.SSE_HEADERS, opts.headers),
+    body = iterate, cancel = cancel }, batches, opts.ngx)
+end
+
 -- The events of a completion, gathered: text, tool calls in order, the finish reason and usage.
 local function gather(pull, cancel)
   local g = { text = {}, calls = {}, order = {} }

@@ -59,4 +59,18 @@ describe("wire.openai Chunks", function()
     assert.equals(502, openai.status_of({ status = 401 }))
     assert.equals(500, openai.status_of("text"))
   end)
+
+  it("to_sse_response: the table outside nginx, SSE headers, the chunks as body", function()
+    local real = rawget(_G, "ngx")
+    rawset(_G, "ngx", nil)
+    local res = openai.to_sse_response({ { type = "RUN_FINISHED" } }, { model = "m", headers = { ["X-Id"] = "1" } })
+    rawset(_G, "ngx", real)
+    assert.equals(200, res.status)
+    assert.equals("text/event-stream", res.headers["Content-Type"])
+    assert.equals("1", res.headers["x-id"])
+    local all = {}
+    for s in res.body do all[#all + 1] = s end
+    assert.equals("data: [DONE]\n\n", all[#all])
+    assert.is_function(res.cancel)
+  end)
 end)
