@@ -176,4 +176,23 @@ describe("router", function()
     assert.has_error(function() router.new({ routes = { x = { targets = { { adapter = "create_workers_ai_chat",
       model = "m" }, { adapter = "create_workers_ai_chat", model = "m" } } } } }) end)
   end)
+
+  it("the alias registers Cloudflare's create_* constructors; opts.constructors adds to them and wins", function()
+    local cf = require("cloudflare.tanstack_ai")
+    local c = router.constructors()
+    assert.equals(cf.create_workers_ai_chat, c.create_workers_ai_chat)
+    for name, fn in pairs(c) do
+      assert.matches("^create_", name)
+      assert.is_function(fn)
+    end
+    local called
+    local r = router.new({ constructors = { create_workers_ai_chat = function(model)
+      called = model
+      return { chat_stream = function() return require("tanstack.ai.queue").of({}) end }
+    end }, routes = { x = { targets = { { adapter = "create_workers_ai_chat", model = "mine" } } } } })
+    r:chat("x", { messages = msgs }):cancel()
+    assert.equals("mine", called)
+    assert.equals(require("tanstack.ai.router").register, router.register) -- the rest is tanstack.ai.router's
+  end)
 end)
+
