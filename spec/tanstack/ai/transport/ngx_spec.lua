@@ -110,6 +110,13 @@ describe("transport.ngx (stand-in ngx)", function()
     assert.equals("canceled", err.kind)
   end)
 
+end)
+
+describe("transport.ngx Request steps and checks", function()
+  local real
+  before_each(function() real = rawget(_G, "ngx") end)
+  after_each(function() rawset(_G, "ngx", real) end)
+
   it("Request:wait_bound: the idle timeout, the total deadline, or nothing", function()
     local n = fake_ngx({}, {})
     local r = setmetatable({ ngx = n, idle = 200, deadline = nil }, transport.Request)
