@@ -27,7 +27,6 @@ local errors = require("tanstack.ai.errors")
 local breaker = require("tanstack.ai.router.breaker")
 local limiter_mod = require("tanstack.ai.router.limiter")
 local run_mod = require("tanstack.ai.router.run")
-local attempt = require("tanstack.ai.router.attempt")
 
 local type, pairs, ipairs, tostring, pcall, error, setmetatable = type, pairs, ipairs, tostring, pcall, error,
   setmetatable
@@ -49,7 +48,7 @@ end
 _M.error = router_error
 Router.router_error = router_error
 
-_M.should_fall_back = attempt.should_fall_back
+_M.should_fall_back = run_mod.should_fall_back
 
 -- Constructors registered by name for every router of the process (router.register).
 local registry = {}
