@@ -8,7 +8,7 @@ local type, pairs, next, getmetatable, floor = type, pairs, next, getmetatable, 
 
 local _M = {}
 
--- The two wires used to disagree here (wire.lua: a table json.is_array accepts or not; openai_compat.lua: whether
+-- The two wires used to disagree here (the old wire.lua: a table json.is_array accepts or not; openai_compat.lua: whether
 -- v[1] is set, so a marked [] was an object). The strictest reading is kept: an object has string keys only, an
 -- array the keys 1..n only, and a marked [] / {} never passes for the other kind.
 
