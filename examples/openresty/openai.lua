@@ -57,13 +57,7 @@ if not req.stream then
   return
 end
 
--- batches: the chunks of every event that arrived in one read of the model stream, written as one piece
-local _, cancel, batches = compat.to_chunks(stream, { model = stream.model, includeUsage = req.includeUsage,
+-- written by the edge's relay: the chunks of every event that arrived in one read of the model stream, as one piece
+local sent, serr = compat.to_sse_response(stream, { model = stream.model, includeUsage = req.includeUsage,
   onError = function(err) ngx.log(ngx.ERR, "openai: the stream failed after its first byte: ", tostring(err)) end })
-local sent, serr = require("tanstack.ai.ngx_response").send({
-  status = 200,
-  headers = { ["content-type"] = "text/event-stream", ["cache-control"] = "no-cache" },
-  body = batches,
-  cancel = cancel,
-})
 if not sent then ngx.log(ngx.INFO, "openai: stream ended early: ", tostring(serr)) end

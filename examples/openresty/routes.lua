@@ -9,13 +9,16 @@
 --   ROUTER_TOKENS_PER_MINUTE  a token limit per consumer (per host, lua_shared_dict router_limits); unset: none
 --   ROUTER_ROUTES         a Lua module returning router.new's options, to replace this table entirely
 -- Credentials: CLOUDFLARE_ACCOUNT_ID + CLOUDFLARE_API_KEY (or _TOKEN), read by every Workers AI target.
-local router = require("cloudflare.tanstack_ai.router")
+-- The router is provider-neutral (tanstack.ai.router): the targets below name Cloudflare's constructors, which
+-- this example hands it (cloudflare.tanstack_ai.router is the same router with them already registered).
+local router = require("tanstack.ai.router")
+local cloudflare_router = require("cloudflare.tanstack_ai.router")
+local host = require("tanstack.ai.host")
 
 local M = {}
 
 local function shared(name)
-  local ngx = rawget(_G, "ngx")
-  if type(ngx) == "table" and ngx.shared and ngx.shared[name] then return name end
+  if host.shared_dict(name) then return name end
   return nil -- outside nginx, or without the lua_shared_dict: per process
 end
 
@@ -53,8 +56,8 @@ function M.options()
     limits = tpm and { tokensPerMinute = tpm, dict = shared("router_limits") } or nil,
     auth = api_keys(),
     onUsage = function(u)
-      local ngx = rawget(_G, "ngx")
-      if type(ngx) == "table" and ngx.log then
+      local ngx = host.ngx()
+      if ngx then
         ngx.log(ngx.NOTICE, "usage: consumer=", tostring(u.consumer), " route=", u.route, " target=",
           tostring(u.target), " model=", tostring(u.model), " in=", u.inputTokens, " out=", u.outputTokens,
           " ms=", u.latencyMs, " cache=", tostring(u.cacheStatus), " ok=", tostring(u.ok))
@@ -66,7 +69,11 @@ end
 local instance
 --- The worker's router (built once per worker, at its first request).
 function M.router()
-  if instance == nil then instance = router.new(M.options()) end
+  if instance == nil then
+    local opts = M.options()
+    if opts.constructors == nil then opts.constructors = cloudflare_router.constructors() end
+    instance = router.new(opts)
+  end
   return instance
 end
 

@@ -8,8 +8,10 @@
 -- When the client goes away the upstream model stream is canceled:
 --   * with `lua_check_client_abort on;` at once, through ngx.on_abort (the request then ends with 499);
 --   * otherwise at the next failed ngx.print / ngx.flush.
--- Lua 5.1 syntax; no side effects at require time.
-local type, pairs, pcall, tostring, rawget, error = type, pairs, pcall, tostring, rawget, error
+-- Lua 5.1 syntax; no side effects at require time. The wires reach it through edge/relay.lua's respond.
+local host = require("tanstack.ai.host")
+
+local type, pairs, pcall, tostring, error = type, pairs, pcall, tostring, error
 
 local _M = {}
 
@@ -23,8 +25,8 @@ local function canonical(name)
 end
 
 local function get_ngx()
-  local ngx = rawget(_G, "ngx")
-  if type(ngx) ~= "table" or type(ngx.print) ~= "function" then
+  local ngx = host.ngx()
+  if ngx == nil or type(ngx.print) ~= "function" then
     error("tanstack.ai.ngx_response needs OpenResty (ngx.print)", 3)
   end
   return ngx

@@ -2,6 +2,7 @@
 -- Every producer in the library (a model turn, the agent loop, the router's relay, the edge's writers) hands its
 -- consumer the same three functions; this module is where the queue behind them lives.
 local setmetatable = setmetatable
+local concat = table.concat
 
 local Queue = {}
 Queue.__index = Queue
@@ -38,6 +39,17 @@ end
 
 function Queue:empty()
   return self.head > self.tail
+end
+
+--- Every item (strings) concatenated into one, the queue emptied; nil when empty (a writer's piece).
+function Queue:join()
+  local h, t = self.head, self.tail
+  if h > t then return nil end
+  local s
+  if h == t then s = self[h] else s = concat(self, "", h, t) end
+  for i = h, t do self[i] = nil end
+  self.head, self.tail = 1, 0
+  return s
 end
 
 --- A function that pushes into this queue (an `emit` callback: one closure, no method lookup per event).

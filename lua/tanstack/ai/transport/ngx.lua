@@ -21,8 +21,11 @@
 -- Usable in the rewrite, access, content and timer phases (where cosockets exist). Lua 5.1 syntax.
 local core = require("tanstack.ai.core")
 local errors = require("tanstack.ai.errors")
+local host = require("tanstack.ai.host")
+local queue = require("tanstack.ai.queue")
 
-local type, tostring, tonumber, pairs, error, pcall, rawget = type, tostring, tonumber, pairs, error, pcall, rawget
+local type, tostring, tonumber, pairs, error, pcall = type, tostring, tonumber, pairs, error, pcall
+local setmetatable = setmetatable
 local concat, floor = table.concat, math.floor
 local byte, find, lower, sub = string.byte, string.find, string.lower, string.sub
 
@@ -40,8 +43,8 @@ _M.yield_every = 64            -- reads that found data without waiting before a
 local MAX_WAIT = 60000 -- a single cosocket wait when no timeout applies (we just wait again)
 
 local function get_ngx()
-  local n = rawget(_G, "ngx")
-  if type(n) ~= "table" or type(n.socket) ~= "table" then
+  local n = host.ngx()
+  if n == nil or type(n.socket) ~= "table" then
     error("tanstack.ai.transport.ngx needs OpenResty (ngx.socket.tcp)", 3)
   end
   return n
@@ -101,13 +104,13 @@ function _M.parse_url(url)
     authority = authority:match("@([^@]*)$") -- userinfo is never sent
   end
   if authority == "" then return nil, "URL has no host" end
-  local host, port
+  local hostpart, port
   if sub(authority, 1, 1) == "[" then
-    host, port = authority:match("^(%[[%x:.]+%])(.*)$")
-    if not host then return nil, "malformed IPv6 host in URL" end
+    hostpart, port = authority:match("^(%[[%x:.]+%])(.*)$")
+    if not hostpart then return nil, "malformed IPv6 host in URL" end
   else
-    host, port = authority:match("^([^:]+)(.*)$")
-    if not host then return nil, "URL has no host" end
+    hostpart, port = authority:match("^([^:]+)(.*)$")
+    if not hostpart then return nil, "URL has no host" end
   end
   if port ~= "" then
     port = port:match("^:(%d+)$")
@@ -121,7 +124,7 @@ function _M.parse_url(url)
   if path == "" then path = "/" elseif sub(path, 1, 1) == "?" then path = "/" .. path end
   if find(path, "[%s%c]") then return nil, "URL path contains spaces or control characters" end
   local default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
-  local hostname = lower(host)
+  local hostname = lower(hostpart)
   return {
     scheme = scheme,
     host = hostname,
@@ -137,20 +140,20 @@ end
 -- Build the request head. Raises on invalid methods/headers (programmer errors, as the curl transport does).
 local function request_head(req, u)
   local method = req.method or "GET"
-  if not is_token(method) then error("invalid HTTP method", 3) end
+  if not is_token(method) then error("invalid HTTP method", 4) end
   local lines = { method .. " " .. u.path .. " HTTP/1.1", "Host: " .. u.authority }
   local seen = {}
   local function add(name, value)
-    if name == "" then error("empty header name", 4) end
+    if name == "" then error("empty header name", 5) end
     if not is_token(name) then
       error("invalid header name '" .. printable(name)
-        .. "' (must be an HTTP token: no space, separator or control character)", 4)
+        .. "' (must be an HTTP token: no space, separator or control character)", 5)
     end
     if type(value) == "number" then value = tostring(value) end
-    if type(value) ~= "string" then error("header '" .. name .. "' must have a string value", 4) end
+    if type(value) ~= "string" then error("header '" .. name .. "' must have a string value", 5) end
     -- the message names the header, never the value (it may be a key)
     if find(value, CTL_NOT_HTAB) then
-      error("header '" .. name .. "' has a control character in its value (only HTAB is allowed)", 4)
+      error("header '" .. name .. "' has a control character in its value (only HTAB is allowed)", 5)
     end
     value = value:gsub("^[ \t]+", "")
     local l = lower(name)
@@ -161,24 +164,24 @@ local function request_head(req, u)
   end
   local h = req.headers
   if h ~= nil then
-    if type(h) ~= "table" then error("option 'headers' must be a table", 3) end
+    if type(h) ~= "table" then error("option 'headers' must be a table", 4) end
     for k, v in pairs(h) do
       if type(k) == "number" then
         if type(v) ~= "string" or not find(v, ":", 1, true) then
-          error("array headers must be \"Name: value\" strings", 3)
+          error("array headers must be \"Name: value\" strings", 4)
         end
         local name, value = v:match("^([^:]*):(.*)$")
         add(name, value)
       elseif type(k) == "string" then
         add(k, v)
       else
-        error("header names must be strings", 3)
+        error("header names must be strings", 4)
       end
     end
   end
   if not seen["accept"] then lines[#lines + 1] = "Accept: */*" end
   local body = req.body
-  if body ~= nil and type(body) ~= "string" then error("option 'body' must be a string", 3) end
+  if body ~= nil and type(body) ~= "string" then error("option 'body' must be a string", 4) end
   if method == "HEAD" then body = nil end
   if body ~= nil then
     lines[#lines + 1] = "Content-Length: " .. #body
@@ -197,260 +200,297 @@ local function positive(v)
   return nil
 end
 
---- One request. See the header of this file.
-function _M.request(req)
-  local ngx = get_ngx()
-  if type(req) ~= "table" then error("request options must be a table", 2) end
-  local u, uerr = _M.parse_url(req.url)
-  if not u then error(uerr, 2) end
-  local head_bytes, method = request_head(req, u)
-  local max_body = req.max_response_bytes
-  if max_body ~= nil and (type(max_body) ~= "number" or max_body ~= max_body or max_body < 0) then -- NaN too
-    error("option 'max_response_bytes' must be a number >= 0", 2)
+-- One request's state: the connection, the parser, the body bytes not handed out yet, and how it ended. Every
+-- step is a method; request() below is the transport interface over it.
+local Request = {}
+Request.__index = Request
+_M.Request = Request
+
+function Request:left()
+  if not self.deadline then return nil end
+  return self.deadline - now_ms(self.ngx)
+end
+
+function Request:total_timeout_error()
+  return failure("request timed out after " .. floor(self.total) .. " ms", "timeout")
+end
+
+-- A connect or handshake that timed out: the total deadline's, or the connect timeout's.
+function Request:connect_timeout_error(limited_by_total)
+  if limited_by_total then return self:total_timeout_error() end
+  return failure("connect timeout after " .. floor(self.connect_ms) .. " ms", "timeout")
+end
+
+-- TLS on a fresh connection (a pooled one did its handshake already).
+function Request:handshake(limited_by_total)
+  local u, sock = self.u, self.sock
+  local sess, herr = sock:sslhandshake(nil, u.sni or u.host, true)
+  if sess then return true end
+  sock:close()
+  self.sock = nil
+  if herr == "timeout" then return nil, self:connect_timeout_error(limited_by_total) end
+  return nil, failure("TLS handshake with " .. u.authority .. " failed: " .. tostring(herr), "tls")
+end
+
+--- Connect (from the pool when it has a connection): true, or nil, err.
+function Request:connect()
+  local u = self.u
+  local sock = self.ngx.socket.tcp()
+  self.sock = sock
+  local cto = self.connect_ms
+  local limited_by_total = false
+  local l = self:left()
+  if l then
+    if l <= 0 then return nil, self:total_timeout_error() end
+    if l < cto then cto = l; limited_by_total = true end
   end
-
-  local total = positive(req.timeout)
-  local idle = positive(req.idle_timeout)
-  local connect_ms = positive(req.connect_timeout) or _M.default_connect_timeout
-  local started = now_ms(ngx)
-  local deadline = total and (started + total) or nil
-
-  local function left()
-    if not deadline then return nil end
-    return deadline - now_ms(ngx)
+  sock:settimeouts(floor(cto) > 0 and floor(cto) or 1, MAX_WAIT, MAX_WAIT)
+  local ok, err = sock:connect(u.connect_host, u.port, { pool = self.pool })
+  if not ok then
+    self.sock = nil
+    if err == "timeout" then return nil, self:connect_timeout_error(limited_by_total) end
+    return nil, failure("failed to connect to " .. u.authority .. ": " .. tostring(err), "connect")
   end
+  self.reused = (sock:getreusedtimes() or 0) > 0
+  if u.scheme == "https" and not self.reused then return self:handshake(limited_by_total) end
+  return true
+end
 
-  local function total_timeout_error()
-    return failure("request timed out after " .. floor(total) .. " ms", "timeout")
+--- Give the socket away: to the keep-alive pool after a complete keep-alive response, else closed.
+function Request:release(keep_alive)
+  local s = self.sock
+  self.sock = nil
+  if not s then return end
+  if keep_alive then
+    local ok = s:setkeepalive(_M.keepalive_timeout, _M.pool_size)
+    if ok then return end
   end
+  s:close()
+end
 
-  local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. ":" .. (u.sni or "")
-
-  local sock, reused
-
-  local function connect()
-    sock = ngx.socket.tcp()
-    local cto = connect_ms
-    local limited_by_total = false
-    local l = left()
-    if l then
-      if l <= 0 then return nil, total_timeout_error() end
-      if l < cto then cto = l; limited_by_total = true end
+-- The parser's items: the head, body bytes, the end.
+function Request:take(items)
+  for i = 1, #items do
+    local it = items[i]
+    local k = it.kind
+    if k == "head" then
+      self.head = it
+    elseif k == "body" then
+      self.body:push(it.data)
+    elseif k == "done" then
+      self.complete = true
+      self:release(it.keep_alive)
     end
-    sock:settimeouts(floor(cto) > 0 and floor(cto) or 1, MAX_WAIT, MAX_WAIT)
-    local ok, err = sock:connect(u.connect_host, u.port, { pool = pool })
+  end
+end
+
+-- A failure: sticky, and the connection is closed.
+function Request:fail(err)
+  self.failed = err
+  self:release(false)
+  return nil, err
+end
+
+-- How long the next receive may wait, and what ends it: nil (nothing: wait again), "idle" or "total".
+function Request:wait_bound()
+  local wait, bound = MAX_WAIT, nil
+  if self.idle then wait, bound = self.idle, "idle" end
+  local l = self:left()
+  if l then
+    if l <= 0 then return nil, "expired" end
+    if l <= wait then wait, bound = l, "total" end
+  end
+  wait = floor(wait)
+  if wait < 1 then wait = 1 end
+  return wait, bound
+end
+
+-- Bytes arrived: feed the parser (and let nginx run other requests when the upstream never makes us wait).
+function Request:on_data(data, t0)
+  local ngx = self.ngx
+  self.got_bytes = true
+  if now_ms(ngx) - t0 < 1 then
+    self.busy_reads = self.busy_reads + 1
+    if self.busy_reads >= _M.yield_every then
+      self.busy_reads = 0
+      ngx.sleep(0.001) -- a fast upstream must not monopolise the worker
+    end
+  end
+  local items, perr, pkind = self.parser:feed(data)
+  if not items then
+    -- the connection is closed (fail -> release(false)), never pooled: its framing is lost
+    if pkind == "too_large" then return self:fail(failure(tostring(perr) .. " (max_response_bytes)", "too_large")) end
+    return self:fail(failure("malformed HTTP response: " .. tostring(perr), "network"))
+  end
+  self:take(items)
+  return true
+end
+
+-- The server closed the connection: the end of a close-delimited body, or a response cut short.
+function Request:on_closed()
+  local items, perr = self.parser:finish()
+  if not items then
+    return self:fail(failure("connection closed before the response was complete (" .. tostring(perr) .. ")",
+      "network"))
+  end
+  self:take(items)
+  if not self.complete then
+    return self:fail(failure("connection closed before the response was complete", "network"))
+  end
+  return true
+end
+
+--- Wait for more bytes; feed the parser. Returns true, or nil, err (err sticky in `failed`).
+function Request:pump()
+  local wait, bound = self:wait_bound()
+  if not wait then return self:fail(self:total_timeout_error()) end
+  local sock = self.sock
+  sock:settimeouts(MAX_WAIT, MAX_WAIT, wait)
+  local t0 = now_ms(self.ngx)
+  local data, err = sock:receiveany(_M.read_chunk)
+  if self.closed then -- closed by another light thread while we waited
+    self:release(false)
+    return nil, canceled()
+  end
+  if data then return self:on_data(data, t0) end
+  if err == "timeout" then
+    if bound == "total" then return self:fail(self:total_timeout_error()) end
+    if bound == "idle" then
+      return self:fail(failure("idle timeout: no data for " .. floor(self.idle) .. " ms", "timeout"))
+    end
+    return true -- nothing bounds the wait: wait again
+  end
+  if err == "closed" then return self:on_closed() end
+  return self:fail(failure("receive failed from " .. self.u.authority .. ": " .. tostring(err), "network"))
+end
+
+-- Send the request head and body: true, "stale" (a pooled connection that was dead: try a fresh one), or nil, err.
+function Request:send(attempt)
+  local send_wait, send_bound = MAX_WAIT, nil
+  local l = self:left()
+  if l and l <= send_wait then send_wait, send_bound = l, "total" end
+  self.sock:settimeouts(MAX_WAIT, send_wait >= 1 and floor(send_wait) or 1, MAX_WAIT)
+  local sent, serr = self.sock:send(self.head_bytes)
+  if sent then return true end
+  self:release(false)
+  if self.reused and attempt == 1 and serr ~= "timeout" then return "stale" end
+  if serr == "timeout" and send_bound == "total" then return nil, self:total_timeout_error() end
+  return nil, failure("send failed to " .. self.u.authority .. ": " .. tostring(serr), "network")
+end
+
+-- Read until the response head is here: true, "stale" (as send), or nil, err.
+function Request:read_head(attempt)
+  while not self.head do
+    local ok, err = self:pump()
     if not ok then
-      sock = nil
-      if err == "timeout" then
-        if limited_by_total then return nil, total_timeout_error() end
-        return nil, failure("connect timeout after " .. floor(connect_ms) .. " ms", "timeout")
-      end
-      return nil, failure("failed to connect to " .. u.authority .. ": " .. tostring(err), "connect")
+      if self.reused and attempt == 1 and not self.got_bytes and err and err.kind == "network" then return "stale" end
+      return nil, err
     end
-    reused = (sock:getreusedtimes() or 0) > 0
-    if u.scheme == "https" and not reused then
-      local sess, herr = sock:sslhandshake(nil, u.sni or u.host, true)
-      if not sess then
-        sock:close()
-        sock = nil
-        if herr == "timeout" then
-          if limited_by_total then return nil, total_timeout_error() end
-          return nil, failure("connect timeout after " .. floor(connect_ms) .. " ms", "timeout")
-        end
-        return nil, failure("TLS handshake with " .. u.authority .. " failed: " .. tostring(herr), "tls")
-      end
-    end
-    return true
-  end
-
-  local parser
-  local queue, qn = {}, 0      -- body bytes parsed but not yet handed out
-  local head                   -- the response head item
-  local complete = false       -- parser reported "done"
-  local failed                 -- sticky error value
-  local closed = false         -- the caller closed (or we gave the socket away)
-  local got_bytes = false
-  local busy_reads = 0
-
-  local function release(keep_alive)
-    local s = sock
-    sock = nil
-    if not s then return end
-    if keep_alive then
-      local ok = s:setkeepalive(_M.keepalive_timeout, _M.pool_size)
-      if ok then return end
-    end
-    s:close()
-  end
-
-  local function take(items)
-    for i = 1, #items do
-      local it = items[i]
-      local k = it.kind
-      if k == "head" then
-        head = it
-      elseif k == "body" then
-        qn = qn + 1
-        queue[qn] = it.data
-      elseif k == "done" then
-        complete = true
-        release(it.keep_alive)
-      end
+    if self.complete and not self.head then
+      return nil, failure("response ended without a head", "network")
     end
   end
+  return true
+end
 
-  local function fail(err)
-    failed = err
-    release(false)
-    return nil, err
-  end
-
-  -- Wait for more bytes; feed the parser. Returns true, or nil, err (err sticky in `failed`).
-  local function pump()
-    local wait, bound = MAX_WAIT, nil -- what ends this wait: nothing (wait again), "idle" or "total"
-    if idle then wait, bound = idle, "idle" end
-    local l = left()
-    if l then
-      if l <= 0 then return fail(total_timeout_error()) end
-      if l <= wait then wait, bound = l, "total" end
-    end
-    wait = floor(wait)
-    if wait < 1 then wait = 1 end
-    sock:settimeouts(MAX_WAIT, MAX_WAIT, wait)
-    local t0 = now_ms(ngx)
-    local data, err = sock:receiveany(_M.read_chunk)
-    if closed then -- closed by another light thread while we waited
-      release(false)
-      return nil, canceled()
-    end
-    if data then
-      got_bytes = true
-      if now_ms(ngx) - t0 < 1 then
-        busy_reads = busy_reads + 1
-        if busy_reads >= _M.yield_every then
-          busy_reads = 0
-          ngx.sleep(0.001) -- a fast upstream must not monopolise the worker
-        end
-      end
-      local items, perr, pkind = parser:feed(data)
-      if not items then
-        -- the connection is closed (fail -> release(false)), never pooled: its framing is lost
-        if pkind == "too_large" then return fail(failure(tostring(perr) .. " (max_response_bytes)", "too_large")) end
-        return fail(failure("malformed HTTP response: " .. tostring(perr), "network"))
-      end
-      take(items)
-      return true
-    end
-    if err == "timeout" then
-      if bound == "total" then return fail(total_timeout_error()) end
-      if bound == "idle" then return fail(failure("idle timeout: no data for " .. floor(idle) .. " ms", "timeout")) end
-      return true -- nothing bounds the wait: wait again
-    end
-    if err == "closed" then
-      local items, perr = parser:finish()
-      if not items then
-        return fail(failure("connection closed before the response was complete (" .. tostring(perr) .. ")",
-          "network"))
-      end
-      take(items)
-      if not complete then
-        return fail(failure("connection closed before the response was complete", "network"))
-      end
-      return true
-    end
-    return fail(failure("receive failed from " .. u.authority .. ": " .. tostring(err), "network"))
-  end
-
-  -- Connect, send, read the head. One transparent retry when a pooled connection turns out to be dead.
+--- Connect, send, read the head: true, or nil, err. One transparent retry when a pooled connection turns out to
+--- be dead.
+function Request:open()
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local ok, err = connect()
+    local ok, err = self:connect()
     if not ok then return nil, err end
-    parser = core.http1_response_parser({ head_request = method == "HEAD", max_body_bytes = max_body })
-    queue, qn, head, complete, failed, got_bytes = {}, 0, nil, false, nil, false
-    local stale = false
-    local send_wait, send_bound = MAX_WAIT, nil
-    local l = left()
-    if l and l <= send_wait then send_wait, send_bound = l, "total" end
-    sock:settimeouts(MAX_WAIT, send_wait >= 1 and floor(send_wait) or 1, MAX_WAIT)
-    local sent, serr = sock:send(head_bytes)
-    if not sent then
-      release(false)
-      if reused and attempt == 1 and serr ~= "timeout" then
-        stale = true
-      elseif serr == "timeout" and send_bound == "total" then
-        return nil, total_timeout_error()
-      else
-        return nil, failure("send failed to " .. u.authority .. ": " .. tostring(serr), "network")
-      end
-    end
-    if not stale then
-      while not head do
-        local pok, perr = pump()
-        if not pok then
-          if reused and attempt == 1 and not got_bytes and perr and perr.kind == "network" then
-            stale = true
-            break
-          end
-          return nil, perr
-        end
-        if complete and not head then
-          return nil, failure("response ended without a head", "network")
-        end
-      end
-    end
-    if not stale then break end
+    self.parser = core.http1_response_parser({ head_request = self.method == "HEAD", max_body_bytes = self.max_body })
+    self.body, self.head, self.complete, self.failed, self.got_bytes = queue.new(), nil, false, nil, false
+    ok, err = self:send(attempt)
+    if ok == true then ok, err = self:read_head(attempt) end
+    if ok == true then return true end
+    if ok ~= "stale" then return nil, err end
     -- a pooled connection the server had already closed: go again on a fresh one
   end
+end
 
-  local progress = req.on_progress
-  local body_len = type(req.body) == "string" and #req.body or 0
-  if progress then progress(body_len, body_len, "upload") end -- one send: the body has left when the head is here
-  local received = 0
-  local announced = tonumber(head.headers and head.headers["content-length"]) or 0
-
-  local res = { status = head.status, headers = head.headers, reason = head.reason, version = head.version }
-  local was_reused = reused
-
-  function res.read()
-    if closed then return nil, canceled() end
-    while true do
-      if qn > 0 then
-        local s
-        if qn == 1 then s = queue[1] else s = concat(queue, "", 1, qn) end
-        queue, qn = {}, 0
-        if progress then
-          received = received + #s
-          progress(received, announced, "download")
-        end
-        return s
+--- The body bytes parsed so far (one string per read), nil at the end, or nil, err.
+function Request:read()
+  if self.closed then return nil, canceled() end
+  while true do
+    local s = self.body:join()
+    if s ~= nil then
+      local progress = self.progress
+      if progress then
+        self.received = self.received + #s
+        progress(self.received, self.announced, "download")
       end
-      if failed then return nil, failed end
-      if complete then return nil end
-      local ok, err = pump()
-      if not ok then
-        if closed then return nil, canceled() end
-        return nil, err
-      end
+      return s
+    end
+    if self.failed then return nil, self.failed end
+    if self.complete then return nil end
+    local ok, err = self:pump()
+    if not ok then
+      if self.closed then return nil, canceled() end
+      return nil, err
     end
   end
+end
 
-  function res.close()
-    if closed then return end
-    closed = true
-    if complete or not sock then return end -- already back in the pool (or closed)
-    -- fails with "socket busy reading" when another light thread waits on it: that thread closes it when it
-    -- wakes up (it sees `closed`), and nginx does when the request ends
-    local ok, r = pcall(sock.close, sock)
-    if ok and r then sock = nil end
+--- Stop the request (idempotent).
+function Request:close()
+  if self.closed then return end
+  self.closed = true
+  local sock = self.sock
+  if self.complete or not sock then return end -- already back in the pool (or closed)
+  -- fails with "socket busy reading" when another light thread waits on it: that thread closes it when it
+  -- wakes up (it sees `closed`), and nginx does when the request ends
+  local ok, r = pcall(sock.close, sock)
+  if ok and r then self.sock = nil end
+end
+
+-- The checked options of request(): a Request, not connected yet. Raises on a programmer error.
+local function new_request(ngx, req)
+  if type(req) ~= "table" then error("request options must be a table", 3) end
+  local u, uerr = _M.parse_url(req.url)
+  if not u then error(uerr, 3) end
+  local head_bytes, method = request_head(req, u)
+  local max_body = req.max_response_bytes
+  if max_body ~= nil and (type(max_body) ~= "number" or max_body ~= max_body or max_body < 0) then -- NaN too
+    error("option 'max_response_bytes' must be a number >= 0", 3)
   end
+  local total = positive(req.timeout)
+  return setmetatable({
+    ngx = ngx, u = u, head_bytes = head_bytes, method = method, max_body = max_body,
+    total = total, idle = positive(req.idle_timeout),
+    connect_ms = positive(req.connect_timeout) or _M.default_connect_timeout,
+    deadline = total and (now_ms(ngx) + total) or nil,
+    pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. ":" .. (u.sni or ""),
+    sock = nil, reused = false, parser = nil,
+    body = queue.new(),     -- body bytes parsed but not yet handed out
+    head = nil,             -- the response head item
+    complete = false,       -- the parser reported "done"
+    failed = nil,           -- sticky error value
+    closed = false,         -- the caller closed (or we gave the socket away)
+    got_bytes = false, busy_reads = 0,
+    progress = req.on_progress, received = 0, announced = 0,
+  }, Request)
+end
 
-  function res.info()
-    return { status = head.status, reused = was_reused, version = head.version }
-  end
-
-  return res
+--- One request. See the header of this file.
+function _M.request(req)
+  local r = new_request(get_ngx(), req)
+  local ok, err = r:open()
+  if not ok then return nil, err end
+  local head = r.head
+  local body_len = type(req.body) == "string" and #req.body or 0
+  -- one send: the body has left when the head is here
+  if r.progress then r.progress(body_len, body_len, "upload") end
+  r.announced = tonumber(head.headers and head.headers["content-length"]) or 0
+  local was_reused = r.reused
+  return {
+    status = head.status, headers = head.headers, reason = head.reason, version = head.version,
+    read = function() return r:read() end,
+    close = function() return r:close() end,
+    info = function() return { status = head.status, reused = was_reused, version = head.version } end,
+  }
 end
 
 --- Sleep without blocking the worker.

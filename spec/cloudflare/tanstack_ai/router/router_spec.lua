@@ -2,8 +2,6 @@
 -- before the first byte and never after, health, weighted order, auth, the token limiter, the usage hook.
 local emulator = require("helpers.emulator")
 local router = require("cloudflare.tanstack_ai.router")
-local health = require("cloudflare.tanstack_ai.router.breaker")
-local limiter = require("cloudflare.tanstack_ai.router.limiter")
 
 local A, B = "@cf/meta/llama-3.1-8b-instruct", "@cf/meta/llama-3.2-3b-instruct"
 
@@ -178,30 +176,23 @@ describe("router", function()
     assert.has_error(function() router.new({ routes = { x = { targets = { { adapter = "create_workers_ai_chat",
       model = "m" }, { adapter = "create_workers_ai_chat", model = "m" } } } } }) end)
   end)
-end)
 
-describe("router.health and router.limiter (per process)", function()
-  it("health: N failures -> down for the cool-down; a success clears", function()
-    local t = 0
-    local h = health.new({ failures = 3, cooldown = 5, clock = function() return t end })
-    h:failure("k"); h:failure("k")
-    assert.is_false(h:down("k"))
-    h:failure("k")
-    assert.is_true(h:down("k"))
-    t = 6
-    assert.is_false(h:down("k"))
-    h:failure("k"); h:success("k"); h:failure("k"); h:failure("k")
-    assert.is_false(h:down("k"))
-  end)
-
-  it("limiter: sliding window over two fixed windows", function()
-    local t = 0
-    local l = limiter.new({ tokensPerMinute = 100, clock = function() return t end })
-    l:charge("c", 100)
-    assert.is_false((l:admit("c")))
-    t = 90 -- half of the previous window still counts: 50
-    assert.is_true((l:admit("c")))
-    l:charge("c", 50)
-    assert.is_false((l:admit("c")))
+  it("the alias registers Cloudflare's create_* constructors; opts.constructors adds to them and wins", function()
+    local cf = require("cloudflare.tanstack_ai")
+    local c = router.constructors()
+    assert.equals(cf.create_workers_ai_chat, c.create_workers_ai_chat)
+    for name, fn in pairs(c) do
+      assert.matches("^create_", name)
+      assert.is_function(fn)
+    end
+    local called
+    local r = router.new({ constructors = { create_workers_ai_chat = function(model)
+      called = model
+      return { chat_stream = function() return require("tanstack.ai.queue").of({}) end }
+    end }, routes = { x = { targets = { { adapter = "create_workers_ai_chat", model = "mine" } } } } })
+    r:chat("x", { messages = msgs }):cancel()
+    assert.equals("mine", called)
+    assert.equals(require("tanstack.ai.router").register, router.register) -- the rest is tanstack.ai.router's
   end)
 end)
+
