@@ -1,7 +1,8 @@
 -- Adapter configuration: both key spellings, the four modes, validation at construction.
 -- Every error names the field. Secrets are registered for redaction and never printed.
-local errors = require("tanstack.ai.errors")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local adapter = require("tanstack.ai.adapter")
+local errors = adapter.errors
+local raise = adapter.raise -- a mistake, reported at the caller's line
 
 local type, pairs, tostring = type, pairs, tostring
 local function getenv(name) return os.getenv(name) end -- looked up per call: tests substitute os.getenv
