@@ -246,88 +246,66 @@ function _M.missing_parent_error(thread_id, run_id, resume)
     "Interrupt continuation requires parentRunId to identify the interrupted run.", ids, "server") }
 end
 
---- Validate resume entries against the pending records ({interruptId, kind = "client"|"approval", toolCallId,
---- tool}). Returns the errors (an array, empty when the batch is valid) and the resolved state:
---- { approvals = {[toolCallId] = true|false|{approved, editedArgs?, payload?}}, clientResults = {[toolCallId] =
---- {value = payload}}, cancelled = {[toolCallId] = true}, denied = {[toolCallId] = payload} }.
-function _M.validate(ctx, records, resume)
-  local errs_by, order = {}, {}
-  local function group(id)
-    local g = errs_by[id]
-    if not g then g = {}; errs_by[id] = g; order[#order + 1] = id end
-    return g
+-- Errors grouped by interrupt id; listed by sorted id (a group exists only where there is an error: sorting one
+-- per record cost O(n log n) on success).
+local function error_groups()
+  local by, order = {}, {}
+  local g = {}
+  function g.add(id, e)
+    local list = by[id]
+    if not list then list = {}; by[id] = list; order[#order + 1] = id end
+    list[#list + 1] = e
   end
+  function g.has(id) return by[id] ~= nil end
+  function g.sorted()
+    sort(order)
+    local out = {}
+    for _, id in ipairs(order) do
+      for _, e in ipairs(by[id]) do out[#out + 1] = e end
+    end
+    return out
+  end
+  return g
+end
+
+-- Resume entries by interruptId (the first of duplicates), and how often each id appears.
+local function index_resume(resume)
   local by_id, counts = {}, {}
   for _, r in ipairs(resume) do
     local id = r.interruptId
     counts[id] = (counts[id] or 0) + 1
     if by_id[id] == nil then by_id[id] = r end
   end
-  for _, r in ipairs(resume) do
-    local id = r.interruptId
-    if counts[id] > 1 and not errs_by[id] then
-      group(id)[1] = item_error(ctx, id, "conflict", "Interrupt " .. id .. " has duplicate resume entries.")
-    end
-  end
-  local pending_ids, known = {}, {}
-  local incomplete = false
-  for _, rec in ipairs(records) do
-    local id = rec.interruptId
-    pending_ids[#pending_ids + 1] = id
-    known[id] = true
-    -- an error group only where there is an error: sorting a group per record cost O(n log n) on success
-    local errs = {}
-    local entry = by_id[id]
-    if not entry then
-      incomplete = true
-      errs[#errs + 1] = item_error(ctx, id, "unknown-interrupt", "Missing resume entry for interrupt " .. id .. ".")
-    elseif entry.status ~= "resolved" and entry.status ~= "cancelled" then
-      errs[#errs + 1] = item_error(ctx, id, "invalid-payload",
-        "Interrupt " .. id .. " has invalid status " .. tostring(entry.status) .. ".")
-    elseif entry.status == "cancelled" then
-      if entry.payload ~= nil then
-        errs[#errs + 1] = item_error(ctx, id, "invalid-payload",
-          "Cancelled interrupt " .. id .. " must not include a payload.")
-      end
-    elseif rec.kind == "approval" then
-      local p = entry.payload
-      local envelope = type(p) == "table" and p or nil
-      if type(p) ~= "boolean" and not (envelope and type(envelope.approved) == "boolean") then
-        errs[#errs + 1] = item_error(ctx, id, "invalid-payload",
-          "Approval " .. id .. " must be a boolean or decision envelope.")
-      elseif envelope and envelope.approved and envelope.editedArgs ~= nil and rec.tool.inputSchema == nil then
-        errs[#errs + 1] = item_error(ctx, id, "invalid-edited-args",
-          "Approval " .. id .. " cannot edit arguments without an input schema.")
-      end
-    end
-    if #errs > 0 then
-      local g = group(id)
-      for _, e in ipairs(errs) do g[#g + 1] = e end
-    end
-  end
-  for _, r in ipairs(resume) do
-    local id = r.interruptId
-    if not known[id] then
-      incomplete = true
-      local g = group(id)
-      g[#g + 1] = item_error(ctx, id, "unknown-interrupt", "Resume entry references unknown interrupt " .. id .. ".")
-    end
-  end
-  sort(order)
-  local errs = {}
-  for _, id in ipairs(order) do
-    for _, e in ipairs(errs_by[id]) do errs[#errs + 1] = e end
-  end
-  if #errs > 0 then
-    if incomplete then
-      errs[#errs + 1] = batch_error(ctx, "incomplete-batch",
-        "Resume entries must resolve or cancel the complete interrupt batch.", pending_ids)
-    end
-    errs[#errs + 1] = batch_error(ctx, "item-validation-failed", "One or more interrupt resolutions are invalid.",
-      pending_ids)
-    return errs
-  end
+  return by_id, counts
+end
 
+-- What is wrong with a pending record's resume entry (nil: none).
+local function entry_problem(ctx, rec, entry)
+  local id = rec.interruptId
+  if not entry then
+    return item_error(ctx, id, "unknown-interrupt", "Missing resume entry for interrupt " .. id .. ".")
+  elseif entry.status ~= "resolved" and entry.status ~= "cancelled" then
+    return item_error(ctx, id, "invalid-payload",
+      "Interrupt " .. id .. " has invalid status " .. tostring(entry.status) .. ".")
+  elseif entry.status == "cancelled" then
+    if entry.payload ~= nil then
+      return item_error(ctx, id, "invalid-payload", "Cancelled interrupt " .. id .. " must not include a payload.")
+    end
+  elseif rec.kind == "approval" then
+    local p = entry.payload
+    local envelope = type(p) == "table" and p or nil
+    if type(p) ~= "boolean" and not (envelope and type(envelope.approved) == "boolean") then
+      return item_error(ctx, id, "invalid-payload", "Approval " .. id .. " must be a boolean or decision envelope.")
+    elseif envelope and envelope.approved and envelope.editedArgs ~= nil and rec.tool.inputSchema == nil then
+      return item_error(ctx, id, "invalid-edited-args",
+        "Approval " .. id .. " cannot edit arguments without an input schema.")
+    end
+  end
+  return nil
+end
+
+-- The state a valid batch resolves to (see validate).
+local function resolved_state(records, by_id)
   local state = { approvals = {}, clientResults = {}, cancelled = {}, denied = {} }
   for _, rec in ipairs(records) do
     local entry = by_id[rec.interruptId]
@@ -352,7 +330,50 @@ function _M.validate(ctx, records, resume)
       end
     end
   end
-  return errs, state
+  return state
+end
+
+--- Validate resume entries against the pending records ({interruptId, kind = "client"|"approval", toolCallId,
+--- tool}). Returns the errors (an array, empty when the batch is valid) and the resolved state:
+--- { approvals = {[toolCallId] = true|false|{approved, editedArgs?, payload?}}, clientResults = {[toolCallId] =
+--- {value = payload}}, cancelled = {[toolCallId] = true}, denied = {[toolCallId] = payload} }.
+function _M.validate(ctx, records, resume)
+  local groups = error_groups()
+  local by_id, counts = index_resume(resume)
+  for _, r in ipairs(resume) do
+    local id = r.interruptId
+    if counts[id] > 1 and not groups.has(id) then
+      groups.add(id, item_error(ctx, id, "conflict", "Interrupt " .. id .. " has duplicate resume entries."))
+    end
+  end
+  local pending_ids, known = {}, {}
+  local incomplete = false
+  for _, rec in ipairs(records) do
+    local id = rec.interruptId
+    pending_ids[#pending_ids + 1] = id
+    known[id] = true
+    if not by_id[id] then incomplete = true end
+    local e = entry_problem(ctx, rec, by_id[id])
+    if e then groups.add(id, e) end
+  end
+  for _, r in ipairs(resume) do
+    local id = r.interruptId
+    if not known[id] then
+      incomplete = true
+      groups.add(id, item_error(ctx, id, "unknown-interrupt", "Resume entry references unknown interrupt " .. id .. "."))
+    end
+  end
+  local errs = groups.sorted()
+  if #errs > 0 then
+    if incomplete then
+      errs[#errs + 1] = batch_error(ctx, "incomplete-batch",
+        "Resume entries must resolve or cancel the complete interrupt batch.", pending_ids)
+    end
+    errs[#errs + 1] = batch_error(ctx, "item-validation-failed", "One or more interrupt resolutions are invalid.",
+      pending_ids)
+    return errs
+  end
+  return errs, resolved_state(records, by_id)
 end
 
 --- RUN_ERROR text for a failed validation: every message joined with " "; the code is the first error's.
