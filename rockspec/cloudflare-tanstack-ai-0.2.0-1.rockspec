@@ -64,6 +64,7 @@ build = {
     ["cloudflare_tanstack_ai.health"] = "lua/cloudflare_tanstack_ai/health.lua",
     ["cloudflare_tanstack_ai"] = "lua/cloudflare_tanstack_ai/init.lua",
     ["tanstack.ai.activities"] = "lua/tanstack/ai/activities.lua",
+    ["tanstack.ai.adapter"] = "lua/tanstack/ai/adapter.lua",
     ["tanstack.ai.async"] = "lua/tanstack/ai/async.lua",
     ["tanstack.ai.chat"] = "lua/tanstack/ai/chat.lua",
     ["tanstack.ai.deltas"] = "lua/tanstack/ai/deltas.lua",
