@@ -183,28 +183,34 @@ function Engine:process(ev)
   return ev
 end
 
---- The next event of the run, or nil at its end.
-function Engine:next()
-  if not self.started then
-    self.started = true
-    self.phase:run_start()
-  end
-  local q, run = self.q, self.run
-  while q.head > q.tail and not run.done do
-    local current = self.current
-    if not current then
-      self:start_turn()
-      current = self.current
+--- The run's next() (the hot path: once per event): the event straight from the running turn when nothing is
+--- queued ahead of it, a text delta without bookkeeping when no tool phase may replay it. A closure over the
+--- engine's queue and flags, not a method: no field lookup per event for what never changes during a run.
+local function bind_next(self)
+  local q, run, has_tools = self.q, self.run, self.has_tools
+  return function()
+    if not self.started then
+      self.started = true
+      self.phase:run_start()
     end
-    local ev = current.next()
-    if ev == nil then
-      self:after_turn()
-    else
-      ev = self:process(ev)
-      if ev then return ev end -- the common case: straight from the turn, not through the queue
+    while q.head > q.tail and not run.done do
+      local current = self.current
+      if not current then
+        self:start_turn()
+        current = self.current
+      end
+      local ev = current.next()
+      if ev == nil then
+        self:after_turn()
+      elseif not has_tools and ev.type == "TEXT_MESSAGE_CONTENT" then
+        return ev
+      else
+        ev = self:process(ev)
+        if ev then return ev end -- the common case: straight from the turn, not through the queue
+      end
     end
+    return q:shift()
   end
-  return q:shift()
 end
 
 --- Events next() hands out without a read: the queue, after the running turn's ready events went through the
@@ -239,7 +245,7 @@ local function engine(opts, history)
   local self = new_engine(opts, history)
   return {
     history = history, run = self.run, engine = self,
-    next = function() return self:next() end,
+    next = bind_next(self),
     pending = function() return self:pending() end,
     close = function() return self:close() end,
   }

@@ -106,7 +106,8 @@ end
 function Decoder:fail(err) self.out:fail(err) end
 function Decoder:finished() return self.out.finished end
 
--- The I/O half of a turn: its fields are the request's opener, the decoder, the response and the SSE parser.
+-- The I/O half of a turn: its fields are the request's opener, the decoder, the response, the stream's reader
+-- (once started) and whether the turn is over.
 local Turn = {}
 Turn.__index = Turn
 
@@ -119,6 +120,37 @@ end
 function Turn:body(v)
   self.dec:body(v)
   self.done = true
+end
+
+-- The reader of a started stream: one read per call, its events decoded; the end of the stream finishes the
+-- turn. A closure over the response, parser and decoder (a read may hold a single event: this is the hot path,
+-- without a field lookup per use).
+local function stream_reader(t, res, parser, dec)
+  local out, read, feed = dec.out, res.read, dec.feed
+  return function()
+    local chunk, err = read()
+    local evs
+    if chunk == nil then
+      if err then return t:fail(errors.wrap(err, { kind = "network" })) end
+      evs = parser:finish()
+    else
+      out.ts = now_ms() -- every event framed from this read arrived now
+      local perr
+      evs, perr = parser:feed(chunk)
+      if not evs then
+        return t:fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
+      end
+    end
+    feed(dec, evs)
+    if chunk == nil then
+      dec:finish()
+      t.done = true
+      close(res)
+    elseif out.finished then
+      t.done = true
+      close(res)
+    end
+  end
 end
 
 -- Send the request and see what came back: a whole answer is decoded at once (http.lua, the one reader), a stream
@@ -136,41 +168,8 @@ function Turn:start()
     return self:body(whole.value)
   end
   http.as_stream(res)
-  self.parser = self.dec:sse_parser()
+  self.read = stream_reader(self, res, self.dec:sse_parser(), self.dec)
   self.out:start()
-end
-
--- One read of the stream: its events decoded; the end of the stream finishes the turn.
-function Turn:read()
-  local res, out = self.res, self.out
-  local chunk, err = res.read()
-  local evs
-  if chunk == nil then
-    if err then return self:fail(errors.wrap(err, { kind = "network" })) end
-    evs = self.parser:finish()
-  else
-    out.ts = now_ms() -- every event framed from this read arrived now
-    local perr
-    evs, perr = self.parser:feed(chunk)
-    if not evs then
-      return self:fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
-    end
-  end
-  self.dec:feed(evs)
-  if chunk == nil then
-    self.dec:finish()
-    self.done = true
-    close(res)
-  elseif out.finished then
-    self.done = true
-    close(res)
-  end
-end
-
---- One step: the request first, then one read per call. False once the turn is over.
-function Turn:step()
-  if self.res == nil then self:start() else self:read() end
-  return not self.done
 end
 
 function Turn:close()
@@ -186,13 +185,20 @@ end
 --- Returns a producer { next = fn() -> event | nil, pending = fn() -> n, close = fn() } (tanstack.ai.queue):
 --- `pending` counts the events ready now (a relay writes them as one piece).
 function _M.new(open, ctx)
-  local q = queue.new()
+  local t
+  -- one step per empty FIFO: the request first, then one read (its events land in the FIFO through emit)
+  local function fill()
+    local read = t.read
+    if read then read() else t:start() end
+    return not t.done
+  end
+  local producer, push = queue.stream(fill, function() t:close() end)
   local c = {}
   for k, v in pairs(ctx) do c[k] = v end
-  c.emit = q:pusher() -- once per event: one closure call, no method lookup
+  c.emit = push -- once per event: one closure call, no method lookup
   local dec = _M.decoder(c)
-  local t = setmetatable({ open = open, dec = dec, out = dec.out, res = nil, parser = nil, done = false }, Turn)
-  return queue.producer(q, function() return t:step() end, nil, function() t:close() end)
+  t = setmetatable({ open = open, dec = dec, out = dec.out, res = nil, read = nil, done = false }, Turn)
+  return producer
 end
 
 return _M
