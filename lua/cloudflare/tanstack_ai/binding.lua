@@ -112,8 +112,7 @@ function AI:run(model, inputs, options)
   if res.status < 200 or res.status >= 300 then
     return nil, adapter.http_error(res, "workers-ai", cf_errors.classify)
   end
-  local ct = res.headers["content-type"] or ""
-  if ct:find("event-stream", 1, true) then
+  if adapter.answer_kind(res) == "sse" then
     local read, close = res.read, res.close
     -- the iterator, and (second value) a function that stops the stream early and frees the connection
     return function()
@@ -122,18 +121,16 @@ function AI:run(model, inputs, options)
       return chunk, rerr
     end, close
   end
-  local bytes, rerr = adapter.read_all(res)
-  res.close()
-  if not bytes then return nil, rerr end
-  if ct:find("json", 1, true) then
-    local v, derr = json.decode(bytes)
-    if v == nil then return nil, errors.new({ message = "invalid JSON from Workers AI: " .. tostring(derr), kind = "decode" }) end
-    if type(v) == "table" and v.success == false then
-      return nil, errors.from_http(res.status, res.headers, bytes, "workers-ai", json.decode, cf_errors.classify)
-    end
-    return request.unwrap(v)
-  end
-  return bytes
+  -- the one reader (tanstack.ai.adapter): JSON without its envelope, other answers as bytes
+  local whole, rerr = adapter.read_whole(res, { label = "AI:run", provider = "workers-ai", unwrap = cf_errors.unwrap,
+    payload_error = function(v, provider, bytes)
+      if type(v) == "table" and v.success == false then
+        return errors.from_decoded(res.status, res.headers, v, bytes, provider, cf_errors.classify)
+      end
+    end })
+  if not whole then return nil, rerr end
+  if whole.value ~= nil then return whole.value end
+  return whole.bytes
 end
 
 --- env.AI.gateway(id)

@@ -142,12 +142,14 @@ end
 
 --- Read a whole (2xx) answer into { value = <decoded JSON>, headers } or { bytes, content_type, headers }.
 --- opts (all optional): label and provider (named in errors), unwrap(v) -> v (a provider's envelope) and
---- payload_error(v, provider) -> err | nil (an error report inside a 2xx JSON answer becomes nil, err).
+--- payload_error(v, provider, bytes) -> err | nil (an error report inside a 2xx JSON answer becomes nil, err;
+--- bytes: the raw JSON text, nil for a binding's decoded value).
 function _M.read_whole(res, opts)
   opts = opts or {}
-  local v = res.value
+  local v, bytes = res.value, nil
   if v == nil then
-    local bytes, rerr = _M.read_all(res)
+    local rerr
+    bytes, rerr = _M.read_all(res)
     close(res)
     if not bytes then return nil, rerr end
     local ct = content_type(res) or ""
@@ -161,7 +163,7 @@ function _M.read_whole(res, opts)
         kind = "decode", provider = opts.provider, body = bytes:sub(1, 200) })
     end
   end
-  local perr = opts.payload_error and opts.payload_error(v, opts.provider)
+  local perr = opts.payload_error and opts.payload_error(v, opts.provider, bytes)
   if perr then return nil, perr end
   return { value = opts.unwrap and opts.unwrap(v) or v, headers = res.headers }
 end
