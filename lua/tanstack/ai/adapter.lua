@@ -86,6 +86,17 @@ _M.transport = http.transport
 --- response or nil, err. For a plain download (the CLI fetching an image URL) as for anything else.
 _M.request = http.request
 
+--- A whole download: request(req, opts), then every byte of the 2xx answer (the response closed). Returns the
+--- bytes and the response (status, headers), or nil, err (a non-2xx answer is an error value, kind "http").
+function _M.fetch(req, opts)
+  local res, err = http.request(req, opts)
+  if not res then return nil, err end
+  local bytes, rerr = http.read_all(res)
+  http.close(res)
+  if not bytes then return nil, rerr end
+  return bytes, res
+end
+
 ---------------------------------------------------------------------------------------------------
 -- The pipeline
 ---------------------------------------------------------------------------------------------------

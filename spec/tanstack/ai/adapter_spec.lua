@@ -254,3 +254,25 @@ describe("adapter's helpers", function()
     assert.is_function(s.summarize)
   end)
 end)
+
+describe("adapter.fetch", function()
+  it("downloads every byte of a 2xx answer and closes it", function()
+    local closed = false
+    local parts = { "ab", "cd" }
+    local t = scripted_transport({ { status = 200, headers = { ["content-type"] = "image/png" },
+      read = function() return table.remove(parts, 1) end, close = function() closed = true end } })
+    local bytes, res = adapter.fetch({ method = "GET", url = "https://example.test/i.png" }, { transport = t })
+    assert.equal("abcd", bytes)
+    assert.equal(200, res.status)
+    assert.is_true(closed)
+    assert.equal("GET", t.seen[1].method)
+  end)
+
+  it("is nil, err for a non-2xx answer", function()
+    local t = scripted_transport({ whole(404, "text/plain", "gone") })
+    local bytes, err = adapter.fetch({ method = "GET", url = "https://example.test/x" },
+      { transport = t, max_retries = 0 })
+    assert.is_nil(bytes)
+    assert.equal(404, err.status)
+  end)
+end)
