@@ -1,5 +1,6 @@
-/* Lua bindings for signing: HMAC-SHA256 and a constant-time comparison
- * (OpenSSL's libcrypto, already linked for RAND_bytes).
+/* Lua bindings for signing: SHA-256, HMAC-SHA256 and a constant-time
+ * comparison (OpenSSL's libcrypto, already linked for RAND_bytes).
+ *   core.sha256(data) -> 32 raw bytes (FIPS 180-4)
  *   core.hmac_sha256(key, data) -> 32 raw bytes (RFC 2104 with SHA-256)
  *   core.timing_safe_equal(a, b) -> boolean: false when the lengths differ
  *     (the length is not hidden); equal lengths are compared with
@@ -17,6 +18,18 @@ static const char *check_bytes(lua_State *L, int idx, size_t *n)
 {
     luaL_checktype(L, idx, LUA_TSTRING);
     return lua_tolstring(L, idx, n);
+}
+
+static int l_sha256(lua_State *L)
+{
+    size_t dlen;
+    const char *data = check_bytes(L, 1, &dlen);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, dlen, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return luaL_error(L, "SHA-256 failed");
+    lua_pushlstring(L, (const char *)md, mdlen);
+    return 1;
 }
 
 static int l_hmac_sha256(lua_State *L)
@@ -50,6 +63,7 @@ static int l_timing_safe_equal(lua_State *L)
 void tai_open_crypto(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
+        {"sha256", l_sha256},
         {"hmac_sha256", l_hmac_sha256},
         {"timing_safe_equal", l_timing_safe_equal},
         {NULL, NULL},

@@ -69,6 +69,7 @@ build = {
     ["cloudflare.tanstack_ai.workers_ai.models"] = "lua/cloudflare/tanstack_ai/workers_ai/models.lua",
     ["cloudflare_tanstack_ai"] = "lua/cloudflare_tanstack_ai.lua",
     ["tanstack.ai.activities"] = "lua/tanstack/ai/activities.lua",
+    ["tanstack.ai.adapter"] = "lua/tanstack/ai/adapter.lua",
     ["tanstack.ai.async"] = "lua/tanstack/ai/async.lua",
     ["tanstack.ai.chat"] = "lua/tanstack/ai/chat.lua",
     ["tanstack.ai.deltas"] = "lua/tanstack/ai/deltas.lua",

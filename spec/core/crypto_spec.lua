@@ -1,4 +1,4 @@
--- HMAC-SHA256 and the constant-time comparison of the C core (OpenSSL's libcrypto). Lua 5.1 syntax.
+-- SHA-256, HMAC-SHA256 and the constant-time comparison of the C core (OpenSSL's libcrypto). Lua 5.1 syntax.
 local core = require("tanstack.ai.core")
 
 local function unhex(s)
@@ -91,5 +91,24 @@ describe("core.timing_safe_equal", function()
     assert.has_error(function() core.timing_safe_equal("a") end)
     assert.has_error(function() core.timing_safe_equal(nil, "a") end)
     assert.has_error(function() core.timing_safe_equal(1, 1) end)
+  end)
+end)
+
+describe("core.sha256", function()
+  it("matches the FIPS 180-2 vectors (appendix B)", function()
+    assert.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex(core.sha256("abc")))
+    assert.equal("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+      hex(core.sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")))
+    assert.equal("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+      hex(core.sha256(string.rep("a", 1000000))))
+  end)
+  it("hashes the empty string and binary bytes", function()
+    assert.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", hex(core.sha256("")))
+    assert.equal(32, #core.sha256(bytes_from(0, 255)))
+    assert.are_not.equal(core.sha256("a\0b"), core.sha256("a\0c"))
+  end)
+  it("raises unless the argument is a string", function()
+    assert.has_error(function() core.sha256() end)
+    assert.has_error(function() core.sha256(123) end)
   end)
 end)

@@ -5,15 +5,13 @@
 --   gateway:run(entry_or_entries, options) -> { status, headers, body = string | iterator } | nil, err
 --   gateway:get_url(provider)        -> URL string
 -- Like env.AI it does not retry: the adapters' one retry loop wraps it.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local http = require("tanstack.ai.http")
-local turn = require("tanstack.ai.turn")
+local adapter = require("tanstack.ai.adapter")
 local config = require("cloudflare.tanstack_ai.config")
 local gateway = require("cloudflare.tanstack_ai.gateway")
 local request = require("cloudflare.tanstack_ai.request")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local json, errors = adapter.json, adapter.errors
+local raise = adapter.raise -- a mistake, reported at the caller's line
 
 local type, pairs, ipairs, setmetatable, tostring = type, pairs, ipairs, setmetatable, tostring
 
@@ -53,7 +51,7 @@ end
 local function send(cfg, url, headers, body, label)
   local problem = header_problem(headers)
   if problem then return refused(label .. ": " .. problem) end
-  return http.transport(cfg.transport).request(request.transport_request(cfg, "POST", url, headers, body))
+  return adapter.transport(cfg.transport).request(request.transport_request(cfg, "POST", url, headers, body))
 end
 
 local RUN_OPTION_SKIP = { gateway = true, extraHeaders = true, returnRawResponse = true, prefix = true }
@@ -112,10 +110,9 @@ function AI:run(model, inputs, options)
     return { status = res.status, headers = res.headers, body = res.read, close = res.close }
   end
   if res.status < 200 or res.status >= 300 then
-    return nil, http.http_error(res, "workers-ai", cf_errors.classify)
+    return nil, adapter.http_error(res, "workers-ai", cf_errors.classify)
   end
-  local ct = res.headers["content-type"] or ""
-  if ct:find("event-stream", 1, true) then
+  if adapter.answer_kind(res) == "sse" then
     local read, close = res.read, res.close
     -- the iterator, and (second value) a function that stops the stream early and frees the connection
     return function()
@@ -124,18 +121,16 @@ function AI:run(model, inputs, options)
       return chunk, rerr
     end, close
   end
-  local bytes, rerr = turn.read_all(res)
-  res.close()
-  if not bytes then return nil, rerr end
-  if ct:find("json", 1, true) then
-    local v, derr = json.decode(bytes)
-    if v == nil then return nil, errors.new({ message = "invalid JSON from Workers AI: " .. tostring(derr), kind = "decode" }) end
-    if type(v) == "table" and v.success == false then
-      return nil, errors.from_http(res.status, res.headers, bytes, "workers-ai", json.decode, cf_errors.classify)
-    end
-    return request.unwrap(v)
-  end
-  return bytes
+  -- the one reader (tanstack.ai.adapter): JSON without its envelope, other answers as bytes
+  local whole, rerr = adapter.read_whole(res, { label = "AI:run", provider = "workers-ai", unwrap = cf_errors.unwrap,
+    payload_error = function(v, provider, bytes)
+      if type(v) == "table" and v.success == false then
+        return errors.from_decoded(res.status, res.headers, v, bytes, provider, cf_errors.classify)
+      end
+    end })
+  if not whole then return nil, rerr end
+  if whole.value ~= nil then return whole.value end
+  return whole.bytes
 end
 
 --- env.AI.gateway(id)
@@ -191,7 +186,7 @@ function Gateway:run(entries, options)
   if ct:find("event-stream", 1, true) and res.status >= 200 and res.status < 300 then
     return { status = res.status, headers = res.headers, body = res.read, close = res.close }
   end
-  local bytes, rerr = turn.read_all(res)
+  local bytes, rerr = adapter.read_all(res)
   res.close()
   if not bytes then return nil, rerr end
   return { status = res.status, headers = res.headers, body = bytes }

@@ -1,7 +1,8 @@
 -- Adapter configuration: both key spellings, the four modes, validation at construction.
 -- Every error names the field. Secrets are registered for redaction and never printed.
-local errors = require("tanstack.ai.errors")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local adapter = require("tanstack.ai.adapter")
+local errors = adapter.errors
+local raise = adapter.raise -- a mistake, reported at the caller's line
 
 local type, pairs, tostring = type, pairs, tostring
 local function getenv(name) return os.getenv(name) end -- looked up per call: tests substitute os.getenv
@@ -206,16 +207,8 @@ local redacted_mt = {
   end,
 }
 
---- Validate and resolve a config.
---- opts.label: "createWorkersAiChat" etc. (prefix of error messages)
---- opts.gateway_only: third-party providers (no plain modes)
---- Returns a resolved table: mode ("binding" | "rest" | "gateway_binding" | "gateway_rest"), ...
-function _M.resolve(user, opts)
-  local label = opts.label
-  if user == nil then user = {} end
-  if type(user) ~= "table" then fail(label, "config must be a table") end
-  local c = canonical(label, user)
-
+-- The checks of the fields every mode shares (types, ranges, identifiers, URLs); raises on the first problem.
+local function check_fields(label, c)
   if c.accountId ~= nil then check_identifier(label, "config.accountId", c.accountId, false) end
   if c.gatewayId ~= nil then check_identifier(label, "config.gatewayId", c.gatewayId, false) end
   check_string(label, "apiKey", c.apiKey)
@@ -247,34 +240,41 @@ function _M.resolve(user, opts)
       fail(label, "config.cacheTtl must be an integer number of seconds from 60 to " .. _M.CACHE_TTL_MAX)
     end
   end
-  if c.metadata ~= nil then
-    if type(c.metadata) ~= "table" then fail(label, "config.metadata must be a table of string keys") end
-    local n = 0
-    for k, v in pairs(c.metadata) do
-      n = n + 1
-      if type(k) ~= "string" then fail(label, "config.metadata keys must be strings") end
-      check_header_value(label, "config.metadata key " .. shown(k), k)
-      local tv = type(v)
-      if tv ~= "string" and tv ~= "boolean" and (tv ~= "number" or v ~= v or v == math.huge or v == -math.huge) then
-        fail(label, "config.metadata." .. k .. " must be a string, number or boolean")
-      end
-      if tv == "string" then check_header_value(label, "config.metadata." .. k, v) end
-    end
-    if n > _M.METADATA_MAX_ENTRIES then
-      fail(label, "config.metadata has " .. n .. " entries; AI Gateway keeps at most " .. _M.METADATA_MAX_ENTRIES)
-    end
-  end
-  if c.headers ~= nil then
-    if type(c.headers) ~= "table" then fail(label, "config.headers must be a table") end
-    for k, v in pairs(c.headers) do
-      if type(k) ~= "string" or type(v) ~= "string" then fail(label, "config.headers entries must be strings") end
-      local problem = _M.header_name_problem(k)
-      if problem then fail(label, "config.headers key " .. shown(k) .. " " .. problem) end
-      check_header_value(label, "config.headers." .. k, v)
-    end
-  end
+end
 
-  local r = setmetatable({
+-- config.metadata: AI Gateway's cf-aig-metadata (string keys; string, number or boolean values; a bounded count).
+local function check_metadata(label, metadata)
+  if type(metadata) ~= "table" then fail(label, "config.metadata must be a table of string keys") end
+  local n = 0
+  for k, v in pairs(metadata) do
+    n = n + 1
+    if type(k) ~= "string" then fail(label, "config.metadata keys must be strings") end
+    check_header_value(label, "config.metadata key " .. shown(k), k)
+    local tv = type(v)
+    if tv ~= "string" and tv ~= "boolean" and (tv ~= "number" or v ~= v or v == math.huge or v == -math.huge) then
+      fail(label, "config.metadata." .. k .. " must be a string, number or boolean")
+    end
+    if tv == "string" then check_header_value(label, "config.metadata." .. k, v) end
+  end
+  if n > _M.METADATA_MAX_ENTRIES then
+    fail(label, "config.metadata has " .. n .. " entries; AI Gateway keeps at most " .. _M.METADATA_MAX_ENTRIES)
+  end
+end
+
+-- config.headers: extra request headers (names and values a header may carry).
+local function check_headers(label, headers)
+  if type(headers) ~= "table" then fail(label, "config.headers must be a table") end
+  for k, v in pairs(headers) do
+    if type(k) ~= "string" or type(v) ~= "string" then fail(label, "config.headers entries must be strings") end
+    local problem = _M.header_name_problem(k)
+    if problem then fail(label, "config.headers key " .. shown(k) .. " " .. problem) end
+    check_header_value(label, "config.headers." .. k, v)
+  end
+end
+
+-- The resolved table (snake_case, defaults filled in) before the mode is known; tostring never shows a key.
+local function resolved(label, c)
+  return setmetatable({
     label = label,
     api_key = c.apiKey, cf_api_key = c.cfApiKey,
     account_id = c.accountId, gateway_id = c.gatewayId,
@@ -287,7 +287,10 @@ function _M.resolve(user, opts)
     max_response_bytes = c.maxResponseBytes or _M.DEFAULT_MAX_RESPONSE_BYTES,
     max_retries = c.maxRetries, transport = c.transport, headers = c.headers, ca_file = c.caFile,
   }, redacted_mt)
-  -- base URLs from the environment: checked as the config's (the modes that send over REST use them)
+end
+
+-- Base URLs from the environment: checked as the config's (the modes that send over REST use them).
+local function base_urls(label, c, r)
   if c.binding == nil then
     local env_api, env_gw = getenv("CLOUDFLARE_API_BASE_URL"), getenv("CLOUDFLARE_AI_GATEWAY_BASE_URL")
     if c.apiBaseUrl == nil and env_api ~= nil then
@@ -301,70 +304,96 @@ function _M.resolve(user, opts)
   end
   r.api_base_url = r.api_base_url:gsub("/+$", "")
   r.gateway_base_url = r.gateway_base_url:gsub("/+$", "")
+end
 
-  local gateway_opts = c.skipCache ~= nil or c.cacheTtl ~= nil or c.customCacheKey ~= nil or c.metadata ~= nil
+local function has_gateway_options(c)
+  return c.skipCache ~= nil or c.cacheTtl ~= nil or c.customCacheKey ~= nil or c.metadata ~= nil
+end
 
-  if c.binding ~= nil then
-    local b = c.binding
-    if type(b) ~= "table" and type(b) ~= "userdata" then
-      fail(label, "config.binding must be an object with a run method (env.AI or env.AI:gateway(id))")
-    end
-    if not is_callable_method(b, "run") then
-      fail(label, "config.binding has no run method (expected env.AI or env.AI:gateway(id))")
-    end
-    if c.accountId or c.gatewayId or c.cfApiKey then
-      fail(label, "config.binding cannot be combined with accountId, gatewayId or cfApiKey")
-    end
-    r.binding = b
-    if is_callable_method(b, "gateway") then
-      if opts.gateway_only then
-        fail(label, "third-party providers only work through AI Gateway: pass binding = AI:gateway(\"id\")")
-      end
-      if gateway_opts then
-        fail(label, "config.skipCache/cacheTtl/customCacheKey/metadata only apply to gateway modes")
-      end
-      r.mode = "binding"
-    else
-      r.mode = "gateway_binding"
-    end
-  else
-    if c.transport ~= nil and (type(c.transport) ~= "table" or type(c.transport.request) ~= "function") then
-      fail(label, "config.transport must be a table with a request function")
-    end
-    if r.account_id == nil then
-      r.account_id = getenv("CLOUDFLARE_ACCOUNT_ID")
-      if r.account_id ~= nil then
-        check_identifier(label, "CLOUDFLARE_ACCOUNT_ID (config.accountId)", r.account_id, false)
-      end
-    end
-    if c.gatewayId then
-      if not r.account_id then
-        fail(label, "config.accountId is required with gatewayId (or set CLOUDFLARE_ACCOUNT_ID)")
-      end
-      r.mode = "gateway_rest"
-      if opts.needs_provider_key and not r.api_key and not r.cf_api_key then
-        fail(label, "config.apiKey (the Workers AI token) or config.cfApiKey is required for gateway REST mode")
-      end
-    else
-      if opts.gateway_only then
-        fail(label, "third-party providers only work through AI Gateway: set gatewayId (with accountId) or " ..
-          "binding = AI:gateway(\"id\")")
-      end
-      if gateway_opts then
-        fail(label, "config.skipCache/cacheTtl/customCacheKey/metadata only apply to gateway modes")
-      end
-      r.api_key = r.api_key or getenv("CLOUDFLARE_API_KEY") or getenv("CLOUDFLARE_API_TOKEN")
-      if not r.account_id then
-        fail(label, "config.accountId is missing: pass { accountId, apiKey }, a binding, a gateway config, " ..
-          "or set CLOUDFLARE_ACCOUNT_ID")
-      end
-      if not r.api_key then
-        fail(label, "config.apiKey is missing: pass { accountId, apiKey } or set CLOUDFLARE_API_KEY")
-      end
-      check_string(label, "apiKey (CLOUDFLARE_API_KEY)", r.api_key)
-      r.mode = "rest"
+-- The binding modes: env.AI (binding) or env.AI:gateway(id) (gateway_binding).
+local function binding_mode(label, c, r, opts)
+  local b = c.binding
+  if type(b) ~= "table" and type(b) ~= "userdata" then
+    fail(label, "config.binding must be an object with a run method (env.AI or env.AI:gateway(id))")
+  end
+  if not is_callable_method(b, "run") then
+    fail(label, "config.binding has no run method (expected env.AI or env.AI:gateway(id))")
+  end
+  if c.accountId or c.gatewayId or c.cfApiKey then
+    fail(label, "config.binding cannot be combined with accountId, gatewayId or cfApiKey")
+  end
+  r.binding = b
+  if not is_callable_method(b, "gateway") then
+    r.mode = "gateway_binding"
+    return
+  end
+  if opts.gateway_only then
+    fail(label, "third-party providers only work through AI Gateway: pass binding = AI:gateway(\"id\")")
+  end
+  if has_gateway_options(c) then
+    fail(label, "config.skipCache/cacheTtl/customCacheKey/metadata only apply to gateway modes")
+  end
+  r.mode = "binding"
+end
+
+-- Plain REST (rest): the account and a Workers AI key, from the config or the environment.
+local function plain_rest_mode(label, c, r, opts)
+  if opts.gateway_only then
+    fail(label, "third-party providers only work through AI Gateway: set gatewayId (with accountId) or " ..
+      "binding = AI:gateway(\"id\")")
+  end
+  if has_gateway_options(c) then
+    fail(label, "config.skipCache/cacheTtl/customCacheKey/metadata only apply to gateway modes")
+  end
+  r.api_key = r.api_key or getenv("CLOUDFLARE_API_KEY") or getenv("CLOUDFLARE_API_TOKEN")
+  if not r.account_id then
+    fail(label, "config.accountId is missing: pass { accountId, apiKey }, a binding, a gateway config, " ..
+      "or set CLOUDFLARE_ACCOUNT_ID")
+  end
+  if not r.api_key then
+    fail(label, "config.apiKey is missing: pass { accountId, apiKey } or set CLOUDFLARE_API_KEY")
+  end
+  check_string(label, "apiKey (CLOUDFLARE_API_KEY)", r.api_key)
+  r.mode = "rest"
+end
+
+-- The REST modes: gateway_rest with a gatewayId, else plain rest.
+local function rest_mode(label, c, r, opts)
+  if c.transport ~= nil and (type(c.transport) ~= "table" or type(c.transport.request) ~= "function") then
+    fail(label, "config.transport must be a table with a request function")
+  end
+  if r.account_id == nil then
+    r.account_id = getenv("CLOUDFLARE_ACCOUNT_ID")
+    if r.account_id ~= nil then
+      check_identifier(label, "CLOUDFLARE_ACCOUNT_ID (config.accountId)", r.account_id, false)
     end
   end
+  if not c.gatewayId then return plain_rest_mode(label, c, r, opts) end
+  if not r.account_id then
+    fail(label, "config.accountId is required with gatewayId (or set CLOUDFLARE_ACCOUNT_ID)")
+  end
+  r.mode = "gateway_rest"
+  if opts.needs_provider_key and not r.api_key and not r.cf_api_key then
+    fail(label, "config.apiKey (the Workers AI token) or config.cfApiKey is required for gateway REST mode")
+  end
+end
+
+--- Validate and resolve a config (once per adapter: adapters keep the resolved table).
+--- opts.label: "createWorkersAiChat" etc. (prefix of error messages)
+--- opts.gateway_only: third-party providers (no plain modes)
+--- opts.needs_provider_key: a Workers AI adapter (gateway REST needs a key for Workers AI)
+--- Returns a resolved table: mode ("binding" | "rest" | "gateway_binding" | "gateway_rest"), ...
+function _M.resolve(user, opts)
+  local label = opts.label
+  if user == nil then user = {} end
+  if type(user) ~= "table" then fail(label, "config must be a table") end
+  local c = canonical(label, user)
+  check_fields(label, c)
+  if c.metadata ~= nil then check_metadata(label, c.metadata) end
+  if c.headers ~= nil then check_headers(label, c.headers) end
+  local r = resolved(label, c)
+  base_urls(label, c, r)
+  if c.binding ~= nil then binding_mode(label, c, r, opts) else rest_mode(label, c, r, opts) end
   errors.register_secret(r.api_key)
   errors.register_secret(r.cf_api_key)
   return r

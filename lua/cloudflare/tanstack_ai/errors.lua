@@ -3,7 +3,8 @@
 --   AI Gateway       {error: [{code, message}]}
 --   Workers AI       a numeric code in the message ("InferenceUpstreamError: 3040: Capacity ..."), or
 --                    internalCode; codes map to an HTTP status (docs: workers-ai/platform/errors)
-local errors = require("tanstack.ai.errors")
+-- and the envelope of Cloudflare's API ({ success, result, errors, messages }) around whole answers.
+local errors = require("tanstack.ai.adapter").errors
 
 local type, tonumber = type, tonumber
 
@@ -80,6 +81,20 @@ function _M.from_binding(v, provider)
   if e.status and e.retryable == false then e.retryable = errors.retryable_status(e.status) end
   if type(e.code) == "number" and _M.RETRYABLE_CODE[e.code] then e.retryable = true end
   return e
+end
+
+--- Strip the envelope ({ success = true, result = ... } -> result); anything else is returned as is.
+function _M.unwrap(v)
+  if type(v) == "table" and v.result ~= nil and (v.success ~= nil or v.errors ~= nil) and v.success ~= false then
+    return v.result
+  end
+  return v
+end
+
+--- An error report inside a 2xx JSON answer, as an error value; nil for an answer.
+function _M.payload_error(v, provider)
+  if _M.is_payload(v) then return _M.from_payload(v, provider) end
+  return nil
 end
 
 return _M

@@ -32,7 +32,7 @@ local GATEWAY_MODULES = {
 local function gateway_provider(model, cfg, activity, p)
   if activity == "summarize" then
     local chat = require(GATEWAY_MODULES.chat).new(p.name, model, cfg)
-    return require("tanstack.ai.summarize").new(chat, p.label)
+    return require("tanstack.ai.adapter").summarizer(chat, p.label)
   end
   return require(GATEWAY_MODULES[activity]).new(p.name, model, cfg)
 end

@@ -1,7 +1,8 @@
--- Where a request goes and how it is authenticated, for the four configuration modes, and how a whole answer
--- is read. Adapters *describe* a request as data; this module alone turns a description into a REST call, a
--- gateway URL call, a universal entry for a gateway binding, or a binding run, with the one retry loop around
--- it, and reads answers with the one envelope rule.
+-- Where a request goes and how it is authenticated, for the four configuration modes: Cloudflare's hook table
+-- for tanstack.ai.adapter's pipeline. Adapters *describe* a request as data; the `send` hook alone turns a
+-- description into a REST request (data the pipeline hands to the transport), a universal entry for a gateway
+-- binding, or a binding run; the pipeline runs the one retry loop around it and reads answers with the one
+-- envelope rule (the `unwrap` and `payload_error` hooks, errors.lua).
 --
 -- A description:
 --   provider        gateway slug ("workers-ai", "openai", "anthropic", "google-ai-studio", ...)
@@ -20,15 +21,13 @@
 -- Mode table (cfg.mode): rest -> REST to the account API; gateway_rest -> REST to the gateway URL;
 -- gateway_binding -> binding:run(universal entry) (a raw body goes over REST to binding:get_url() instead);
 -- binding -> binding:run(model, inputs, options).
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local http = require("tanstack.ai.http")
-local turn = require("tanstack.ai.turn")
+local adapter = require("tanstack.ai.adapter")
 local gateway = require("cloudflare.tanstack_ai.gateway")
 local config = require("cloudflare.tanstack_ai.config")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
-local type, pairs, tostring, tonumber, pcall = type, pairs, tostring, tonumber, pcall
+local json, errors = adapter.json, adapter.errors
+local type, pairs, tostring, tonumber, pcall, setmetatable = type, pairs, tostring, tonumber, pcall, setmetatable
 
 local _M = {}
 
@@ -49,15 +48,10 @@ end
 ---------------------------------------------------------------------------------------------------
 
 --- Strip the envelope ({ success = true, result = ... } -> result); anything else is returned as is.
-function _M.unwrap(v)
-  if type(v) == "table" and v.result ~= nil and (v.success ~= nil or v.errors ~= nil) and v.success ~= false then
-    return v.result
-  end
-  return v
-end
+_M.unwrap = cf_errors.unwrap
 
 ---------------------------------------------------------------------------------------------------
--- Binding answers -> the transport response shape (see tanstack/ai/turn.lua)
+-- Binding answers -> the transport response shape (see tanstack/ai/http.lua)
 ---------------------------------------------------------------------------------------------------
 
 -- A response table from a binding ({status, headers, body}) -> the transport response shape.
@@ -137,7 +131,7 @@ function _M.transport_request(cfg, method, url, headers, body)
     method = method, url = url, headers = headers, body = body,
     timeout = cfg.timeout, connect_timeout = cfg.connect_timeout, idle_timeout = cfg.idle_timeout,
     ca_file = cfg.ca_file, max_response_bytes = cfg.max_response_bytes or config.DEFAULT_MAX_RESPONSE_BYTES,
-    on_progress = http.current_progress(), -- the running activity's onProgress, if any
+    on_progress = adapter.current_progress(), -- the running activity's onProgress, if any
   }
 end
 
@@ -182,93 +176,100 @@ local function binding_url(b, provider)
   return nil
 end
 
-local function attempt_once(cfg, d)
-  local mode = cfg.mode
-  if mode == "rest" or mode == "gateway_rest" then
-    return http.transport(cfg.transport).request(_M.rest_request(cfg, d))
-  elseif mode == "gateway_binding" then
-    local entry = _M.universal_entry(cfg, d)
-    if not entry then
-      -- a raw body (multipart, audio bytes) cannot travel in a universal entry's JSON `query`: post it over
-      -- REST to the binding's gateway URL with this config's provider key and cf-aig-* headers. The binding's
-      -- own gateway token is not reachable through the binding interface: an authenticated gateway answers
-      -- 401 (code 2009) there; use gateway REST mode for those.
-      local url = binding_url(cfg.binding, d.provider)
-      if not url then
-        return nil, errors.new({ message = (d.label or "request") .. ": a raw or multipart body cannot travel " ..
-          "in a gateway binding's universal entry, and this binding has no get_url; use gateway REST mode " ..
-          "({ accountId, gatewayId, ... })", kind = "config", provider = d.provider, retryable = false })
-      end
-      return http.transport(cfg.transport).request(_M.rest_request(cfg, d, url))
+-- A gateway binding's answer: a raw body goes over REST to the binding's URL, JSON as a universal entry.
+local function gateway_binding_send(cfg, d)
+  local entry = _M.universal_entry(cfg, d)
+  if not entry then
+    -- a raw body (multipart, audio bytes) cannot travel in a universal entry's JSON `query`: post it over
+    -- REST to the binding's gateway URL with this config's provider key and cf-aig-* headers. The binding's
+    -- own gateway token is not reachable through the binding interface: an authenticated gateway answers
+    -- 401 (code 2009) there; use gateway REST mode for those.
+    local url = binding_url(cfg.binding, d.provider)
+    if not url then
+      return nil, errors.new({ message = (d.label or "request") .. ": a raw or multipart body cannot travel " ..
+        "in a gateway binding's universal entry, and this binding has no get_url; use gateway REST mode " ..
+        "({ accountId, gatewayId, ... })", kind = "config", provider = d.provider, retryable = false })
     end
-    local ok, r, rerr = pcall(cfg.binding.run, cfg.binding, entry)
-    if not ok then return nil, errors.wrap(r, { kind = "provider", provider = d.provider }) end
-    if r == nil then return nil, errors.wrap(rerr or "gateway binding returned nothing", { kind = "provider" }) end
-    return from_binding_response(r)
-  else -- plain binding
-    local options = d.binding_options
-    if d.session and cfg.session_affinity then
-      options = copy(options)
-      options.extraHeaders = { ["x-session-affinity"] = cfg.session_affinity }
-    end
-    local ok, v, err = pcall(cfg.binding.run, cfg.binding, d.model, d.binding_inputs or d.body, options)
-    if not ok then return nil, cf_errors.from_binding(v, "workers-ai") end
-    return from_binding_result(v, err)
+    return _M.rest_request(cfg, d, url)
   end
+  local ok, r, rerr = pcall(cfg.binding.run, cfg.binding, entry)
+  if not ok then return nil, errors.wrap(r, { kind = "provider", provider = d.provider }) end
+  if r == nil then return nil, errors.wrap(rerr or "gateway binding returned nothing", { kind = "provider" }) end
+  return from_binding_response(r)
 end
 
---- Send a description with retries. Returns a 2xx response (see turn.lua for its shapes) or nil, err.
-function _M.send(cfg, d)
-  -- the model reaches URL paths: checked at construction, and here again for one set on an adapter since
+-- A plain binding's run, its result in the response shape.
+local function binding_send(cfg, d)
+  local options = d.binding_options
+  if d.session and cfg.session_affinity then
+    options = copy(options)
+    options.extraHeaders = { ["x-session-affinity"] = cfg.session_affinity }
+  end
+  local ok, v, err = pcall(cfg.binding.run, cfg.binding, d.model, d.binding_inputs or d.body, options)
+  if not ok then return nil, cf_errors.from_binding(v, "workers-ai") end
+  return from_binding_result(v, err)
+end
+
+---------------------------------------------------------------------------------------------------
+-- The hook table (tanstack/ai/adapter.lua) and the pipeline of a config
+---------------------------------------------------------------------------------------------------
+
+local HOOKS = {
+  classify = cf_errors.classify,
+  unwrap = cf_errors.unwrap,
+  payload_error = cf_errors.payload_error,
+}
+
+--- Before anything is sent: the model reaches URL paths (checked at construction, and here again for one set on
+--- an adapter since); the keys in use stay in the redaction registry (it keeps the most recently used ones).
+function HOOKS.prepare(cfg, d)
   local bad = d.model ~= nil and config.identifier_error("model", d.model, true)
   if bad then
-    return nil, errors.new({ message = (d.label or "request") .. ": " .. bad, kind = "config", provider = d.provider,
+    return errors.new({ message = (d.label or "request") .. ": " .. bad, kind = "config", provider = d.provider,
       retryable = false })
   end
-  -- the keys in use stay in the redaction registry (it keeps the most recently used ones)
   errors.register_secret(cfg.api_key)
   errors.register_secret(cfg.cf_api_key)
-  local res, err = http.with_retries(function() return attempt_once(cfg, d) end, {
-    max_retries = cfg.max_retries, provider = d.provider, transport = http.transport(cfg.transport),
-    classify = cf_errors.classify,
-  })
-  if not res and type(err) == "table" and err.label == nil then err.label = d.label end
-  return res, err
+  return nil
 end
 
----------------------------------------------------------------------------------------------------
--- Whole answers
----------------------------------------------------------------------------------------------------
+--- One attempt: a REST request as data (the pipeline sends it through the transport), or a binding's answer.
+function HOOKS.send(cfg, d)
+  local mode = cfg.mode
+  if mode == "rest" or mode == "gateway_rest" then return _M.rest_request(cfg, d) end
+  if mode == "gateway_binding" then return gateway_binding_send(cfg, d) end
+  return binding_send(cfg, d)
+end
+_M.HOOKS = HOOKS
+
+-- One pipeline per resolved config (adapters sharing a config share it).
+local pipelines = setmetatable({}, { __mode = "k" })
+
+--- The pipeline of a resolved config (tanstack.ai.adapter.pipeline with Cloudflare's hooks), made once.
+function _M.pipeline(cfg)
+  local p = pipelines[cfg]
+  if p == nil then
+    p = adapter.pipeline(cfg, HOOKS)
+    pipelines[cfg] = p
+  end
+  return p
+end
+
+--- Send a description with retries. Returns a 2xx response (see tanstack/ai/http.lua for its shapes) or nil, err.
+function _M.send(cfg, d)
+  return _M.pipeline(cfg):send(d)
+end
 
 --- Read a whole (2xx) answer into { value = <decoded JSON, envelope removed>, headers } or
 --- { bytes, content_type, headers }; an error report inside a JSON answer becomes nil, err.
 function _M.read(res, label, provider)
-  local v = res.value
-  if v == nil then
-    local bytes, rerr = turn.read_all(res)
-    if res.close then res.close() end
-    if not bytes then return nil, rerr end
-    local ct = res.headers and res.headers["content-type"] or ""
-    if not ct:find("json", 1, true) then
-      return { bytes = bytes, content_type = ct ~= "" and ct or nil, headers = res.headers }
-    end
-    local derr
-    v, derr = json.decode(bytes)
-    if v == nil then
-      return nil, errors.new({ message = (label or "request") .. ": invalid JSON response: " .. tostring(derr),
-        kind = "decode",
-        provider = provider, body = bytes:sub(1, 200) })
-    end
-  end
-  if cf_errors.is_payload(v) then return nil, cf_errors.from_payload(v, provider) end
-  return { value = _M.unwrap(v), headers = res.headers }
+  return adapter.read_whole(res, { label = label, provider = provider, unwrap = cf_errors.unwrap,
+    payload_error = cf_errors.payload_error })
 end
 
 --- Send a description and read the whole answer (every non-streaming call).
 function _M.call(cfg, d)
-  local res, err = _M.send(cfg, d)
-  if not res then return nil, err end
-  return _M.read(res, d.label, d.provider)
+  return _M.pipeline(cfg):call(d)
 end
 
 return _M

@@ -180,102 +180,112 @@ end
 -- still returns to the loop.
 local MAX_ROUNDS = 64
 
+-- The socket-driven driver: one poll handle per socket libcurl watches, one timer for libcurl's deadline and the
+-- tasks' sleeps. `wake` and `stop` are plain functions (the module calls driver.wake()).
+local SocketDriver = {}
+SocketDriver.__index = SocketDriver
+
+local function close_handle(h)
+  h:stop()
+  if not h:is_closing() then h:close() end
+end
+
+-- Apply one of libcurl's socket changes ({fd, events}; "" = no longer watched) to the poll handles.
+function SocketDriver:apply(fd, ev)
+  local polls = self.polls
+  local p = polls[fd]
+  if ev == "" then
+    -- libcurl no longer watches this socket (it may already be closed): a new socket with the same number
+    -- gets a new handle
+    if p then
+      polls[fd] = nil
+      close_handle(p)
+    end
+    return
+  end
+  if not p then
+    p = self.new_poll(fd)
+    polls[fd] = p
+  end
+  p:start(ev, function(err, events) self:pump(fd, err and "e" or events) end)
+end
+
+-- Apply libcurl's socket changes to the poll handles; arm the timer for the nearest deadline.
+function SocketDriver:sync()
+  local changes = core.http_sockets(self.full)
+  self.full = false
+  for i = 1, #changes do
+    local c = changes[i]
+    self:apply(c[1], c[2])
+  end
+  local ms = core.http_timeout()  -- libcurl's timer and the idle timeouts; -1: none
+  local wake = next_wake()
+  if wake then
+    local w = ceil(wake - now_ms()) -- an integer: luv's timers take whole ms
+    if w < 0 then w = 0 end
+    if ms < 0 or w < ms then ms = w end
+  end
+  local timer = self.timer
+  timer:stop()
+  if ms >= 0 then timer:start(ms, 0, self.on_timer) end
+end
+
+-- Move the engine for a socket event (fd nil: the timer), run the tasks while it moves, then sync.
+function SocketDriver:rounds(fd, ev)
+  repeat
+    self.again = false
+    if fd then core.http_socket_action(fd, ev) else core.http_socket_action() end
+    fd = nil
+    local rounds = 0
+    repeat
+      local gen = core.http_generation()
+      _M.step(0)
+      rounds = rounds + 1
+    until core.http_generation() == gen or rounds >= MAX_ROUNDS
+    self:sync()
+  until not self.again
+end
+
+function SocketDriver:pump(fd, ev)
+  if self.running then
+    self.again = true
+    return
+  end
+  self.running = true
+  self.wakeups = self.wakeups + 1
+  local ok, err = pcall(self.rounds, self, fd, ev)
+  self.running = false
+  if not ok then
+    report(err)
+    pcall(self.sync, self)
+  end
+end
+
 local function socket_driver(uv)
-  local new_poll = uv.new_socket_poll or uv.new_poll
-  local polls = {}  -- fd -> poll handle
-  local timer = uv.new_timer()
-  local d = { polls = polls, wakeups = 0 }
-  local running, again = false, false
-  local full = true -- the first sync asks for every watched socket: requests may predate the driver
-  local pump
-
-  local function close(h)
-    h:stop()
-    if not h:is_closing() then h:close() end
-  end
-
-  local function on_timer() pump(nil) end
-
-  -- Apply libcurl's socket changes to the poll handles; arm the timer for the nearest deadline.
-  local function sync()
-    local changes = core.http_sockets(full)
-    full = false
-    for i = 1, #changes do
-      local c = changes[i]
-      local fd, ev = c[1], c[2]
-      local p = polls[fd]
-      if ev == "" then
-        -- libcurl no longer watches this socket (it may already be closed): a new socket with the same number
-        -- gets a new handle
-        if p then
-          polls[fd] = nil
-          close(p)
-        end
-      else
-        if not p then
-          p = new_poll(fd)
-          polls[fd] = p
-        end
-        p:start(ev, function(err, events) pump(fd, err and "e" or events) end)
-      end
-    end
-    local ms = core.http_timeout()  -- libcurl's timer and the idle timeouts; -1: none
-    local wake = next_wake()
-    if wake then
-      local w = ceil(wake - now_ms()) -- an integer: luv's timers take whole ms
-      if w < 0 then w = 0 end
-      if ms < 0 or w < ms then ms = w end
-    end
-    timer:stop()
-    if ms >= 0 then timer:start(ms, 0, on_timer) end
-  end
-
-  pump = function(fd, ev)
-    if running then
-      again = true
-      return
-    end
-    running = true
-    d.wakeups = d.wakeups + 1
-    local ok, err = pcall(function()
-      repeat
-        again = false
-        if fd then core.http_socket_action(fd, ev) else core.http_socket_action() end
-        fd = nil
-        local rounds = 0
-        repeat
-          local gen = core.http_generation()
-          _M.step(0)
-          rounds = rounds + 1
-        until core.http_generation() == gen or rounds >= MAX_ROUNDS
-        sync()
-      until not again
-    end)
-    running = false
-    if not ok then
-      report(err)
-      pcall(sync)
-    end
-  end
-
+  local d = setmetatable({
+    new_poll = uv.new_socket_poll or uv.new_poll,
+    polls = {},  -- fd -> poll handle
+    timer = uv.new_timer(), wakeups = 0, running = false, again = false,
+    full = true, -- the first sync asks for every watched socket: requests may predate the driver
+  }, SocketDriver)
+  d.on_timer = function() d:pump(nil) end
   function d.wake()
-    if running then
-      again = true
+    if d.running then
+      d.again = true
       return
     end
-    timer:stop()
-    timer:start(0, 0, on_timer)
+    d.timer:stop()
+    d.timer:start(0, 0, d.on_timer)
   end
-
   function d.stop()
+    local timer = d.timer
     timer:stop()
     if not timer:is_closing() then timer:close() end
-    for fd, p in pairs(polls) do
-      polls[fd] = nil
-      close(p)
+    for fd, p in pairs(d.polls) do
+      d.polls[fd] = nil
+      close_handle(p)
     end
   end
-
   -- requests started before attaching: their sockets and timers
   d.wake()
   return d

@@ -20,7 +20,7 @@ local json = require("tanstack.ai.json")
 local events = require("tanstack.ai.events")
 local errors = require("tanstack.ai.errors")
 
-local type, ipairs, tostring, tonumber, setmetatable = type, ipairs, tostring, tonumber, setmetatable
+local type, ipairs, pairs, tostring, tonumber, setmetatable = type, ipairs, pairs, tostring, tonumber, setmetatable
 local concat = table.concat
 local null = json.null
 local now_ms = events.now_ms
@@ -237,6 +237,35 @@ function Out:fail(err)
   ev(self, "RUN_ERROR", { runId = self.runId, threadId = self.threadId, message = message,
     code = code ~= nil and tostring(code) or nil, error = err, warnings = self.warnings })
   self.finished = true
+end
+
+---------------------------------------------------------------------------------------------------
+-- The run's own events, outside a model turn (the tool phase before the first turn or after the last)
+---------------------------------------------------------------------------------------------------
+
+local Run = {}
+Run.__index = Run
+
+--- ctx: runId, threadId, emit, run (the run's shared flags: `started` is set once RUN_STARTED went out).
+function _M.run(ctx)
+  return setmetatable({ runId = ctx.runId, threadId = ctx.threadId, emit = ctx.emit, flags = ctx.run or {} }, Run)
+end
+
+--- RUN_STARTED unless the run has started (a turn's RUN_STARTED counts).
+function Run:start()
+  local flags = self.flags
+  if flags.started then return end
+  flags.started = true
+  self.emit(events.new("RUN_STARTED", nil, { runId = self.runId, threadId = self.threadId }))
+end
+
+--- One RUN_ERROR (message, code; extra: fields of TanStack's beside them). No RUN_STARTED: a resume refused
+--- before the run starts ends with the error alone.
+function Run:error(message, code, extra)
+  local e = events.new("RUN_ERROR", nil, { runId = self.runId, threadId = self.threadId, message = message,
+    code = code, error = { message = message, code = code } })
+  if extra then for k, v in pairs(extra) do e[k] = v end end
+  self.emit(e)
 end
 
 --- An error report that arrived inside the answer (a stream event or a 200 body).

@@ -4,10 +4,19 @@
 -- convertMessagesToModelMessages. Providers then translate ModelMessages to their own wire form.
 local json = require("tanstack.ai.json")
 
-local type, ipairs, error, tostring = type, ipairs, error, tostring
+local type, ipairs, error, tostring, setmetatable = type, ipairs, error, tostring, setmetatable
 local concat = table.concat
 
 local _M = {}
+
+-- The messages normalize made (weak keys): normalized once, they pass through a second normalize as they are
+-- (the edge normalizes a posted history to answer 400 early; ai.chat then takes it without a second pass).
+local made = setmetatable({}, { __mode = "k" })
+
+--- True for a message normalize made (a ModelMessage already).
+function _M.is_normalized(m)
+  return made[m] == true
+end
 
 local function err(msg) error(msg, 0) end
 
@@ -124,36 +133,48 @@ local function from_ui(m, role, where, out)
   end
 end
 
---- Normalize a list of messages (any of the accepted shapes) to ModelMessages.
+-- One message (not made here) -> one or more ModelMessages appended to out.
+local function normalize_one(m, i, out)
+  local where = "messages[" .. i .. "]"
+  if type(m) ~= "table" then err(where .. " must be a table") end
+  local role = m.role
+  if role ~= "user" and role ~= "assistant" and role ~= "tool" and role ~= "system" and role ~= "developer" then
+    err(where .. ".role must be 'user', 'assistant', 'tool' or 'system' (got " .. tostring(role) .. ")")
+  end
+  if role == "developer" then role = "system" end
+  if type(m.parts) == "table" and m.content == nil then
+    from_ui(m, role, where, out)
+  elseif role == "tool" then
+    local id = m.toolCallId or m.tool_call_id
+    if type(id) ~= "string" then err(where .. ": a tool message needs toolCallId") end
+    local c = m.content
+    if type(c) ~= "string" then c = json.encode(c == nil and json.null or c) end
+    out[#out + 1] = { role = "tool", toolCallId = id, content = c, name = m.name }
+  else
+    out[#out + 1] = {
+      role = role,
+      content = normalize_content(m.content, where),
+      name = m.name,
+      toolCalls = normalize_tool_calls(m.toolCalls or m.tool_calls, where),
+      thinking = role == "assistant" and type(m.thinking) == "table" and m.thinking or nil,
+    }
+  end
+end
+
+--- Normalize a list of messages (any of the accepted shapes) to ModelMessages: a new list (the caller's is never
+--- appended to). A message normalize made before is taken as it is (normalized once).
 --- Raises (programmer error) on a malformed message, naming it.
 function _M.normalize(list)
   if list == nil then return {} end
   if type(list) ~= "table" then err("messages must be an array") end
   local out = {}
   for i, m in ipairs(list) do
-    local where = "messages[" .. i .. "]"
-    if type(m) ~= "table" then err(where .. " must be a table") end
-    local role = m.role
-    if role ~= "user" and role ~= "assistant" and role ~= "tool" and role ~= "system" and role ~= "developer" then
-      err(where .. ".role must be 'user', 'assistant', 'tool' or 'system' (got " .. tostring(role) .. ")")
-    end
-    if role == "developer" then role = "system" end
-    if type(m.parts) == "table" and m.content == nil then
-      from_ui(m, role, where, out)
-    elseif role == "tool" then
-      local id = m.toolCallId or m.tool_call_id
-      if type(id) ~= "string" then err(where .. ": a tool message needs toolCallId") end
-      local c = m.content
-      if type(c) ~= "string" then c = json.encode(c == nil and json.null or c) end
-      out[#out + 1] = { role = "tool", toolCallId = id, content = c, name = m.name }
+    if made[m] then
+      out[#out + 1] = m
     else
-      out[#out + 1] = {
-        role = role,
-        content = normalize_content(m.content, where),
-        name = m.name,
-        toolCalls = normalize_tool_calls(m.toolCalls or m.tool_calls, where),
-        thinking = role == "assistant" and type(m.thinking) == "table" and m.thinking or nil,
-      }
+      local from = #out + 1
+      normalize_one(m, i, out)
+      for k = from, #out do made[out[k]] = true end
     end
   end
   return out

@@ -94,6 +94,45 @@ function _M.producer(q, fill, ready, on_close)
   return p
 end
 
+--- The producer of a hot path (a model turn: one item per text delta): the same { next, pending, close } as
+--- `producer`, over a FIFO held in upvalues (no table field or method per item: LuaJIT traces it as one loop).
+--- Returns the producer and push(v), the FIFO's one writer (an `emit` callback).
+---   fill() -> true while more may come, false when the source is over (called only when the FIFO is empty)
+---   on_close() (optional)
+function _M.stream(fill, on_close)
+  local head, tail, items = 1, 0, {}
+  local over, closed = false, false
+  local function push(v)
+    if v == nil then return end
+    tail = tail + 1
+    items[tail] = v
+  end
+  local p = {}
+  function p.next()
+    while not closed do
+      if head <= tail then
+        local v = items[head]
+        items[head] = nil
+        head = head + 1
+        return v
+      end
+      if over then return nil end
+      if not fill() then over = true end
+    end
+    return nil
+  end
+  function p.pending()
+    if closed then return 0 end
+    return tail - head + 1
+  end
+  function p.close()
+    if closed then return end
+    closed = true
+    if on_close then on_close() end
+  end
+  return p, push
+end
+
 --- A producer over a fixed list of items (an answer known in full, a refusal).
 function _M.of(list)
   local q = _M.new()

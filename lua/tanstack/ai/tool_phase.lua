@@ -6,8 +6,9 @@
 local json = require("tanstack.ai.json")
 local events = require("tanstack.ai.events")
 local interrupts = require("tanstack.ai.interrupts")
+local deltas = require("tanstack.ai.deltas")
 
-local type, pairs, ipairs, pcall, tostring = type, pairs, ipairs, pcall, tostring
+local type, pairs, ipairs, pcall, tostring, setmetatable = type, pairs, ipairs, pcall, tostring, setmetatable
 local concat = table.concat
 
 local _M = {}
@@ -127,286 +128,313 @@ _M.pending_calls = pending_calls
 _M.call_input = call_input
 _M.part_approvals = part_approvals
 
+-- The ids a resume names for calls the pending list lacks (calls the client already finished in the history,
+-- its output or a denial, still belong to the batch): added to `calls` (seen: ids already in it).
+local function add_resumed_calls(history, resume, calls, seen)
+  local by_id = calls_by_id(history)
+  for _, r in ipairs(resume) do
+    local id = type(r) == "table" and type(r.interruptId) == "string" and
+      (r.interruptId:match("^client_tool_(.+)$") or r.interruptId:match("^approval_(.+)$")) or nil
+    local tc = id and by_id[id]
+    if tc and not seen[id] and not provider_executed(tc) then
+      seen[id] = true
+      calls[#calls + 1] = tc
+    end
+  end
+end
+
+---@class tanstack.ai.ToolPhase
+---@field opts table         the chat options (resume, parentRunId, state, context)
+---@field history table      the run's ModelMessages (appended to)
+---@field by_name table      tools by name
+---@field answers table      approvals, clientResults, cancelled, denied: answers for calls the server could not
+---                          finish alone (by toolCallId)
+---@field run_events table   the run's own events (deltas.run): RUN_STARTED once, RUN_ERROR
+local Phase = {}
+Phase.__index = Phase
+
 --- A tool phase for one run. ctx: opts (the chat options: resume, parentRunId, state, context), history (the
 --- ModelMessages, appended to), by_name (tools by name), has_tools, run_id, thread_id, model,
 --- push(event) (the run's event queue), run (shared flags: started, done, interrupted), verify(tc, input) -> ok
 --- (nil: trust the history, TanStack's model; else every call that may run from it must verify, and edited
 --- arguments are taken only by tools with allowEditedArgs).
---- Returns { start_run(), after_turn(turn_state) -> continue?, number of calls; execute(calls) }.
+--- Returns the phase: methods run_start(), turn_end(turn_state) -> continue?, number of calls;
+--- execute_calls(calls); and the same as plain functions start_run, after_turn, execute.
 function _M.new(ctx)
-  local opts, history, by_name, has_tools = ctx.opts, ctx.history, ctx.by_name, ctx.has_tools
-  local run_id, thread_id, model, push, run = ctx.run_id, ctx.thread_id, ctx.model, ctx.push, ctx.run
-  local verify = ctx.verify
-  local parent_run_id = opts.parentRunId or opts.parent_run_id
-  local resume = opts.resume
-  -- answers for calls the server could not finish alone: approvals by toolCallId (true | false | envelope),
-  -- client results by toolCallId ({value = output}), cancelled calls, payloads of denials
-  local answers = { approvals = part_approvals(opts.messages), clientResults = {}, cancelled = {}, denied = {} }
-  local phase = {}
+  local opts = ctx.opts
+  local self = setmetatable({
+    opts = opts, history = ctx.history, by_name = ctx.by_name, has_tools = ctx.has_tools,
+    run_id = ctx.run_id, thread_id = ctx.thread_id, model = ctx.model, push = ctx.push, run = ctx.run,
+    verify = ctx.verify, parent_run_id = opts.parentRunId or opts.parent_run_id, resume = opts.resume,
+    answers = { approvals = part_approvals(opts.messages), clientResults = {}, cancelled = {}, denied = {} },
+    placeholder_at = nil, -- toolCallId -> index of its approval placeholder in history (see push_result)
+    run_events = deltas.run({ runId = ctx.run_id, threadId = ctx.thread_id, emit = ctx.push, run = ctx.run }),
+  }, Phase)
+  self.start_run = function() return self:run_start() end
+  self.after_turn = function(s) return self:turn_end(s) end
+  self.execute = function(calls) return self:execute_calls(calls) end
+  return self
+end
 
-  -- executeToolCalls: run what the server can run; collect the calls waiting for an approval or the client.
-  -- calls: { id, name, args (text), input? }. Returns results { id, name, content, failed }, and the approval
-  -- and client requests { id, name, input, tool }.
-  local function execute_calls(calls)
-    local results, need_approval, need_client = {}, {}, {}
-    local approvals, client_results = answers.approvals, answers.clientResults
-    -- batch gating: while an approval is outstanding, nothing else with a server effect runs
-    local gated = false
-    for _, c in ipairs(calls) do
-      local t = by_name[c.name]
-      if t and t.needsApproval and approvals[c.id] == nil and not answers.cancelled[c.id] then gated = true end
+-- Whether any call of the batch waits for an approval: then nothing else with a server effect runs.
+function Phase:gated(calls)
+  local answers = self.answers
+  for _, c in ipairs(calls) do
+    local t = self.by_name[c.name]
+    if t and t.needsApproval and answers.approvals[c.id] == nil and not answers.cancelled[c.id] then return true end
+  end
+  return false
+end
+
+-- One call of a batch: a result (content, failed), or "approval" / "client" with its input, or nothing (gated).
+function Phase:execute_one(c, gated)
+  local tool = self.by_name[c.name]
+  if tool == nil then return json.encode({ error = "Unknown tool: " .. c.name }), true end
+  local answers = self.answers
+  local decision = answers.approvals[c.id]
+  local client_side = type(tool.execute) ~= "function"
+  if gated and not (tool.needsApproval and decision == nil) and not (client_side and not tool.needsApproval) then
+    return nil -- skipped until the approvals are in
+  end
+  if answers.cancelled[c.id] then return json.encode({ error = "Tool execution cancelled" }), true end
+  local input, perr = call_input(c)
+  if input == nil then return json.encode({ error = perr }), true end
+  if tool.needsApproval then
+    if decision == nil then return nil, nil, "approval", input end
+    if not is_approved(decision) then return denial_content(decision, answers.denied[c.id]), true end
+    local edited = edited_args(decision)
+    if edited ~= nil and self.verify and not accepts_edits(tool) then
+      -- the approver may not change what the model asked for unless the tool says so
+      return json.encode({ error = "Tool " .. c.name .. " does not accept edited arguments" }), true
     end
-    local function result(c, content, failed)
+    input = edited or input
+  end
+  if client_side then
+    local r = answers.clientResults[c.id]
+    if r then return result_content(r.value), false end
+    return nil, nil, "client", input
+  end
+  return run_tool(tool, c, input, self.opts)
+end
+
+--- executeToolCalls: run what the server can run; collect the calls waiting for an approval or the client.
+--- calls: { id, name, args (text), input? }. Returns results { id, name, content, failed }, and the approval
+--- and client requests { id, name, input, tool }.
+function Phase:execute_calls(calls)
+  local results, need_approval, need_client = {}, {}, {}
+  local gated = self:gated(calls)
+  for _, c in ipairs(calls) do
+    local content, failed, waits, input = self:execute_one(c, gated)
+    if content ~= nil then
       results[#results + 1] = { id = c.id, name = c.name, content = content, failed = failed }
+    elseif waits then
+      local list = waits == "approval" and need_approval or need_client
+      list[#list + 1] = { id = c.id, name = c.name, input = input, tool = self.by_name[c.name] }
     end
-    local function one(c)
-      local tool = by_name[c.name]
-      if tool == nil then return result(c, json.encode({ error = "Unknown tool: " .. c.name }), true) end
-      local decision = approvals[c.id]
-      local client_side = type(tool.execute) ~= "function"
-      if gated and not (tool.needsApproval and decision == nil) and not (client_side and not tool.needsApproval) then
-        return -- skipped until the approvals are in
-      end
-      if answers.cancelled[c.id] then return result(c, json.encode({ error = "Tool execution cancelled" }), true) end
-      local input, perr = call_input(c)
-      if input == nil then return result(c, json.encode({ error = perr }), true) end
-      if tool.needsApproval then
-        if decision == nil then
-          need_approval[#need_approval + 1] = { id = c.id, name = c.name, input = input, tool = tool }
-          return
-        end
-        if not is_approved(decision) then return result(c, denial_content(decision, answers.denied[c.id]), true) end
-        local edited = edited_args(decision)
-        if edited ~= nil and verify and not accepts_edits(tool) then
-          -- the approver may not change what the model asked for unless the tool says so
-          return result(c, json.encode({ error = "Tool " .. c.name .. " does not accept edited arguments" }), true)
-        end
-        input = edited or input
-      end
-      if client_side then
-        local r = client_results[c.id]
-        if r then return result(c, result_content(r.value), false) end
-        need_client[#need_client + 1] = { id = c.id, name = c.name, input = input, tool = tool }
-        return
-      end
-      return result(c, run_tool(tool, c, input, opts))
-    end
-    for _, c in ipairs(calls) do one(c) end
-    return results, need_approval, need_client
   end
+  return results, need_approval, need_client
+end
 
-  -- A TOOL_CALL_RESULT, and the tool message for the next turn (replacing an approval placeholder).
-  local placeholder_at -- toolCallId -> index of its approval placeholder in history (see push_result)
-  local function push_result(r, message_id)
-    local ev = events.new("TOOL_CALL_RESULT", model, { toolCallId = r.id, toolName = r.name,
-      messageId = message_id or r.id, content = r.content, role = "tool" })
-    if r.failed then ev.state = "output-error" end
-    push(ev)
-    local msg = { role = "tool", toolCallId = r.id, content = r.content }
-    if placeholder_at == nil then -- indexed once: results stay linear in the size of the history
-      placeholder_at = {}
-      for i, m in ipairs(history) do
-        if m.role == "tool" and m.toolCallId and placeholder_at[m.toolCallId] == nil and is_placeholder(m) then
-          placeholder_at[m.toolCallId] = i
-        end
+--- A TOOL_CALL_RESULT, and the tool message for the next turn (replacing an approval placeholder).
+function Phase:push_result(r, message_id)
+  local ev = events.new("TOOL_CALL_RESULT", self.model, { toolCallId = r.id, toolName = r.name,
+    messageId = message_id or r.id, content = r.content, role = "tool" })
+  if r.failed then ev.state = "output-error" end
+  self.push(ev)
+  local history = self.history
+  local msg = { role = "tool", toolCallId = r.id, content = r.content }
+  local placeholder_at = self.placeholder_at
+  if placeholder_at == nil then -- indexed once: results stay linear in the size of the history
+    placeholder_at = {}
+    for i, m in ipairs(history) do
+      if m.role == "tool" and m.toolCallId and placeholder_at[m.toolCallId] == nil and is_placeholder(m) then
+        placeholder_at[m.toolCallId] = i
       end
     end
-    local i = placeholder_at[r.id]
-    if i then
-      placeholder_at[r.id] = false
-      history[i] = msg
-      return
-    end
-    history[#history + 1] = msg
+    self.placeholder_at = placeholder_at
   end
-
-  -- The interrupt terminal: RUN_FINISHED (the turn's own, or a synthetic one) with the interrupt outcome.
-  local function interrupt(finish_ev, need_approval, need_client)
-    if not run.started then
-      run.started = true
-      push(events.new("RUN_STARTED", nil, { runId = run_id, threadId = thread_id }))
-    end
-    if opts.state ~= nil then push(events.new("STATE_SNAPSHOT", nil, { snapshot = opts.state })) end
-    local list = json.array()
-    for _, q in ipairs(need_approval) do list[#list + 1] = interrupts.approval(q.tool, q.id, q.name, q.input, run_id) end
-    for _, q in ipairs(need_client) do
-      list[#list + 1] = interrupts.client_tool(q.tool, q.id, q.name, q.input, run_id)
-    end
-    local ev = {}
-    if finish_ev then
-      for k, v in pairs(finish_ev) do ev[k] = v end
-    else
-      ev = events.new("RUN_FINISHED", model, { runId = run_id, threadId = thread_id,
-        finishReason = "tool_calls" })
-    end
-    ev.timestamp = events.now_ms()
-    ev.outcome = { type = "interrupt", interrupts = list }
-    push(ev)
-    run.interrupted = ev.outcome
-    run.done = true
+  local i = placeholder_at[r.id]
+  if i then
+    placeholder_at[r.id] = false
+    history[i] = msg
+    return
   end
+  history[#history + 1] = msg
+end
 
-  local function fail_resume(errs)
-    local message, code = interrupts.failure(errs)
-    push(events.new("RUN_ERROR", nil, { message = message, code = code, runId = run_id, threadId = thread_id,
-      error = { message = message, code = code }, ["tanstack:interruptErrors"] = json.array(errs) }))
-    run.done = true
+--- The interrupt terminal: RUN_FINISHED (the turn's own, or a synthetic one) with the interrupt outcome.
+function Phase:interrupt(finish_ev, need_approval, need_client)
+  local run_id, opts = self.run_id, self.opts
+  self.run_events:start()
+  if opts.state ~= nil then self.push(events.new("STATE_SNAPSHOT", nil, { snapshot = opts.state })) end
+  local list = json.array()
+  for _, q in ipairs(need_approval) do list[#list + 1] = interrupts.approval(q.tool, q.id, q.name, q.input, run_id) end
+  for _, q in ipairs(need_client) do
+    list[#list + 1] = interrupts.client_tool(q.tool, q.id, q.name, q.input, run_id)
   end
+  local ev = {}
+  if finish_ev then
+    for k, v in pairs(finish_ev) do ev[k] = v end
+  else
+    ev = events.new("RUN_FINISHED", self.model, { runId = run_id, threadId = self.thread_id,
+      finishReason = "tool_calls" })
+  end
+  ev.timestamp = events.now_ms()
+  ev.outcome = { type = "interrupt", interrupts = list }
+  self.push(ev)
+  self.run.interrupted = ev.outcome
+  self.run.done = true
+end
 
-  -- applyEphemeralInterruptResume: rebuild the interrupted batch from the history, validate the answers.
-  local function apply_resume()
-    if type(resume) ~= "table" or #resume == 0 then return true end
-    if type(parent_run_id) ~= "string" or parent_run_id == "" then
-      fail_resume(interrupts.missing_parent_error(thread_id, run_id, resume))
-      return false
-    end
-    local calls, seen, named = pending_calls(history), {}, {}
-    local by_id = calls_by_id(history)
-    for _, tc in ipairs(calls) do seen[tc.id] = true end
-    for _, r in ipairs(resume) do
-      named[r.interruptId] = true
-      -- calls the client already finished in the history (its output, a denial) still belong to the batch
-      local id = r.interruptId:match("^client_tool_(.+)$") or r.interruptId:match("^approval_(.+)$")
-      if id and not seen[id] then
-        local tc = by_id[id]
-        if tc and not provider_executed(tc) then
-          seen[id] = true
-          calls[#calls + 1] = tc
-        end
-      end
-    end
-    local records, approvals_recs, client_exec = {}, {}, {}
-    for _, tc in ipairs(calls) do
-      local tool = by_name[tc["function"].name]
-      if tool then
-        local client_side = type(tool.execute) ~= "function"
-        if client_side and named["client_tool_" .. tc.id] then client_exec[tc.id] = true end
-        if tool.needsApproval and not client_exec[tc.id] then
-          approvals_recs[#approvals_recs + 1] = { interruptId = "approval_" .. tc.id, kind = "approval",
-            toolCallId = tc.id, tool = tool }
-        end
-      end
-    end
-    for _, r in ipairs(approvals_recs) do records[#records + 1] = r end
-    for _, tc in ipairs(calls) do
-      local tool = by_name[tc["function"].name]
-      if tool and type(tool.execute) ~= "function" and (not tool.needsApproval or client_exec[tc.id]) then
-        records[#records + 1] = { interruptId = "client_tool_" .. tc.id, kind = "client", toolCallId = tc.id,
+-- A resume that does not fit the interrupted run: one RUN_ERROR naming each problem.
+function Phase:fail_resume(errs)
+  local message, code = interrupts.failure(errs)
+  self.run_events:error(message, code, { ["tanstack:interruptErrors"] = json.array(errs) })
+  self.run.done = true
+end
+
+-- The records a resume is validated against: approvals first, then client tools (the interrupted batch).
+function Phase:resume_records(calls)
+  local by_name, named = self.by_name, {}
+  for _, r in ipairs(self.resume) do named[r.interruptId] = true end
+  local records, client_exec = {}, {}
+  for _, tc in ipairs(calls) do
+    local tool = by_name[tc["function"].name]
+    if tool then
+      if type(tool.execute) ~= "function" and named["client_tool_" .. tc.id] then client_exec[tc.id] = true end
+      if tool.needsApproval and not client_exec[tc.id] then
+        records[#records + 1] = { interruptId = "approval_" .. tc.id, kind = "approval", toolCallId = tc.id,
           tool = tool }
       end
     end
-    local errs, st = interrupts.validate({ threadId = thread_id, interruptedRunId = parent_run_id }, records, resume)
-    if #errs > 0 then
-      fail_resume(errs)
-      return false
-    end
-    for k, v in pairs(st.approvals) do answers.approvals[k] = v end
-    for k, v in pairs(st.clientResults) do answers.clientResults[k] = v end
-    for k in pairs(st.cancelled) do answers.cancelled[k] = true end
-    for k, v in pairs(st.denied) do answers.denied[k] = v end
-    -- a client-execution answer for an approval-gated client tool means it was approved before
-    for _, r in ipairs(records) do
-      if r.kind == "client" and r.tool.needsApproval then answers.approvals[r.toolCallId] = true end
-    end
-    return true
   end
+  for _, tc in ipairs(calls) do
+    local tool = by_name[tc["function"].name]
+    if tool and type(tool.execute) ~= "function" and (not tool.needsApproval or client_exec[tc.id]) then
+      records[#records + 1] = { interruptId = "client_tool_" .. tc.id, kind = "client", toolCallId = tc.id,
+        tool = tool }
+    end
+  end
+  return records
+end
 
-  -- Every call that may run from the posted history (pending, or named by the resume) must be one this server
-  -- issued, with these arguments, in this thread (a signed id, see signing.lua); otherwise nothing runs and the
-  -- run ends with one RUN_ERROR naming the calls.
-  local function verify_history()
-    if not verify then return true end
-    local bad = {}
-    local check = {}
-    for _, tc in ipairs(pending_calls(history)) do check[#check + 1] = tc end
-    if type(resume) == "table" and #resume > 0 then
-      local by_id, seen = calls_by_id(history), {}
-      for _, tc in ipairs(check) do seen[tc.id] = true end
-      for _, r in ipairs(resume) do
-        local id = type(r) == "table" and type(r.interruptId) == "string" and
-          (r.interruptId:match("^client_tool_(.+)$") or r.interruptId:match("^approval_(.+)$")) or nil
-        local tc = id and by_id[id]
-        if tc and not seen[id] and not provider_executed(tc) then
-          seen[id] = true
-          check[#check + 1] = tc
-        end
-      end
-    end
-    for _, tc in ipairs(check) do
-      local input = call_input({ args = tc["function"].arguments })
-      if input == nil or not verify(tc, input) then bad[#bad + 1] = tostring(tc.id) end
-    end
-    if #bad == 0 then return true end
-    local message = "the history holds tool calls this server did not issue, or whose arguments changed: " ..
-      table.concat(bad, ", ", 1, math.min(#bad, 5)) .. (#bad > 5 and ", ..." or "") .. "; nothing was run"
-    if not run.started then
-      run.started = true
-      push(events.new("RUN_STARTED", nil, { runId = run_id, threadId = thread_id }))
-    end
-    push(events.new("RUN_ERROR", nil, { runId = run_id, threadId = thread_id, message = message,
-      code = "invalid_tool_call", error = { message = message, code = "invalid_tool_call" } }))
-    run.done = true
+--- applyEphemeralInterruptResume: rebuild the interrupted batch from the history, validate the answers.
+function Phase:apply_resume()
+  local resume, history = self.resume, self.history
+  if type(resume) ~= "table" or #resume == 0 then return true end
+  local parent_run_id = self.parent_run_id
+  if type(parent_run_id) ~= "string" or parent_run_id == "" then
+    self:fail_resume(interrupts.missing_parent_error(self.thread_id, self.run_id, resume))
     return false
   end
-
-  -- Before the first model turn: answers to the interrupted run, then the calls pending in the history
-  -- (checkForPendingToolCalls).
-  local function start_run()
-    if not verify_history() then return end
-    if not apply_resume() then return end
-    local pend = pending_calls(history)
-    if #pend == 0 then return end
-    local calls = {}
-    for i, tc in ipairs(pend) do
-      calls[i] = { id = tc.id, name = tc["function"].name, args = tc["function"].arguments }
-    end
-    local results, need_approval, need_client = execute_calls(calls)
-    for _, r in ipairs(results) do push_result(r, nil) end
-    if #need_approval > 0 or #need_client > 0 then interrupt(nil, need_approval, need_client) end
+  local calls, seen = pending_calls(history), {}
+  for _, tc in ipairs(calls) do seen[tc.id] = true end
+  add_resumed_calls(history, resume, calls, seen)
+  local records = self:resume_records(calls)
+  local errs, st = interrupts.validate({ threadId = self.thread_id, interruptedRunId = parent_run_id }, records,
+    resume)
+  if #errs > 0 then
+    self:fail_resume(errs)
+    return false
   end
-
-  -- After a turn: run its server tool calls. Returns true when results were added and another turn may
-  -- follow; false when the run ends here (no calls, an error, or an interrupt).
-  -- s: the turn's { text, reasoning, signature, order (calls: id, name, args, input, metadata, ended), finish,
-  -- errored, message_id, held (its RUN_FINISHED, held back until this phase decides) }.
-  local function after_turn(s)
-    local held = s.held
-    s.held = nil
-    local calls = {}
-    if not s.errored and s.finish == "tool_calls" and has_tools then
-      for _, c in ipairs(s.order) do if c.ended and c.name ~= "" then calls[#calls + 1] = c end end
-    end
-    if #calls == 0 then
-      if held then push(held) end
-      return false
-    end
-    local tcs = {}
-    for i, c in ipairs(calls) do
-      local args = concat(c.args)
-      if type(c.input) == "table" then args = json.encode(c.input) end
-      c.args = args
-      tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args },
-        metadata = c.metadata }
-    end
-    local thinking
-    if s.signature or #s.reasoning > 0 then
-      thinking = { { content = concat(s.reasoning), signature = s.signature } }
-    end
-    history[#history + 1] = { role = "assistant", content = concat(s.text), toolCalls = tcs, thinking = thinking }
-    local results, need_approval, need_client = execute_calls(calls)
-    if #need_approval > 0 or #need_client > 0 then
-      -- server tools of the batch ran first; the run pauses for the rest
-      for _, r in ipairs(results) do push_result(r, s.message_id) end
-      interrupt(held, need_approval, need_client)
-      return false
-    end
-    if held then push(held) end
-    for _, r in ipairs(results) do push_result(r, s.message_id) end
-    return true, #calls
+  local answers = self.answers
+  for k, v in pairs(st.approvals) do answers.approvals[k] = v end
+  for k, v in pairs(st.clientResults) do answers.clientResults[k] = v end
+  for k in pairs(st.cancelled) do answers.cancelled[k] = true end
+  for k, v in pairs(st.denied) do answers.denied[k] = v end
+  -- a client-execution answer for an approval-gated client tool means it was approved before
+  for _, r in ipairs(records) do
+    if r.kind == "client" and r.tool.needsApproval then answers.approvals[r.toolCallId] = true end
   end
+  return true
+end
 
-  phase.start_run, phase.after_turn, phase.execute = start_run, after_turn, execute_calls
-  return phase
+--- Every call that may run from the posted history (pending, or named by the resume) must be one this server
+--- issued, with these arguments, in this thread (a signed id, see signing.lua); otherwise nothing runs and the
+--- run ends with one RUN_ERROR naming the calls.
+function Phase:verify_history()
+  local verify, history, resume = self.verify, self.history, self.resume
+  if not verify then return true end
+  local check = pending_calls(history)
+  if type(resume) == "table" and #resume > 0 then
+    local seen = {}
+    for _, tc in ipairs(check) do seen[tc.id] = true end
+    add_resumed_calls(history, resume, check, seen)
+  end
+  local bad = {}
+  for _, tc in ipairs(check) do
+    local input = call_input({ args = tc["function"].arguments })
+    if input == nil or not verify(tc, input) then bad[#bad + 1] = tostring(tc.id) end
+  end
+  if #bad == 0 then return true end
+  local message = "the history holds tool calls this server did not issue, or whose arguments changed: " ..
+    concat(bad, ", ", 1, math.min(#bad, 5)) .. (#bad > 5 and ", ..." or "") .. "; nothing was run"
+  self.run_events:start()
+  self.run_events:error(message, "invalid_tool_call")
+  self.run.done = true
+  return false
+end
+
+--- Before the first model turn: answers to the interrupted run, then the calls pending in the history
+--- (checkForPendingToolCalls).
+function Phase:run_start()
+  if not self:verify_history() then return end
+  if not self:apply_resume() then return end
+  local pend = pending_calls(self.history)
+  if #pend == 0 then return end
+  local calls = {}
+  for i, tc in ipairs(pend) do
+    calls[i] = { id = tc.id, name = tc["function"].name, args = tc["function"].arguments }
+  end
+  local results, need_approval, need_client = self:execute_calls(calls)
+  for _, r in ipairs(results) do self:push_result(r, nil) end
+  if #need_approval > 0 or #need_client > 0 then self:interrupt(nil, need_approval, need_client) end
+end
+
+-- The turn's finished calls as the assistant message of the history (its text, calls and reasoning).
+function Phase:record_turn(s, calls)
+  local tcs = {}
+  for i, c in ipairs(calls) do
+    local args = concat(c.args)
+    if type(c.input) == "table" then args = json.encode(c.input) end
+    c.args = args
+    tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args },
+      metadata = c.metadata }
+  end
+  local thinking
+  if s.signature or #s.reasoning > 0 then
+    thinking = { { content = concat(s.reasoning), signature = s.signature } }
+  end
+  local history = self.history
+  history[#history + 1] = { role = "assistant", content = concat(s.text), toolCalls = tcs, thinking = thinking }
+end
+
+--- After a turn: run its server tool calls. Returns true when results were added and another turn may
+--- follow; false when the run ends here (no calls, an error, or an interrupt).
+--- s: the turn's { text, reasoning, signature, order (calls: id, name, args, input, metadata, ended), finish,
+--- errored, message_id, held (its RUN_FINISHED, held back until this phase decides) }.
+function Phase:turn_end(s)
+  local held = s.held
+  s.held = nil
+  local calls = {}
+  if not s.errored and s.finish == "tool_calls" and self.has_tools then
+    for _, c in ipairs(s.order) do if c.ended and c.name ~= "" then calls[#calls + 1] = c end end
+  end
+  if #calls == 0 then
+    if held then self.push(held) end
+    return false
+  end
+  self:record_turn(s, calls)
+  local results, need_approval, need_client = self:execute_calls(calls)
+  if #need_approval > 0 or #need_client > 0 then
+    -- server tools of the batch ran first; the run pauses for the rest
+    for _, r in ipairs(results) do self:push_result(r, s.message_id) end
+    self:interrupt(held, need_approval, need_client)
+    return false
+  end
+  if held then self.push(held) end
+  for _, r in ipairs(results) do self:push_result(r, s.message_id) end
+  return true, #calls
 end
 
 return _M

@@ -1,58 +1,25 @@
 -- One model turn: open the request, frame the answer (SSE, or a whole JSON body), decode each event with the
 -- turn's wire format into canonical deltas (deltas.lua), and hand out AG-UI events one at a time.
 -- Pull-driven: nothing is read before the caller asks for the next event, so memory stays flat however long
--- the stream is.
---
--- A response (from any transport or binding) is one of:
---   { status, headers, read = fn() -> bytes | nil (end) | nil, err, close = fn }   streaming or not
---   { status, headers, body = "<bytes>" }                                          whole body
---   { value = <decoded table> }                                                     a binding's JSON result
-local json = require("tanstack.ai.json")
+-- the stream is. Responses (their shapes: http.lua) are read by http.lua's one reader.
 local errors = require("tanstack.ai.errors")
 local events = require("tanstack.ai.events")
 local deltas = require("tanstack.ai.deltas")
 local formats = require("tanstack.ai.formats")
+local http = require("tanstack.ai.http")
+local queue = require("tanstack.ai.queue")
 local core = require("tanstack.ai.core")
 
 local type, pairs, pcall, tostring, setmetatable = type, pairs, pcall, tostring, setmetatable
 local now_ms = events.now_ms
-local decode, decode_raising = json.decode, json.decode_fast
+local decode_raising = require("tanstack.ai.json").decode_fast
+local answer_kind, close = http.answer_kind, http.close
 
 local _M = {}
 
-local function is_json_type(ct)
-  return type(ct) == "string" and (ct:find("json", 1, true) ~= nil) and not ct:find("ndjson", 1, true)
-end
-
-local function content_type(res)
-  local h = res.headers
-  return h and (h["content-type"] or h["Content-Type"]) or nil
-end
-
---- Read everything left in a response. Returns the bytes, or nil, err.
-function _M.read_all(res)
-  if res.body ~= nil then
-    local b = res.body
-    res.body = nil
-    if type(b) == "string" then return b end
-    if type(b) == "function" then res.read = b else return nil, errors.new({ message = "unsupported body" }) end
-  end
-  if not res.read then return "" end
-  local buf = {}
-  while true do
-    local chunk, err = res.read()
-    if chunk == nil then
-      if err then return nil, errors.wrap(err, { kind = "network" }) end
-      break
-    end
-    buf[#buf + 1] = chunk
-  end
-  return table.concat(buf)
-end
-
-local function close(res)
-  if res and res.close then res.close() end
-end
+--- Read everything left in a response (kept for callers of 0.2; the reader is http.read_all, published to
+--- adapters and scripts as tanstack.ai.adapter.read_all).
+_M.read_all = http.read_all
 
 -- Feed the events framed from one read. Raises on a malformed event (caught once per read, not per event).
 -- A string in `evs` is a text delta the parser picked out (the format's `pick` shapes): what decode_event would
@@ -139,104 +106,98 @@ end
 function Decoder:fail(err) self.out:fail(err) end
 function Decoder:finished() return self.out.finished end
 
---- Start a turn.
----   open()  -> res | nil, err     sends the request (with retries) when the first event is asked for
----   ctx     as for decoder (without emit)
---- Returns a producer { next = fn() -> event | nil, close = fn() }.
-function _M.new(open, ctx)
-  local head, tail = 1, 0
-  local queue = {}
-  local c = {}
-  for k, v in pairs(ctx) do c[k] = v end
-  c.emit = function(e) -- the queue's push, inlined (once per event)
-    tail = tail + 1
-    queue[tail] = e
-  end
-  local dec = _M.decoder(c)
-  local out = dec.out
-  local res, parser
-  local done = false
+-- The I/O half of a turn: its fields are the request's opener, the decoder, the response, the stream's reader
+-- (once started) and whether the turn is over.
+local Turn = {}
+Turn.__index = Turn
 
-  local function fail(err)
-    out:fail(err)
-    done = true
-    close(res)
-  end
+function Turn:fail(err)
+  self.out:fail(err)
+  self.done = true
+  close(self.res)
+end
 
-  local function body(v)
-    dec:body(v)
-    done = true
-  end
+function Turn:body(v)
+  self.dec:body(v)
+  self.done = true
+end
 
-  local function step()
-    if not res then
-      local err
-      res, err = open()
-      if not res then return fail(errors.wrap(err or "request failed", { kind = "network" })) end
-      out.ts = now_ms()
-      if res.value ~= nil then return body(res.value) end
-      local ct = content_type(res)
-      if is_json_type(ct) or (type(res.body) == "string" and not (ct and ct:find("event-stream", 1, true))) then
-        local bytes, rerr = _M.read_all(res)
-        close(res)
-        if not bytes then return fail(rerr) end
-        local decoded, derr = decode(bytes)
-        if decoded == nil then
-          return fail(errors.new({ message = "invalid JSON in response: " .. tostring(derr), kind = "decode" }))
-        end
-        return body(decoded)
-      end
-      if type(res.body) == "string" and not res.read then
-        -- a whole SSE body in one string (some bindings): read it as a single chunk
-        local b = res.body
-        res.body = nil
-        res.read = function() local x = b; b = nil; return x end
-      end
-      parser = dec:sse_parser()
-      out:start()
-      return
-    end
-    local chunk, err = res.read()
+-- The reader of a started stream: one read per call, its events decoded; the end of the stream finishes the
+-- turn. A closure over the response, parser and decoder (a read may hold a single event: this is the hot path,
+-- without a field lookup per use).
+local function stream_reader(t, res, parser, dec)
+  local out, read, feed = dec.out, res.read, dec.feed
+  return function()
+    local chunk, err = read()
     local evs
     if chunk == nil then
-      if err then return fail(errors.wrap(err, { kind = "network" })) end
+      if err then return t:fail(errors.wrap(err, { kind = "network" })) end
       evs = parser:finish()
     else
       out.ts = now_ms() -- every event framed from this read arrived now
       local perr
       evs, perr = parser:feed(chunk)
       if not evs then
-        return fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
+        return t:fail(errors.new({ message = "stream framing error: " .. tostring(perr), kind = "decode" }))
       end
     end
-    dec:feed(evs)
+    feed(dec, evs)
     if chunk == nil then
       dec:finish()
-      done = true
+      t.done = true
       close(res)
     elseif out.finished then
-      done = true
+      t.done = true
       close(res)
     end
   end
+end
 
-  local producer = {}
-  function producer.next()
-    while head > tail and not done do step() end
-    if head > tail then return nil end
-    local e = queue[head]
-    queue[head] = nil
-    head = head + 1
-    return e
+-- Send the request and see what came back: a whole answer is decoded at once (http.lua, the one reader), a stream
+-- gets its parser.
+function Turn:start()
+  local res, err = self.open()
+  if not res then return self:fail(errors.wrap(err or "request failed", { kind = "network" })) end
+  self.res = res
+  self.out.ts = now_ms()
+  local kind = answer_kind(res, true)
+  if kind == "value" then return self:body(res.value) end
+  if kind == "json" then
+    local whole, derr = http.decoded(res)
+    if not whole then return self:fail(derr) end
+    return self:body(whole.value)
   end
-  --- Events ready now: next() returns that many without reading (a relay writes them as one piece).
-  function producer.pending() return tail - head + 1 end
-  function producer.close()
-    if not done then
-      done = true
-      close(res)
-    end
+  http.as_stream(res)
+  self.read = stream_reader(self, res, self.dec:sse_parser(), self.dec)
+  self.out:start()
+end
+
+function Turn:close()
+  if not self.done then
+    self.done = true
+    close(self.res)
   end
+end
+
+--- Start a turn.
+---   open()  -> res | nil, err     sends the request (with retries) when the first event is asked for
+---   ctx     as for decoder (without emit)
+--- Returns a producer { next = fn() -> event | nil, pending = fn() -> n, close = fn() } (tanstack.ai.queue):
+--- `pending` counts the events ready now (a relay writes them as one piece).
+function _M.new(open, ctx)
+  local t
+  -- one step per empty FIFO: the request first, then one read (its events land in the FIFO through emit)
+  local function fill()
+    local read = t.read
+    if read then read() else t:start() end
+    return not t.done
+  end
+  local producer, push = queue.stream(fill, function() t:close() end)
+  local c = {}
+  for k, v in pairs(ctx) do c[k] = v end
+  c.emit = push -- once per event: one closure call, no method lookup
+  local dec = _M.decoder(c)
+  t = setmetatable({ open = open, dec = dec, out = dec.out, res = nil, read = nil, done = false }, Turn)
   return producer
 end
 

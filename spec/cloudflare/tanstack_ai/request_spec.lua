@@ -711,3 +711,79 @@ describe("cloudflare.tanstack_ai.request", function()
     assert.equal(t.calls[1].body, t.calls[2].body)
   end)
 end)
+
+describe("request as the pipeline's hook table", function()
+  it("one pipeline per resolved config, made once and shared", function()
+    local cfg = rest_cfg()
+    local p = request.pipeline(cfg)
+    assert.equal(p, request.pipeline(cfg))
+    assert.are_not.equal(p, request.pipeline(rest_cfg()))
+    assert.equal(request.HOOKS, p.hooks)
+  end)
+
+  it("send describes a REST call as data (the pipeline hands it to the transport)", function()
+    local req = request.HOOKS.send(rest_cfg(), { provider = "workers-ai", model = MODEL, body = { a = 1 },
+      rest_path = "/ai/run/" .. MODEL, stream = true })
+    assert.equal(API .. "/accounts/acct/ai/run/" .. MODEL, req.url)
+    assert.equal("POST", req.method)
+    assert.equal("Bearer " .. KEY, req.headers.authorization)
+    assert.equal("text/event-stream", req.headers.accept)
+    assert.same({ a = 1 }, json.decode(req.body))
+  end)
+
+  it("send runs a plain binding and hands back its answer as a response", function()
+    local ran
+    local binding = { run = function(_, model, inputs) ran = { model, inputs } return { response = "hi" } end,
+      gateway = function() end }
+    local res = request.HOOKS.send(resolve({ binding = binding }), { provider = "workers-ai", model = MODEL,
+      body = { prompt = "x" } })
+    assert.is_nil(res.url)
+    assert.same({ response = "hi" }, res.value)
+    assert.same({ MODEL, { prompt = "x" } }, ran)
+  end)
+
+  it("prepare refuses a model that cannot be placed in a URL path", function()
+    local err = request.HOOKS.prepare(rest_cfg(), { model = "../x", label = "L", provider = "workers-ai" })
+    assert.equal("config", err.kind)
+    assert.truthy(err.message:find("^L: "))
+    assert.is_nil(request.HOOKS.prepare(rest_cfg(), { model = MODEL }))
+  end)
+
+  it("unwrap and payload_error are Cloudflare's envelope rules (errors.lua)", function()
+    assert.same({ n = 1 }, request.HOOKS.unwrap({ success = true, result = { n = 1 } }))
+    assert.equal(request.unwrap, request.HOOKS.unwrap)
+    local err = request.HOOKS.payload_error({ success = false, errors = { { code = 7000, message = "No route" } } },
+      "workers-ai")
+    assert.truthy(err.message:find("No route", 1, true))
+    assert.is_nil(request.HOOKS.payload_error({ result = {} }, "workers-ai"))
+  end)
+end)
+
+describe("cloudflare.tanstack_ai uses tanstack.ai only through tanstack.ai.adapter", function()
+  -- the files of the pipeline's share (router/, init.lua, gateway/init.lua and gateway/catalog.lua follow)
+  local files = { "request", "binding", "config", "errors", "workers_ai/chat", "workers_ai/format",
+    "workers_ai/media", "workers_ai/models", "gateway/chat", "gateway/image", "gateway/transcription",
+    "gateway/tts" }
+  for _, f in ipairs(files) do
+    it(f .. ".lua", function()
+      local fh = assert(io.open("lua/cloudflare/tanstack_ai/" .. f .. ".lua"))
+      local src = fh:read("*a")
+      fh:close()
+      for name in src:gmatch('require%(?%s*"(tanstack%.ai[%w_.]*)"') do
+        assert.equal("tanstack.ai.adapter", name)
+      end
+    end)
+  end
+
+  it("the wire format workers_ai/format.lua loads no I/O module", function()
+    local saved = {}
+    for _, m in ipairs({ "cloudflare.tanstack_ai.workers_ai.format", "cloudflare.tanstack_ai.request" }) do
+      saved[m] = package.loaded[m]
+      package.loaded[m] = nil
+    end
+    require("cloudflare.tanstack_ai.workers_ai.format")
+    local loaded = package.loaded["cloudflare.tanstack_ai.request"]
+    for m, v in pairs(saved) do package.loaded[m] = v end
+    assert.is_nil(loaded)
+  end)
+end)

@@ -71,3 +71,38 @@ describe("tanstack.ai.queue", function()
     assert.are.equal("e", q:shift())
   end)
 end)
+
+describe("queue.stream (the hot path's producer)", function()
+  it("hands out what push queued, fills only when empty, and ends when fill says so", function()
+    local fills = 0
+    local p, push
+    p, push = queue.stream(function()
+      fills = fills + 1
+      if fills == 1 then push("a") push("b") return true end
+      if fills == 2 then push("c") return false end
+      error("filled after the end")
+    end)
+    assert.equal(0, p.pending())
+    assert.equal("a", p.next())
+    assert.equal(1, fills)
+    assert.equal(1, p.pending())
+    assert.equal("b", p.next())
+    assert.equal("c", p.next())
+    assert.is_nil(p.next())
+    assert.is_nil(p.next())
+    assert.equal(2, fills)
+  end)
+
+  it("ignores nil pushes; close calls on_close once and ends next and pending", function()
+    local closes = 0
+    local p, push = queue.stream(function() return true end, function() closes = closes + 1 end)
+    push(nil)
+    push("x")
+    assert.equal(1, p.pending())
+    p.close()
+    p.close()
+    assert.equal(1, closes)
+    assert.is_nil(p.next())
+    assert.equal(0, p.pending())
+  end)
+end)

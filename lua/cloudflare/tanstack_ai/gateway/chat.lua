@@ -1,13 +1,12 @@
 -- Chat through AI Gateway for the third-party providers (OpenAI, Anthropic, Gemini, Grok, OpenRouter): the
 -- provider's wire format (tanstack/ai/formats) sent to its gateway endpoint in either gateway mode. The facts
 -- per provider (slug, wire format, paths, quirks) live in providers/<name>.lua.
-local errors = require("tanstack.ai.errors")
-local turn = require("tanstack.ai.turn")
-local formats = require("tanstack.ai.formats")
+local adapter = require("tanstack.ai.adapter")
 local request = require("cloudflare.tanstack_ai.request")
 local providers = require("cloudflare.tanstack_ai.providers")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
+local errors = adapter.errors
 local setmetatable, pairs, tostring = setmetatable, pairs, tostring
 
 local _M = {}
@@ -22,7 +21,7 @@ end
 function _M.new(provider, model, cfg)
   local p = providers.get(provider)
   return setmetatable({ kind = "text", name = p.name, model = model, config = cfg, provider = p, label = p.label,
-    format = formats.get(p.wire) }, Adapter)
+    format = adapter.format(p.wire), pipeline = request.pipeline(cfg) }, Adapter)
 end
 
 --- The description of a turn's request, for both gateway modes (see request.lua).
@@ -48,10 +47,8 @@ end
 function Adapter:chat_stream(options)
   options = with_model(self, options)
   local d = self:describe(options)
-  local cfg = self.config
-  return turn.new(function() return request.send(cfg, d) end, { format = self.format, model = self.model,
-    runId = options.runId, threadId = options.threadId, used_ids = options.used_ids, provider = d.provider,
-    classify = cf_errors.classify })
+  return self.pipeline:stream(d, { format = self.format, model = self.model, runId = options.runId,
+    threadId = options.threadId, used_ids = options.used_ids })
 end
 
 --- Structured output (non-streaming): returns the decoded table and the raw JSON text, or nil, err.
@@ -60,7 +57,7 @@ function Adapter:structured_output(options, output_schema)
   options.outputSchema = output_schema
   options.stream = false
   local d = self:describe(options)
-  local r, err = request.call(self.config, d)
+  local r, err = self.pipeline:call(d)
   if not r then return nil, err end
   if r.value == nil then
     return nil, errors.new({ message = d.label .. ": expected a JSON answer, got " ..

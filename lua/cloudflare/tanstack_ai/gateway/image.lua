@@ -4,14 +4,12 @@
 --   Gemini            generateContent, responseModalities IMAGE -> inlineData parts;
 --                     Imagen models (imagen-*) :predict -> predictions[].bytesBase64Encoded
 -- Result: { id, model, images = {{ b64Json } | { url }, revisedPrompt? }, usage? }.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local events = require("tanstack.ai.events")
-local gemini = require("tanstack.ai.formats.gemini")
-local openai = require("tanstack.ai.formats.openai")
+local adapter = require("tanstack.ai.adapter")
 local providers = require("cloudflare.tanstack_ai.providers")
 local request = require("cloudflare.tanstack_ai.request")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local json, errors = adapter.json, adapter.errors
+local gemini, openai = adapter.format("gemini"), adapter.format("openai")
+local raise = adapter.raise -- a mistake, reported at the caller's line
 
 local setmetatable, type, pairs, ipairs, tonumber = setmetatable, type, pairs, ipairs, tonumber
 
@@ -58,7 +56,7 @@ local function images_api(self, opts)
     if type(d.revised_prompt) == "string" then img.revisedPrompt = d.revised_prompt end
     images[i] = img
   end
-  return { id = events.id("img"), model = model, images = images, usage = openai.media_usage(v.usage) }
+  return { id = adapter.id("img"), model = model, images = images, usage = openai.media_usage(v.usage) }
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -90,7 +88,7 @@ local function images_via_chat(self, opts)
     end
     if #images >= want then break end
   end
-  return { id = events.id("img"), model = model, images = images }
+  return { id = adapter.id("img"), model = model, images = images }
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -131,7 +129,7 @@ local function imagen(self, opts)
     if type(pr.bytesBase64Encoded) == "string" then images[#images + 1] = { b64Json = pr.bytesBase64Encoded } end
   end
   if #images == 0 then return no_images(p, model, v) end
-  return { id = events.id("img"), model = model, images = images }
+  return { id = adapter.id("img"), model = model, images = images }
 end
 
 local function gemini_images(self, opts)
@@ -170,7 +168,7 @@ local function gemini_images(self, opts)
     usage = gemini.usage(v.usageMetadata)
     if #images >= want then break end
   end
-  return { id = events.id("img"), model = model, images = images, usage = usage }
+  return { id = adapter.id("img"), model = model, images = images, usage = usage }
 end
 
 ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 -- AI Gateway facts: URLs, universal entries, every cf-aig-* header, and the provider's auth header (where each
 -- provider takes its key is a fact of its file in providers/).
-local json = require("tanstack.ai.json")
+local json = require("tanstack.ai.adapter").json
 local providers = require("cloudflare.tanstack_ai.providers")
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring

@@ -1,15 +1,12 @@
 -- OpenAI speech to text through AI Gateway: audio/transcriptions as multipart/form-data (OpenAI's API takes
 -- nothing else). In gateway binding mode the multipart body cannot ride in a universal entry: request.lua
 -- posts it to the binding's gateway URL instead.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local events = require("tanstack.ai.events")
-local core = require("tanstack.ai.core")
-local media = require("tanstack.ai.media")
-local openai = require("tanstack.ai.formats.openai")
+local adapter = require("tanstack.ai.adapter")
 local providers = require("cloudflare.tanstack_ai.providers")
 local request = require("cloudflare.tanstack_ai.request")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local json, errors, media = adapter.json, adapter.errors, adapter.media
+local openai = adapter.format("openai")
+local raise = adapter.raise -- a mistake, reported at the caller's line
 
 local setmetatable, type, pairs, ipairs, tostring, error, tonumber = setmetatable, type, pairs, ipairs, tostring,
   error, tonumber
@@ -106,7 +103,7 @@ function Adapter:transcribe(opts)
   local p, cfg, model = self.provider, self.config, self.model
   local ok, parts, fmt = pcall(_M.parts, model, opts)
   if not ok then raise(parts) end
-  local body, content_type = core.multipart_encode(parts)
+  local body, content_type = adapter.multipart_encode(parts)
   if not body then return nil, errors.new({ message = tostring(content_type), kind = "internal" }) end
   local d = { provider = p.slug, gateway_path = p.transcriptions_path, body = body, content_type = content_type,
     label = p.label .. " transcription" }
@@ -124,7 +121,7 @@ function Adapter:transcribe(opts)
     if fmt == "text" then text = text:gsub("%s+$", "") end
     out = { text = text }
   end
-  out.id, out.model = events.id("transcription"), model
+  out.id, out.model = adapter.id("transcription"), model
   return out
 end
 

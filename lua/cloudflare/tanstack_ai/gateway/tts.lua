@@ -2,15 +2,12 @@
 --   OpenAI  audio/speech (JSON in, audio bytes out)
 --   Gemini  generateContent with responseModalities AUDIO: base64 16-bit PCM, wrapped in a WAV header
 -- Result: { id, model, audio = <base64>, format, contentType }.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local events = require("tanstack.ai.events")
-local core = require("tanstack.ai.core")
-local gemini = require("tanstack.ai.formats.gemini")
+local adapter = require("tanstack.ai.adapter")
 local providers = require("cloudflare.tanstack_ai.providers")
 local request = require("cloudflare.tanstack_ai.request")
-local media = require("tanstack.ai.media")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local json, errors, media = adapter.json, adapter.errors, adapter.media
+local gemini = adapter.format("gemini")
+local raise = adapter.raise -- a mistake, reported at the caller's line
 
 local setmetatable, type, pairs, ipairs, tostring, tonumber = setmetatable, type, pairs, ipairs, tostring, tonumber
 
@@ -48,7 +45,7 @@ local function openai_speech(self, opts)
   end
   local ct = r.content_type
   if type(ct) ~= "string" or not ct:match("^audio/") then ct = OPENAI_FORMATS[fmt] end
-  return { id = events.id("speech"), model = model, audio = core.base64_encode(r.bytes), format = fmt,
+  return { id = adapter.id("speech"), model = model, audio = adapter.base64_encode(r.bytes), format = fmt,
     contentType = ct }
 end
 
@@ -82,7 +79,7 @@ local function gemini_speech(self, opts)
   for _, part in ipairs(type(content.parts) == "table" and content.parts or {}) do
     local d = part.inlineData
     if type(d) == "table" and type(d.data) == "string" then
-      local bytes = core.base64_decode(d.data)
+      local bytes = adapter.base64_decode(d.data)
       if not bytes then
         return nil, errors.new({ message = "Gemini speech: audio is not valid base64", kind = "decode",
           provider = p.slug })
@@ -98,10 +95,10 @@ local function gemini_speech(self, opts)
   rate = rate or p.pcm_rate
   local raw = table.concat(pcm)
   if fmt == "pcm" then
-    return { id = events.id("speech"), model = model, audio = core.base64_encode(raw), format = "pcm",
+    return { id = adapter.id("speech"), model = model, audio = adapter.base64_encode(raw), format = "pcm",
       contentType = "audio/L16;rate=" .. rate }
   end
-  return { id = events.id("speech"), model = model, audio = core.base64_encode(media.wav(raw, rate, 1, 16)),
+  return { id = adapter.id("speech"), model = model, audio = adapter.base64_encode(media.wav(raw, rate, 1, 16)),
     format = "wav", contentType = "audio/wav" }
 end
 

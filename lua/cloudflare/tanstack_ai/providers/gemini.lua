@@ -16,7 +16,7 @@ return {
   -- streaming is chosen by the endpoint (streamGenerateContent?alt=sse), not by the body
   chat_endpoint = function(model, _, options)
     local stream = options.outputSchema == nil and options.stream ~= false
-    local path, query = require("tanstack.ai.formats.gemini").endpoint(model, stream)
+    local path, query = require("tanstack.ai.adapter").format("gemini").endpoint(model, stream)
     return path, query, stream
   end,
 }

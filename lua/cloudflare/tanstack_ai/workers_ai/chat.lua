@@ -1,13 +1,12 @@
 -- Workers AI chat: an OpenAI-compatible request described once for every mode (request.lua routes it), the
 -- answer read in either Workers AI format (workers_ai/format.lua).
-local turn = require("tanstack.ai.turn")
+local adapter = require("tanstack.ai.adapter")
 local request = require("cloudflare.tanstack_ai.request")
 local format = require("cloudflare.tanstack_ai.workers_ai.format")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 local models = require("cloudflare.tanstack_ai.workers_ai.models")
-local errors = require("tanstack.ai.errors")
-local json = require("tanstack.ai.json")
-local core = require("tanstack.ai.core")
+
+local errors, json = adapter.errors, adapter.json
 
 local setmetatable, pairs, type, ipairs, tostring, next = setmetatable, pairs, type, ipairs, tostring, next
 
@@ -20,8 +19,9 @@ Adapter.__index = Adapter
 Adapter.__tostring = function(a) return "WorkersAiTextAdapter(" .. a.model .. ", " .. a.config.mode .. ")" end
 
 function _M.new(model, cfg)
-  return setmetatable({ kind = "text", name = PROVIDER, model = model, config = cfg, label = "WorkersAi" },
-    Adapter)
+  -- the pipeline of this config (request.lua's hooks), made once, not per turn
+  return setmetatable({ kind = "text", name = PROVIDER, model = model, config = cfg, label = "WorkersAi",
+    pipeline = request.pipeline(cfg) }, Adapter)
 end
 
 local function refuse(model, message)
@@ -58,7 +58,7 @@ local function vision_inputs(inputs)
         elseif type(p) == "table" and p.type == "image_url" and inputs.image == nil then
           local url = type(p.image_url) == "table" and p.image_url.url or nil
           local b64 = type(url) == "string" and url:match("^data:[^;,]*;base64,(.*)$")
-          local bytes = b64 and core.base64_decode(b64)
+          local bytes = b64 and adapter.base64_decode(b64)
           if bytes then
             local a = json.array()
             for k = 1, #bytes do a[k] = bytes:byte(k) end
@@ -168,10 +168,6 @@ local function without_stream(d)
   return n
 end
 
-local function is_sse(res)
-  local ct = res.headers and res.headers["content-type"] or ""
-  return res.value == nil and ct:find("event-stream", 1, true) ~= nil
-end
 
 -- The tool a turn forces (modelOptions.tool_choice): its name, or true for "required".
 local function forced_tool(options)
@@ -203,25 +199,19 @@ end
 function Adapter:chat_stream(options)
   options = with_model(self, options)
   local d, derr = self:describe(options)
-  local cfg, model = self.config, self.model
+  local pipeline = self.pipeline
   local function open()
     if not d then return nil, derr end
-    local res, err = request.send(cfg, d)
+    local res, err = pipeline:send(d)
     if not res then return nil, err end
-    if not d.stream then return res end
-    if is_sse(res) then return res end
-    -- a streamed request answered with JSON: an empty result is asked again without streaming
-    local v = res.value
-    if v == nil then
-      local bytes, rerr = turn.read_all(res)
-      if res.close then res.close() end
-      if not bytes then return nil, rerr end
-      v = json.decode(bytes)
-      if v == nil then return { status = res.status, headers = res.headers, body = bytes } end
-    end
-    local u = request.unwrap(v)
-    if type(u) == "table" and next(u) == nil then return request.send(cfg, without_stream(d)) end
-    return { status = res.status, headers = res.headers, value = v }
+    if not d.stream or adapter.answer_kind(res, false) == "sse" then return res end
+    -- a streamed request answered with JSON (read by the one reader): an empty result is asked again without
+    -- streaming
+    local whole, rerr = adapter.decoded(res)
+    if not whole then return nil, rerr end
+    local u = cf_errors.unwrap(whole.value)
+    if type(u) == "table" and next(u) == nil then return pipeline:send(without_stream(d)) end
+    return whole
   end
   local forced = forced_tool(options)
   local fmt = format
@@ -229,9 +219,8 @@ function Adapter:chat_stream(options)
     local tools = tool_names(options)
     fmt = setmetatable({ new_state = function() return { forced = forced, tools = tools } end }, { __index = format })
   end
-  return turn.new(open, { format = fmt, model = model, strict = self.strictStream == true,
-    runId = options.runId, threadId = options.threadId, used_ids = options.used_ids, provider = PROVIDER,
-    classify = cf_errors.classify })
+  return pipeline:stream(d, { open = open, format = fmt, model = self.model, strict = self.strictStream == true,
+    runId = options.runId, threadId = options.threadId, used_ids = options.used_ids, provider = PROVIDER })
 end
 
 --- Structured output: a non-streaming json_schema request; returns the decoded table and the raw text.
@@ -240,10 +229,10 @@ function Adapter:structured_output(options, output_schema)
   options.outputSchema = output_schema
   local d, derr = self:describe(options)
   if not d then return nil, derr end
-  local r, err = request.call(self.config, d)
+  local r, err = self.pipeline:call(d)
   if not r then return nil, err end
   if r.value == nil then
-    return nil, require("tanstack.ai.errors").new({ message = "Workers AI chat: expected a JSON answer, got " ..
+    return nil, errors.new({ message = "Workers AI chat: expected a JSON answer, got " ..
       tostring(r.content_type or "no content type"), kind = "provider", provider = PROVIDER })
   end
   return format.structured(r.value, PROVIDER)

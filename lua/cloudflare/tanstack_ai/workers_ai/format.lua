@@ -2,11 +2,12 @@
 -- OpenAI Chat Completions; answers come as OpenAI chunks/completions or as Workers AI's native form
 -- ({response, tool_calls, usage}; SSE `{"response":"tok","p":"..."}`), on every path, sometimes inside the
 -- API envelope. Both decode straight into canonical deltas.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local openai = require("tanstack.ai.formats.openai")
-local request = require("cloudflare.tanstack_ai.request")
+-- Pure: no I/O module (the envelope rule is errors.lua's unwrap).
+local adapter = require("tanstack.ai.adapter")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
+
+local json, errors, openai = adapter.json, adapter.errors, adapter.format("openai")
+local unwrap = cf_errors.unwrap
 
 local type, ipairs, pairs, setmetatable, concat = type, ipairs, pairs, setmetatable, table.concat
 local null = json.null
@@ -153,7 +154,7 @@ end
 
 function _M.decode_body(state, v, out)
   if type(v) == "table" and is_error(v) then return out:fail_payload(v) end
-  v = request.unwrap(v)
+  v = unwrap(v)
   local o = sink(state, out)
   if type(v) == "table" and type(v.choices) == "table" and v.choices[1] == nil and v.response == nil then
     -- {"choices": []}: an empty answer, not a failure
@@ -173,7 +174,7 @@ end
 function _M.structured(v, provider)
   provider = provider or "workers-ai"
   if type(v) == "table" and is_error(v) then return nil, cf_errors.from_payload(v, provider) end
-  v = request.unwrap(v)
+  v = unwrap(v)
   if type(v) == "table" and type(v.choices) == "table" then
     return openai.structured(v, provider, cf_errors.classify)
   end
@@ -181,7 +182,7 @@ function _M.structured(v, provider)
     return nil, errors.new({ message = "Workers AI structured output returned no content", kind = "provider",
       provider = provider, body = json.try_encode(v) })
   end
-  return require("tanstack.ai.structured").parse(v.response, provider, "Workers AI structured output")
+  return adapter.parse_structured(v.response, provider, "Workers AI structured output")
 end
 
 return _M

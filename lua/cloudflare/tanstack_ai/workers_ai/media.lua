@@ -1,14 +1,11 @@
 -- Workers AI image, transcription, speech, summarization and embedding adapters.
 -- Per-model facts are tables; the request for each path is built from them, and each answer shape is
 -- detected from the response (binary or JSON, enveloped or not), never assumed.
-local json = require("tanstack.ai.json")
-local errors = require("tanstack.ai.errors")
-local events = require("tanstack.ai.events")
-local core = require("tanstack.ai.core")
-local media = require("tanstack.ai.media")
+local ai = require("tanstack.ai.adapter")
 local request = require("cloudflare.tanstack_ai.request")
 local models = require("cloudflare.tanstack_ai.workers_ai.models")
-local raise = require("tanstack.ai.options").raise -- a mistake, reported at the caller's line
+local json, errors, media = ai.json, ai.errors, ai.media
+local raise = ai.raise -- a mistake, reported at the caller's line
 
 local type, pairs, ipairs, tonumber, setmetatable = type, pairs, ipairs, tonumber, setmetatable
 
@@ -62,7 +59,7 @@ end
 ---------------------------------------------------------------------------------------------------
 
 local function image_b64(result, label, model)
-  if result.bytes then return core.base64_encode(result.bytes) end
+  if result.bytes then return ai.base64_encode(result.bytes) end
   local v = result.value
   if type(v) == "table" then
     local img = v.image or v.b64_json or (type(v.images) == "table" and v.images[1]) or nil
@@ -95,7 +92,7 @@ local function multipart_request(inputs, label)
       parts[#parts + 1] = { name = k, value = tostring(v) }
     end
   end
-  local body, ct = core.multipart_encode(parts)
+  local body, ct = ai.multipart_encode(parts)
   if not body then return nil, errors.new({ message = label .. ": " .. tostring(ct), kind = "internal" }) end
   return { raw = body, content_type = ct, binding_inputs = { multipart = { body = body, contentType = ct } },
     label = label }
@@ -143,7 +140,7 @@ function _M.image(model, cfg)
         if not b64 then return nil, ierr end
         images[i] = { b64Json = b64 }
       end
-      return { id = events.id("img"), model = model, images = images }
+      return { id = ai.id("img"), model = model, images = images }
     end,
   })
 end
@@ -220,7 +217,7 @@ function _M.transcription(model, cfg)
         req.raw, req.content_type = audio, "application/octet-stream"
         req.json = with_options(mo, { audio = byte_array(audio) })
       elseif form == "base64" then
-        local managed = { audio = core.base64_encode(audio) }
+        local managed = { audio = ai.base64_encode(audio) }
         if models.has(entry, "language") then managed.language = opts.language end
         if models.has(entry, "initial_prompt") then managed.initial_prompt = opts.prompt end
         req.json = with_options(mo, managed)
@@ -236,7 +233,7 @@ function _M.transcription(model, cfg)
         req.binding_inputs = bi
         local gi = {}
         for k, v in pairs(q) do gi[k] = v end
-        gi.audio = { body = core.base64_encode(audio), contentType = ct }
+        gi.audio = { body = ai.base64_encode(audio), contentType = ct }
         req.entry_inputs = gi
       end
       local res, err = run(cfg, model, req)
@@ -245,7 +242,7 @@ function _M.transcription(model, cfg)
       if not mapped then
         return nil, _M.wrong_answer("Workers AI transcription", "transcript", model, "speech recognition", res)
       end
-      mapped.id, mapped.model = events.id("transcription"), model
+      mapped.id, mapped.model = ai.id("transcription"), model
       return mapped
     end,
   })
@@ -307,7 +304,7 @@ function _M.tts(model, cfg)
       if res.bytes then
         bytes = res.bytes
       elseif type(res.value) == "table" and type(res.value.audio) == "string" then
-        bytes = core.base64_decode(res.value.audio)
+        bytes = ai.base64_decode(res.value.audio)
         if not bytes then
           return nil, errors.new({ message = "Workers AI TTS: audio is not valid base64", kind = "decode" })
         end
@@ -316,7 +313,7 @@ function _M.tts(model, cfg)
       end
       local ct = media.sniff(bytes) or (AURA_FORMAT[fmt] and AURA_FORMAT[fmt].content_type) or "audio/mpeg"
       if fmt == "pcm" and not media.sniff(bytes) then ct = "audio/pcm" end
-      return { id = events.id("speech"), model = model, audio = core.base64_encode(bytes),
+      return { id = ai.id("speech"), model = model, audio = ai.base64_encode(bytes),
         format = FORMAT_OF_TYPE[ct] or fmt, contentType = ct }
     end,
   })
@@ -340,7 +337,7 @@ function _M.summarize(model, cfg)
       if type(v) ~= "table" or type(v.summary) ~= "string" then
         return nil, _M.wrong_answer("Workers AI summarize", "summary", model, "summarization", res)
       end
-      return { id = events.id("summary"), model = model, summary = v.summary }
+      return { id = ai.id("summary"), model = model, summary = v.summary }
     end,
   })
 end
@@ -362,7 +359,7 @@ function _M.embed(model, cfg)
       -- OpenAI-shaped ({data = {{embedding}}}) or native ({shape, data = {{...}}})
       local out = {}
       for i, row in ipairs(data) do out[i] = type(row) == "table" and row.embedding or row end
-      return { id = events.id("embedding"), model = model, embeddings = out, shape = v.shape }
+      return { id = ai.id("embedding"), model = model, embeddings = out, shape = v.shape }
     end,
   })
 end

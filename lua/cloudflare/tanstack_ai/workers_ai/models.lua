@@ -2,7 +2,7 @@
 -- its entry, the fields its typed input has, and the local check of the options its schema constrains.
 -- A model missing from the catalog (newer than the data) has no entry: the adapters use the task's common form.
 local catalog = require("cloudflare.tanstack_ai.workers_ai.catalog")
-local NULL = require("tanstack.ai.json").null
+local NULL = require("tanstack.ai.adapter").json.null
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
 local table_concat, math_floor = table.concat, math.floor
