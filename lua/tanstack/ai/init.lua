@@ -121,22 +121,11 @@ function _M.media_type(bytes) return require("tanstack.ai.media").sniff(bytes) e
 ---@return tanstack.ai.Error? err
 function _M.fetch(url, opts)
   opts = opts or {}
-  local res, err = require("tanstack.ai.http").request({ method = "GET", url = url,
+  local bytes, res = require("tanstack.ai.adapter").fetch({ method = "GET", url = url,
     timeout = opts.timeout or 120000, max_response_bytes = opts.max_bytes })
-  if not res then return nil, err end
-  local parts = {}
-  while true do
-    local chunk, rerr = res.read()
-    if chunk == nil then
-      res.close()
-      if rerr then return nil, require("tanstack.ai.errors").wrap(rerr, { kind = "network" }) end
-      break
-    end
-    parts[#parts + 1] = chunk
-  end
+  if not bytes then return nil, res end
   local headers = res.headers or {}
-  return { bytes = table.concat(parts), contentType = headers["content-type"] or headers["Content-Type"],
-    status = res.status }
+  return { bytes = bytes, contentType = headers["content-type"] or headers["Content-Type"], status = res.status }
 end
 
 -- camelCase aliases, exactly as TanStack names them
