@@ -7,7 +7,7 @@
 --   local report = walk.stop()   -- { lua = {file...}, c = {file...}, edges = {"a.lua -> b.lua:fn"...} }
 --
 -- C files: a C function of the core is named by its Lua name and mapped to the csrc/l_*.c file whose luaL_Reg
--- table lists that name (methods: the file whose method table holds all of the metatable's names); each l_*.c then
+-- table lists that name (methods: the file that makes the metatable, by its TAI_MT_* name); each l_*.c then
 -- brings the .c files of the headers it includes (transitively), as the code it calls lives there.
 local M = {}
 
@@ -49,7 +49,7 @@ local function hook()
   if not caller or caller.source:sub(1, 1) ~= "@" then return end
   local a, b = package_of(caller.source), package_of(src)
   if a and b and a ~= b then
-    edges[rel(caller.source) .. " -> " .. rel(src) .. ":" .. callee.linedefined] = true
+    edges[rel(caller.source) .. " -> " .. rel(src) .. ":" .. callee.linedefined] = callee.func
   end
 end
 
@@ -99,21 +99,31 @@ local function includes_closure(files)
 end
 
 local function c_files()
-  local funcs, methods = c_tables()
+  local funcs = c_tables()
   local by_value = {}
   local core = package.loaded["tanstack.ai.core"]
   if type(core) == "table" then
     for k, v in pairs(core) do if funcs[k] then by_value[v] = funcs[k] end end
   end
-  for _, mt in pairs(debug.getregistry()) do
+  -- methods: the registry's metatables by name (l_core.h's TAI_MT_* strings), each made in one l_*.c file
+  local mt_file = {}
+  local names = {}
+  for macro, name in (read(root .. "/csrc/l_core.h") or ""):gmatch('#define%s+(TAI_MT_[%w_]+)%s+"([^"]+)"') do
+    names[macro] = name
+  end
+  local p = io.popen("ls " .. root .. "/csrc/l_*.c")
+  for path in p:lines() do
+    for macro in (read(path) or ""):gmatch("metatable%(L, (TAI_MT_[%w_]+)") do
+      if names[macro] then mt_file[names[macro]] = path:match("([^/]+)$") end
+    end
+  end
+  p:close()
+  local registry = debug.getregistry()
+  for name, file in pairs(mt_file) do
+    local mt = registry[name]
     if type(mt) == "table" then
-      local idx = type(mt.__index) == "table" and mt.__index or mt
-      local names = {}
-      for k, v in pairs(idx) do if type(k) == "string" and type(v) == "function" then names[#names + 1] = k end end
-      for file, set in pairs(methods) do
-        local all = #names > 0
-        for _, n in ipairs(names) do if not set[n] and n:sub(1, 2) ~= "__" then all = false break end end
-        if all then for _, n in ipairs(names) do by_value[idx[n]] = file end end
+      for _, t in ipairs({ mt, type(mt.__index) == "table" and mt.__index or {} }) do
+        for _, v in pairs(t) do if type(v) == "function" then by_value[v] = file end end
       end
     end
   end
@@ -131,11 +141,36 @@ local function sorted(set, map)
   return out
 end
 
+-- The functions tanstack.ai publishes to adapters: tanstack.ai.adapter's, those of the tables it re-exports (json,
+-- errors, media, ...) and of the wire formats adapter.format(name) hands out.
+local function interface_functions()
+  local set = {}
+  local function add(t)
+    for _, v in pairs(t) do if type(v) == "function" then set[v] = true end end
+  end
+  local adapter = package.loaded["tanstack.ai.adapter"]
+  if type(adapter) ~= "table" then return set end
+  add(adapter)
+  for _, v in pairs(adapter) do if type(v) == "table" then add(v) end end
+  for name, mod in pairs(package.loaded) do
+    if type(name) == "string" and name:find("^tanstack%.ai%.formats%.") and type(mod) == "table" then add(mod) end
+  end
+  return set
+end
+
 function M.stop()
   sethook()
   if rawget(_G, "jit") then jit.on() end
   local c = c_files()
-  return { lua = sorted(seen_src, rel), c = sorted(c), edges = sorted(edges) }
+  local api = interface_functions()
+  local list = {}
+  for e, fn in pairs(edges) do
+    -- a call from the provider package into tanstack.ai outside what it publishes is marked
+    local outside = e:find("^lua/cloudflare/") and not api[fn]
+    list[#list + 1] = e .. (outside and "  [outside the interface]" or "")
+  end
+  table.sort(list)
+  return { lua = sorted(seen_src, rel), c = sorted(c), edges = list }
 end
 
 return M

@@ -106,6 +106,7 @@ end
 ---@field hooks table      the provider's hook table
 local Pipeline = {}
 Pipeline.__index = Pipeline
+_M.Pipeline = Pipeline -- the methods below are part of the interface
 
 --- A pipeline for one adapter config and the provider's hooks (made once per config, see the provider).
 ---@param cfg table { transport = <explicit transport>?, max_retries = n? }
