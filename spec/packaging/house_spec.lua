@@ -19,13 +19,9 @@ local PENDING_SPECS = {
   ["cloudflare/tanstack_ai/gateway/transcription.lua"] = "gateway/providers_spec.lua",
   ["cloudflare/tanstack_ai/gateway/tts.lua"] = "gateway/providers_spec.lua",
   ["cloudflare/tanstack_ai/init.lua"] = "user_errors_spec.lua, packaging/docs_spec.lua",
-  ["cloudflare/tanstack_ai/router/init.lua"] = "router/router_spec.lua",
   ["cloudflare/tanstack_ai/workers_ai/chat.lua"] = "workers_ai/chat_rest_spec.lua, modes_spec.lua",
-  ["cloudflare_tanstack_ai.lua"] = "spec/nvim/plugin_spec.lua (the shim, in Neovim)",
   ["tanstack/ai/chat.lua"] = "tool_phase_spec.lua, chat_interrupt_spec.lua, coalesce_spec.lua",
   ["tanstack/ai/interrupts.lua"] = "chat_interrupt_spec.lua, security/tool_calls_spec.lua",
-  ["tanstack/ai/ngx_response.lua"] = "spec/openresty/nginx_test.lua",
-  ["tanstack/ai/stream.lua"] = "deltas_spec.lua, wire_spec.lua",
 }
 
 describe("the house", function()
