@@ -20,7 +20,6 @@ local PENDING_SPECS = {
   ["cloudflare/tanstack_ai/gateway/tts.lua"] = "gateway/providers_spec.lua",
   ["cloudflare/tanstack_ai/init.lua"] = "user_errors_spec.lua, packaging/docs_spec.lua",
   ["cloudflare/tanstack_ai/workers_ai/chat.lua"] = "workers_ai/chat_rest_spec.lua, modes_spec.lua",
-  ["tanstack/ai/chat.lua"] = "tool_phase_spec.lua, chat_interrupt_spec.lua, coalesce_spec.lua",
 }
 
 describe("the house", function()
