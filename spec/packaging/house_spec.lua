@@ -14,8 +14,6 @@ local MODULES = lines("cd lua && find . -name '*.lua' | sed 's|^./||' | sort")
 
 -- modules whose mirrored spec is still to be written (each is covered by the specs named beside it)
 local PENDING_SPECS = {
-  ["cloudflare/tanstack_ai/gateway/transcription.lua"] = "gateway/providers_spec.lua",
-  ["cloudflare/tanstack_ai/gateway/tts.lua"] = "gateway/providers_spec.lua",
   ["cloudflare/tanstack_ai/workers_ai/chat.lua"] = "workers_ai/chat_rest_spec.lua, modes_spec.lua",
 }
 
