@@ -70,7 +70,10 @@ function _M.send(res)
   if type(body) == "string" then
     ok, err = ngx.print(body)
     if ok then ok, err = ngx.flush(true) end
-    if not ok then return nil, "client went away: " .. tostring(err) end
+    if not ok then
+      pcall(cancel)
+      return nil, "client went away: " .. tostring(err)
+    end
     return true
   end
   if type(body) ~= "function" then

@@ -339,22 +339,4 @@ describe("interrupts (client tools, approvals) and resume", function()
       assert.has_error(function() ai.chat({ trustHistory = true, adapter = adapter, resume = { { status = "resolved" } } }) end)
     end)
   end)
-
-  describe("binding hashes", function()
-    it("SHA-256 and TanStack's canonical JSON", function()
-      assert.equals("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", interrupts.sha256_hex(""))
-      assert.equals("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", interrupts.sha256_hex("abc"))
-      assert.equals("41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3",
-        interrupts.sha256_hex(string.rep("a", 1000)))
-      assert.equals('{"a":{"y":"q\\"\\n\\u0001","z":true},"b":[1,2,"x/y"],"c":{}}',
-        interrupts.canonical({ b = json.array({ 1, 2, "x/y" }), a = { z = true, y = 'q"\n\1' }, c = {} }))
-      local nums = {}
-      for i, x in ipairs({ 1, -1, 0.1, 1e-7, 1e21, 123.456, 1.5e300, 2 ^ 53, 2 ^ 60, 0.000001, 1 / 3 }) do
-        nums[i] = interrupts.js_number(x)
-      end
-      -- String(x) in JavaScript
-      assert.equals("1 -1 0.1 1e-7 1e+21 123.456 1.5e+300 9007199254740992 1152921504606847000 0.000001 "
-        .. "0.3333333333333333", table.concat(nums, " "))
-    end)
-  end)
 end)

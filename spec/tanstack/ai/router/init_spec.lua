@@ -1,7 +1,7 @@
 -- tanstack.ai.router without any provider: constructors registered by name or passed to new, fallback before the
 -- first byte, the routed run's state (router/run.lua) reachable from the stream, one RUN_ERROR from the run-event
 -- producer when no target can be built. The same router against the emulator through Cloudflare's constructors:
--- spec/cloudflare/tanstack_ai/router/router_spec.lua.
+-- spec/cloudflare/tanstack_ai/router/init_spec.lua.
 local router = require("tanstack.ai.router")
 local queue = require("tanstack.ai.queue")
 local errors = require("tanstack.ai.errors")
