@@ -210,6 +210,14 @@ local function describe(v)
   return tv
 end
 
+--- An option of a (possibly nil) table in either spelling, camelCase first (false is an answer, not an absence).
+function _M.either(o, camel, snake_name)
+  if type(o) ~= "table" then return nil end
+  local v = o[camel]
+  if v == nil then v = o[snake_name] end
+  return v
+end
+
 --- Read `user` (the caller's options) against SPECS[activity]: a new table with canonical names. Raises at the
 --- caller's line for a non-table, an unknown key (with the nearest known name), a key given in both spellings
 --- with different values, a wrong type or range, a missing required option.

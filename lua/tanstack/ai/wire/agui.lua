@@ -115,13 +115,7 @@ local SKIP_DELTA = { result = true, error = true, ["tanstack:interruptErrors"] =
   content = true, args = true }
 local SKIP_TOOL_START = { result = true, error = true, ["tanstack:interruptErrors"] = true, toolName = true }
 
--- An option in either spelling (false is an answer, not an absence).
-local function opt(o, camel, snake)
-  if type(o) ~= "table" then return nil end
-  local v = o[camel]
-  if v == nil then v = o[snake] end
-  return v
-end
+local opt = require("tanstack.ai.options").either -- an option in either spelling
 
 --- Where the detail of an error hidden from the browser goes: opts.logErrors = false (nowhere), a function
 --- (called with the line), true (nginx's error log inside nginx, else stderr); unset: nginx's error log

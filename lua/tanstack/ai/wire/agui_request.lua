@@ -12,13 +12,7 @@ local is_array, is_object = ingress.is_array, ingress.is_object
 
 local _M = {}
 
--- An option in either spelling (false is an answer, not an absence).
-local function opt(o, camel, snake)
-  if type(o) ~= "table" then return nil end
-  local v = o[camel]
-  if v == nil then v = o[snake] end
-  return v
-end
+local opt = require("tanstack.ai.options").either -- an option in either spelling
 
 local INVALID = "Request body is not a valid AG-UI RunAgentInput. Validation errors: "
 
