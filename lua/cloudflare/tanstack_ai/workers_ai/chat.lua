@@ -3,7 +3,6 @@
 local adapter = require("tanstack.ai.adapter")
 local request = require("cloudflare.tanstack_ai.request")
 local format = require("cloudflare.tanstack_ai.workers_ai.format")
-local cf_errors = require("cloudflare.tanstack_ai.errors")
 local models = require("cloudflare.tanstack_ai.workers_ai.models")
 
 local errors, json = adapter.errors, adapter.json
@@ -216,7 +215,7 @@ function Adapter:chat_stream(options)
     -- streaming
     local whole, rerr = adapter.decoded(res)
     if not whole then return nil, rerr end
-    local u = cf_errors.unwrap(whole.value)
+    local u = format.unwrap(whole.value)
     if type(u) == "table" and next(u) == nil then return pipeline:send(without_stream(d)) end
     return whole
   end

@@ -7,7 +7,7 @@ local adapter = require("tanstack.ai.adapter")
 local cf_errors = require("cloudflare.tanstack_ai.errors")
 
 local json, errors, openai = adapter.json, adapter.errors, adapter.format("openai")
-local unwrap = cf_errors.unwrap
+local envelope = cf_errors.unwrap
 
 local type, ipairs, pairs, setmetatable, concat = type, ipairs, pairs, setmetatable, table.concat
 local null = json.null
@@ -137,6 +137,20 @@ local function sink(state, out)
   state.proxy, state.proxy_out = p, out
   return p
 end
+
+--- A chat answer without the API envelope: errors.lua's rule, and also `{result = {...}}` with nothing of an answer
+--- beside it. No text-generation model's typed output has a `result` field (workers-types), and the REST API
+--- wraps every /ai/run answer in one (workers-ai-provider reads `data.result`; its test "should retry without
+--- streaming when REST returns JSON instead of SSE" answers `{"result": {"response": ...}}` alone).
+function _M.unwrap(v)
+  local u = envelope(v)
+  if u == v and type(v) == "table" and type(v.result) == "table" and v.response == nil and v.choices == nil
+    and v.tool_calls == nil then
+    return v.result
+  end
+  return u
+end
+local unwrap = _M.unwrap
 
 --- The per-turn decoder state (chat.lua fills in forced / tools for a forced tool choice).
 function _M.new_state() return {} end
