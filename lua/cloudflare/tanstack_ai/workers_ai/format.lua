@@ -144,8 +144,8 @@ end
 --- streaming when REST returns JSON instead of SSE" answers `{"result": {"response": ...}}` alone).
 function _M.unwrap(v)
   local u = envelope(v)
-  if u == v and type(v) == "table" and type(v.result) == "table" and v.response == nil and v.choices == nil
-    and v.tool_calls == nil then
+  if u == v and type(v) == "table" and type(v.result) == "table" and v.success == nil and v.errors == nil
+    and v.response == nil and v.choices == nil and v.tool_calls == nil then
     return v.result
   end
   return u

@@ -259,6 +259,19 @@ describe("workers_ai format: finish", function()
   end)
 end)
 
+describe("workers_ai format: the envelope of a chat answer", function()
+  it("{result = {...}} alone is the REST envelope; beside an answer's fields it is not", function()
+    assert.same({ response = "r" }, format.unwrap({ result = { response = "r" } }))
+    assert.same({ response = "r" }, format.unwrap({ result = { response = "r" }, success = true }))
+    local beside = { result = { a = 1 }, response = "x" }
+    assert.equal(beside, format.unwrap(beside))
+    local failed = { result = { a = 1 }, success = false }
+    assert.equal(failed, format.unwrap(failed))
+    assert.equal("s", format.unwrap("s"))
+    assert.same({ { "r" } }, body({ result = { response = "r" } }):of("text"))
+  end)
+end)
+
 describe("workers_ai format: whole answers", function()
   it("native, enveloped or not, and OpenAI-shaped give the same text", function()
     for _, v in ipairs({ { result = { response = "ok" }, success = true, errors = {} }, { response = "ok" },
@@ -298,6 +311,15 @@ describe("workers_ai format: structured", function()
     assert.equal('{"a":1}', raw)
     local d2 = format.structured({ response = { name = "India" } })
     assert.same({ name = "India" }, d2)
+  end)
+
+  it('finish_reason "error" (first choice or direct) is an error, not a structured answer', function()
+    for _, v in ipairs({ { choices = { { message = { content = '{"b":2}' }, finish_reason = "error" } } },
+      { response = '{"b":2}', finish_reason = "error" }, { choices = null, response = "{}", finish_reason = "error" } }) do
+      local data, e = format.structured(v, "p")
+      assert.is_nil(data)
+      assert.same({ "finish_reason_error", "p" }, { e.code, e.provider })
+    end
   end)
 
   it("an OpenAI-shaped answer through openai.lua", function()
