@@ -9,7 +9,8 @@
 --   out:reasoning_signature(sig)        the provider's signature over the reasoning so far (Anthropic)
 --   out:tool_call(key, id, name, args, metadata)
 --                                       a fragment of a tool call; `key` identifies the call within the turn
---                                       (an index; nil: the backend id, else a new call); args: text or table
+--                                       (an index; nil: the backend id, unless the fragment names a tool
+--                                       again: a second call with that id; else a new call); args: text or table
 --   out:usage(u)                        TanStack TokenUsage (promptTokens, completionTokens, totalTokens, ...)
 --   out:finish_reason(r)                one of TanStack's reasons; closes the open text and tool calls
 --   out:fail(err) / out:fail_payload(v) one RUN_ERROR (an error value / an error report from the upstream)
