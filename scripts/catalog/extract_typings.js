@@ -52,6 +52,25 @@ function describe(t) {
   return d;
 }
 
+// The members of an object-typed field (response_format: JSONMode {type, json_schema} for most models, but
+// {type?: string} alone for some): their names, and the `type` member's string enum when it has one.
+function membersOf(t) {
+  const names = new Set();
+  let typeEnum;
+  for (const p of t.isUnion() ? t.types : [t]) {
+    if (kindOf(p) !== "object") continue;
+    for (const m of checker.getPropertiesOfType(p)) {
+      names.add(m.getName());
+      if (m.getName() === "type") {
+        const md = m.valueDeclaration || (m.declarations && m.declarations[0]);
+        const e = describe(checker.getTypeOfSymbolAtLocation(m, md || aiModels)).enum;
+        if (e) typeEnum = e;
+      }
+    }
+  }
+  return { members: [...names].sort(), typeEnum };
+}
+
 function fieldsOf(t) {
   const fields = {};
   for (const prop of checker.getPropertiesOfType(t)) {
@@ -60,6 +79,11 @@ function fieldsOf(t) {
     const d = describe(pt);
     if (d.type.length === 0) continue; // `?: never` (XOR<A, B>): not a field of this variant
     d.required = !(prop.flags & ts.SymbolFlags.Optional);
+    if (prop.getName() === "response_format") {
+      const m = membersOf(pt);
+      d.members = m.members;
+      if (m.typeEnum) d.type_enum = m.typeEnum;
+    }
     fields[prop.getName()] = d;
   }
   return fields;

@@ -206,6 +206,12 @@ for name, m in pairs(all) do
       e.lora = has_field(m, "lora")
       e.vision = has_field(m, "image") or nil
       e.structured = f.response_format and "response_format" or f.guided_json and "guided_json" or nil
+      -- a response_format without json_schema ({type?: string}: llama-guard-3-8b) takes JSON mode only
+      local rf = v and v.response_format
+      if e.structured == "response_format" and type(rf) == "table" and type(rf.members) == "table"
+        and not set(rf.members).json_schema then
+        e.structured = "json_object"
+      end
       e.output = (out.choices and "openai") or (out.output and "responses") or "native"
     else
       e.streaming = false
@@ -277,7 +283,8 @@ local lines = {
   "-- (" .. docs.repository .. " " .. docs.folder .. ", extracts in scripts/catalog/sources/cloudflare-docs.json).",
   "-- Per model: task, input form, fields {type, enum, required, minimum, maximum, integer, min_length,",
   "-- max_length}, output form and content type, capabilities (streaming, function_calling, vision, lora,",
-  "-- structured). Models of other tasks are listed in `excluded` with the reason.",
+  "-- structured: response_format, json_object (a response_format without json_schema: JSON mode only) or",
+  "-- guided_json). Models of other tasks are listed in `excluded` with the reason.",
   "local _M = {}",
   "",
   "_M.typings_version = " .. string.format("%q", typings.version),

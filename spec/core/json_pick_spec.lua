@@ -49,6 +49,9 @@ describe("the stream fast path (core.sse_parser{pick})", function()
       { "workers_ai/openai_truncated_bom_cr.sse", { workers_ai } },
       { "workers_ai/openai_reasoning_tools.sse", { workers_ai } },
       { "workers_ai/native_text_tools.sse", { workers_ai } },
+      -- finish_reason "error" on a chunk that carries text (issue 22): RUN_ERROR after that text, both paths
+      { "workers_ai/openai_finish_error.sse", { openai, workers_ai } },
+      { "workers_ai/native_finish_error.sse", { workers_ai } },
       { "gemini/text.sse", { gemini } },
     }
     for _, case in ipairs(cases) do
@@ -119,7 +122,7 @@ describe("the stream fast path (core.sse_parser{pick})", function()
         { "reasoning_content", maybe(value(5), 8) }, { "reasoning", maybe(value(5), 9) },
         { "tool_calls", maybe(pick_one({ "null", "[]", '[{"index":0,"function":{"name":"f","arguments":"{}"}}]' }), 8) } })
       local choice = object({ { "index", "0" }, { "delta", maybe(rnd(12) == 1 and value(3) or delta, 1) },
-        { "finish_reason", maybe(pick_one({ "null", "null", '"stop"', '""', '"length"', '"eos"' }), 4) },
+        { "finish_reason", maybe(pick_one({ "null", "null", '"stop"', '""', '"length"', '"eos"', '"error"' }), 4) },
         { "logprobs", maybe("null") } })
       local choices = rnd(15) == 1 and pick_one({ "null", "[]", '"x"', '{"0":' .. choice .. "}" })
         or ("[" .. choice .. (rnd(10) == 1 and ("," .. choice) or "") .. "]")
@@ -132,7 +135,7 @@ describe("the stream fast path (core.sse_parser{pick})", function()
       return object({ { "response", maybe(value(8), 1) }, { "p", maybe('"abc"') },
         { "usage", maybe(pick_one({ "null", '{"prompt_tokens":1,"completion_tokens":2}' }), 8) },
         { "tool_calls", maybe(pick_one({ "null", "[]", '[{"name":"f","arguments":{}}]' }), 9) },
-        { "finish_reason", maybe(pick_one({ "null", '"stop"', '""' }), 8) },
+        { "finish_reason", maybe(pick_one({ "null", '"stop"', '""', '"error"' }), 8) },
         { "choices", maybe(pick_one({ "null", "[]" }), 9) },
         { "error", maybe(pick_one({ "null", '"bad"' }), 9) }, { "success", maybe(pick_one({ "false", "true" }), 9) },
         { "type", maybe(pick_one({ '"error"', '"x"' }), 9) } })

@@ -40,6 +40,19 @@ end
 local Engine = {}
 Engine.__index = Engine
 
+-- The tool call ids the history already holds: a call of this run never takes one (AG-UI ids are unique in a
+-- thread; Kimi-style models number their calls "functions.<name>:0" again in every turn).
+local function history_ids(history)
+  local used = {}
+  for _, m in ipairs(history) do
+    if type(m.toolCalls) == "table" then
+      for _, tc in ipairs(m.toolCalls) do if type(tc.id) == "string" then used[tc.id] = true end end
+    end
+    if type(m.toolCallId) == "string" then used[m.toolCallId] = true end
+  end
+  return used
+end
+
 local function new_engine(opts, history)
   local tool_list = opts.tools or {}
   local q = queue.new()
@@ -47,7 +60,7 @@ local function new_engine(opts, history)
     opts = opts, history = history, adapter = opts.adapter, tool_list = tool_list,
     has_tools = #tool_list > 0, max_iterations = opts.maxIterations or DEFAULT_MAX_ITERATIONS,
     strategy = opts.agentLoopStrategy, run_id = opts.runId or events.id("run"),
-    thread_id = opts.threadId or events.id("thread"), used_ids = {}, q = q, push = q:pusher(),
+    thread_id = opts.threadId or events.id("thread"), used_ids = history_ids(history), q = q, push = q:pusher(),
     iteration = 0, current = nil, started = false, turn_state = nil, held_calls = {},
     run = { started = false, done = false, interrupted = nil },
   }, Engine)

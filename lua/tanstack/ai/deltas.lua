@@ -9,7 +9,8 @@
 --   out:reasoning_signature(sig)        the provider's signature over the reasoning so far (Anthropic)
 --   out:tool_call(key, id, name, args, metadata)
 --                                       a fragment of a tool call; `key` identifies the call within the turn
---                                       (an index; nil: the backend id, else a new call); args: text or table
+--                                       (an index; nil: the backend id, unless the fragment names a tool
+--                                       again: a second call with that id; else a new call); args: text or table
 --   out:usage(u)                        TanStack TokenUsage (promptTokens, completionTokens, totalTokens, ...)
 --   out:finish_reason(r)                one of TanStack's reasons; closes the open text and tool calls
 --   out:fail(err) / out:fail_payload(v) one RUN_ERROR (an error value / an error report from the upstream)
@@ -133,17 +134,22 @@ local function flush_call(self, call)
   end
 end
 
+-- The key of an unindexed fragment: the same backend id continues its call, unless the fragment names a tool
+-- again (the call has its name): then it is a second call with that id (Kimi numbers its calls
+-- "functions.<name>:0" per turn, so two calls of one turn may share an id). Anything else is a new call.
+-- Returns the key, and the "id:" alias to point at a new call.
+local function unindexed_key(self, id, name)
+  local alias = type(id) == "string" and ("id:" .. id) or nil
+  local cur = alias and self.calls[alias]
+  if cur and (type(name) ~= "string" or name == "" or cur.name == "") then return alias end
+  self.unindexed = self.unindexed + 1
+  return "n:" .. self.unindexed, alias
+end
+
 function Out:tool_call(key, id, name, args, metadata)
   key = tonumber(key)
-  if key == nil then
-    -- no index: the same backend id continues a call, anything else is a new call
-    if type(id) == "string" and self.calls["id:" .. id] then
-      key = "id:" .. id
-    else
-      self.unindexed = self.unindexed + 1
-      key = type(id) == "string" and ("id:" .. id) or ("n:" .. self.unindexed)
-    end
-  end
+  local alias
+  if key == nil then key, alias = unindexed_key(self, id, name) end
   local call = self.calls[key]
   if not call then
     -- finalization fragments (everything null/empty) open nothing
@@ -154,6 +160,7 @@ function Out:tool_call(key, id, name, args, metadata)
     call = { index = #self.call_order, name = "", args = {}, sent = 0, started = false }
     if type(id) == "string" then call.backend_id = id end
     self.calls[key] = call
+    if alias then self.calls[alias] = call end -- later fragments with this id continue the newest call
     self.call_order[#self.call_order + 1] = call
   end
   if type(name) == "string" and name ~= "" and call.name == "" then call.name = name end

@@ -268,6 +268,29 @@ describe("deltas: tool calls", function()
     assert.same({ 1, 2 }, { s[5].index, s[7].index })
   end)
 
+  -- issue 22: Kimi-style models give two calls of one turn the same id ("functions.<name>:0"); workers-ai-provider
+  -- test/utils.test.ts "should rewrite duplicate Kimi-style tool call IDs for AI SDK consumers": two calls
+  it("without an index, a repeated backend id that names a tool again is a second call, with a unique id", function()
+    local out, evs = recorder()
+    out:start()
+    local KIMI = "functions.list_toolbox_tools:0"
+    out:tool_call(nil, KIMI, "list_toolbox_tools", "{}")
+    out:tool_call(nil, KIMI, "list_toolbox_tools", '{"page":')
+    out:tool_call(nil, KIMI, nil, "2}") -- continues the newest call with that id
+    out:finish()
+    local s = strip(evs)
+    assert.same({ "RUN_STARTED", "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_START", "TOOL_CALL_ARGS",
+      "TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_END", "RUN_FINISHED" }, types(evs))
+    assert.equals(KIMI, s[2].toolCallId)
+    local second = s[4].toolCallId
+    assert.are_not.equals(KIMI, second)
+    assert.matches("^call_%x+$", second)
+    assert.same({ 0, 1 }, { s[2].index, s[4].index })
+    assert.same({ KIMI, {} }, { s[7].toolCallId, s[7].input })
+    assert.same({ second, { page = 2 } }, { s[8].toolCallId, s[8].input })
+    assert.equals("tool_calls", s[9].finishReason)
+  end)
+
   it("finalization fragments (all null or empty) open nothing", function()
     local out, evs = recorder()
     out:start()

@@ -4,7 +4,8 @@
 -- (cloudflare/cloudflare-docs src/content/workers-ai-models, extracts in scripts/catalog/sources/cloudflare-docs.json).
 -- Per model: task, input form, fields {type, enum, required, minimum, maximum, integer, min_length,
 -- max_length}, output form and content type, capabilities (streaming, function_calling, vision, lora,
--- structured). Models of other tasks are listed in `excluded` with the reason.
+-- structured: response_format, json_object (a response_format without json_schema: JSON mode only) or
+-- guided_json). Models of other tasks are listed in `excluded` with the reason.
 local _M = {}
 
 _M.typings_version = "5.20261117.1"
@@ -1130,7 +1131,7 @@ _M.models = {
     lora = false,
     output = "native",
     streaming = false,
-    structured = "response_format",
+    structured = "json_object",
     task = "text-generation",
     task_source = "typings shape",
     typings = "Base_Ai_Cf_Meta_Llama_Guard_3_8B",

@@ -3,7 +3,6 @@
 local adapter = require("tanstack.ai.adapter")
 local request = require("cloudflare.tanstack_ai.request")
 local format = require("cloudflare.tanstack_ai.workers_ai.format")
-local cf_errors = require("cloudflare.tanstack_ai.errors")
 local models = require("cloudflare.tanstack_ai.workers_ai.models")
 
 local errors, json = adapter.errors, adapter.json
@@ -113,6 +112,13 @@ function Adapter:describe(options)
   local refused = models.unusable(self.model, entry)
   if refused then return refuse(self.model, refused) end
   local body = format.build_request(options)
+  local rf = body.response_format
+  if entry and entry.structured == "json_object" and type(rf) == "table" and rf.type == "json_schema" then
+    -- a typed input whose response_format is only {type?: string} (llama-guard-3-8b, workers-types
+    -- Ai_Cf_Meta_Llama_Guard_3_8B_Input: "Set to json_object to process and output generated text as JSON"):
+    -- JSON mode, without the schema; the answer is the model's own JSON ({safe, categories})
+    body.response_format = { type = "json_object" }
+  end
   if entry and not entry.function_calling and type(body.tools) == "table" and body.tools[1] ~= nil then
     return refuse(self.model, self.model .. " has no function calling (its typed input takes no tools); " ..
       "drop the tools or use a model with function calling")
@@ -209,7 +215,7 @@ function Adapter:chat_stream(options)
     -- streaming
     local whole, rerr = adapter.decoded(res)
     if not whole then return nil, rerr end
-    local u = cf_errors.unwrap(whole.value)
+    local u = format.unwrap(whole.value)
     if type(u) == "table" and next(u) == nil then return pipeline:send(without_stream(d)) end
     return whole
   end

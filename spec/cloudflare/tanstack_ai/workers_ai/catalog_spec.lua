@@ -74,6 +74,11 @@ describe("Workers AI catalog", function()
     local guard = M["@cf/meta/llama-guard-3-8b"]
     assert.is_false(guard.streaming)
     assert.is_false(guard.function_calling)
+    -- its response_format is {type?: string} (no json_schema member): JSON mode only (issue 22)
+    assert.equal("json_object", guard.structured)
+    local n_schema = 0
+    for _, e in pairs(M) do if e.structured == "response_format" then n_schema = n_schema + 1 end end
+    assert.is_true(n_schema > 50, "every other response_format takes a json_schema")
     assert.is_nil(M["@cf/meta/llama-3.1-8b-instruct-fp8"].fields.stream_options)
     assert.same({ "messages", "responses" }, M["@cf/openai/gpt-oss-120b"].forms)
     assert.is_true(M["@cf/meta/llama-3.2-11b-vision-instruct"].vision)

@@ -90,4 +90,15 @@ describe("recorded Workers AI streams split at every byte", function()
       assert.equal("stream_cut_short", evs[5].code)
     end)
   end)
+
+  it('finish_reason "error" on a chunk with text (OpenAI and native): that text, then RUN_ERROR; nothing after', function()
+    for _, name in ipairs({ "openai_finish_error.sse", "native_finish_error.sse" }) do
+      split_everywhere(name, function(evs)
+        assert.equal("RUN_STARTED TEXT_MESSAGE_START TEXT_MESSAGE_CONTENT TEXT_MESSAGE_CONTENT TEXT_MESSAGE_CONTENT " ..
+          "RUN_ERROR", types(evs), name)
+        assert.equal(" wor", evs[5].delta)
+        assert.equal("finish_reason_error", evs[6].code)
+      end)
+    end
+  end)
 end)

@@ -37,13 +37,47 @@ describe("workers_ai format", function()
 
   it("maps Workers AI's extra finish reasons into TanStack's union; anything unknown is stop", function()
     for from, to in pairs({ stop = "stop", length = "length", tool_calls = "tool_calls", model_length = "length",
-      eos = "stop", eos_token = "stop", stop_sequence = "stop", abort = "stop", cancelled = "stop", error = "stop",
+      eos = "stop", eos_token = "stop", stop_sequence = "stop", abort = "stop", cancelled = "stop",
       invalid_reason = "stop", function_call = "tool_calls", something_new = "stop" }) do
       assert.equal(to, format.finish_of(from), from)
       -- in a native event and in an OpenAI chunk alike
       assert.same({ { to } }, event({ response = "", finish_reason = from }):of("finish_reason"), from)
       assert.same({ { to } }, event({ choices = { { delta = {}, finish_reason = from } } }):of("finish_reason"), from)
     end
+  end)
+
+  -- issue 22: "error" was mapped to stop (a failed generation looked like a clean end); it is a failure now
+  it('finish_reason "error" fails the turn after what the event carried, native or OpenAI, streamed or whole', function()
+    for _, v in ipairs({ { response = "tail", finish_reason = "error" },
+      { choices = { { delta = { content = "tail" }, finish_reason = "error" } } } }) do
+      local out = event(v)
+      assert.same({ "text", "fail" }, out:names())
+      assert.same({ { "tail" } }, out:of("text"))
+      local e = out:of("fail")[1][1]
+      assert.same({ "finish_reason_error", "provider", "workers-ai", false }, { e.code, e.kind, e.provider, e.retryable })
+    end
+    for _, v in ipairs({ { response = "whole", finish_reason = "error" },
+      { choices = { { message = { content = "whole" }, finish_reason = "error" } } },
+      { result = { choices = json.null, response = "whole", finish_reason = "error" }, success = true } }) do
+      local out = body(v)
+      assert.same({ "text", "fail" }, out:names())
+      assert.equal("finish_reason_error", out:of("fail")[1][1].code)
+    end
+    -- a later choice's "error" is not the answer's (only the first choice is read)
+    local out = event({ choices = { { delta = { content = "a" }, finish_reason = "stop" }, { finish_reason = "error" } } })
+    assert.same({ "text", "finish_reason" }, out:names())
+  end)
+
+  it("choices null or not an array: the direct properties are the answer (no choices error)", function()
+    for _, c in ipairs({ null, "not_an_array" }) do
+      local out = body({ choices = c, response = "direct", finish_reason = "length" })
+      assert.same({ "text", "finish_reason" }, out:names())
+      assert.same({ { "direct" } }, out:of("text"))
+      assert.same({ { "length" } }, out:of("finish_reason"))
+    end
+    assert.same({ { "stop" } }, body({ choices = null, finish_reason = "other" }):of("finish_reason"))
+    -- an empty choices array beside a native response: the response
+    assert.same({ { "r" } }, body({ choices = {}, response = "r" }):of("text"))
   end)
 end)
 
@@ -168,6 +202,34 @@ describe("workers_ai format: a forced tool answered in the text (gpt-oss)", func
     assert.same({ "tool_call" }, out:names())
   end)
 
+  -- workers-ai-provider test/utils.test.ts, salvageToolCallsFromText: "salvages a wrapped-parameters tool call in
+  -- array form", "ignores array entries whose name is unknown, keeping known ones"
+  it("an array of calls: each known one a call (in order), unknown names ignored, none known: the text", function()
+    local tools = { read_skill_resource = true, calculator = true }
+    local a = run({ forced = true, tools = tools }, { '[{"name":"calculator","parameters":{"a":3,"b":4}}]' })
+    assert.same({ "tool_call", "finish_reason" }, a:names())
+    assert.equal("calculator", a:of("tool_call")[1][3])
+    assert.same({ a = 3, b = 4 }, json.decode(a:of("tool_call")[1][4]))
+    assert.same({ { "tool_calls" } }, a:of("finish_reason"))
+    local m = run({ forced = true, tools = tools },
+      { '[{"name":"unknown","x":1},{"name":"calculator","arguments":{"a":9}},{"name":"read_skill_resource","path":"p"}]' })
+    local calls = m:of("tool_call")
+    assert.equal(2, #calls)
+    assert.same({ 0, "calculator", { a = 9 } }, { calls[1][1], calls[1][3], json.decode(calls[1][4]) })
+    assert.same({ 1, "read_skill_resource", { path = "p" } }, { calls[2][1], calls[2][3], json.decode(calls[2][4]) })
+    local none = run({ forced = true, tools = tools }, { '[{"name":"unknown","x":1}]' })
+    assert.same({ { '[{"name":"unknown","x":1}]' } }, none:of("text"))
+    assert.same({ { "stop" } }, none:of("finish_reason"))
+    -- a named force keeps the calls of that tool only
+    local named = run({ forced = "calculator", tools = tools }, { '[{"name":"read_skill_resource"},{"name":"calculator"}]' })
+    assert.same({ "calculator" }, { named:of("tool_call")[1][3], named:of("tool_call")[2] })
+  end)
+
+  it("a held text followed by finish_reason error goes out as text, then the failure", function()
+    local out = run({ forced = "f" }, { '{"name":"f","a":1}' }, "error")
+    assert.same({ "text", "fail" }, out:names())
+  end)
+
   it("a whole answer's text becomes the call too", function()
     local out = body({ result = { response = '{"name":"f","k":"v"}' }, success = true }, { forced = "f" })
     assert.same({ "tool_call" }, out:names())
@@ -194,6 +256,19 @@ describe("workers_ai format: finish", function()
       format.finish(format.new_state(), out)
       assert.same({}, out:names())
     end
+  end)
+end)
+
+describe("workers_ai format: the envelope of a chat answer", function()
+  it("{result = {...}} alone is the REST envelope; beside an answer's fields it is not", function()
+    assert.same({ response = "r" }, format.unwrap({ result = { response = "r" } }))
+    assert.same({ response = "r" }, format.unwrap({ result = { response = "r" }, success = true }))
+    local beside = { result = { a = 1 }, response = "x" }
+    assert.equal(beside, format.unwrap(beside))
+    local failed = { result = { a = 1 }, success = false }
+    assert.equal(failed, format.unwrap(failed))
+    assert.equal("s", format.unwrap("s"))
+    assert.same({ { "r" } }, body({ result = { response = "r" } }):of("text"))
   end)
 end)
 
@@ -236,6 +311,15 @@ describe("workers_ai format: structured", function()
     assert.equal('{"a":1}', raw)
     local d2 = format.structured({ response = { name = "India" } })
     assert.same({ name = "India" }, d2)
+  end)
+
+  it('finish_reason "error" (first choice or direct) is an error, not a structured answer', function()
+    for _, v in ipairs({ { choices = { { message = { content = '{"b":2}' }, finish_reason = "error" } } },
+      { response = '{"b":2}', finish_reason = "error" }, { choices = null, response = "{}", finish_reason = "error" } }) do
+      local data, e = format.structured(v, "p")
+      assert.is_nil(data)
+      assert.same({ "finish_reason_error", "p" }, { e.code, e.provider })
+    end
   end)
 
   it("an OpenAI-shaped answer through openai.lua", function()
