@@ -116,5 +116,5 @@ build = {
     ["tanstack.ai.wire.openai_request"] = "lua/tanstack/ai/wire/openai_request.lua",
   },
   install = { bin = { ["cf-ai"] = "bin/cf-ai" } },
-  copy_directories = { "plugin" },
+  copy_directories = { "plugin", "doc", "spec/emulator" },
 }
