@@ -44,6 +44,7 @@ build = {
     },
     ["cf_ai.health"] = "lua/cf_ai/health.lua",
     ["cf_ai"] = "lua/cf_ai/init.lua",
+    ["cf_ai.transcript"] = "lua/cf_ai/transcript.lua",
     ["cloudflare.tanstack_ai.binding"] = "lua/cloudflare/tanstack_ai/binding.lua",
     ["cloudflare.tanstack_ai.config"] = "lua/cloudflare/tanstack_ai/config.lua",
     ["cloudflare.tanstack_ai.errors"] = "lua/cloudflare/tanstack_ai/errors.lua",

@@ -625,9 +625,11 @@ local function last_you(lines)
 end
 
 -- The prompt becomes the last "## You" section (replacing what was typed there).
-local function put_prompt(buf, prompt)
+-- keep = true: after what is there (the context :CfAiAdd put in).
+local function put_prompt(buf, prompt, keep)
   if not last_you(api.nvim_buf_get_lines(buf, 0, -1, false)) then append(buf, "\n\n## You\n") end
   local at = last_you(api.nvim_buf_get_lines(buf, 0, -1, false))
+  if keep then at = api.nvim_buf_line_count(buf) end
   api.nvim_buf_set_lines(buf, at, -1, false, vim.split(prompt, "\n", { plain = true }))
 end
 
@@ -662,7 +664,7 @@ function M.chat(prompt, opts)
     notify("chat: this conversation is still answering (:CfAiCancel stops it)", vim.log.levels.WARN)
     return nil
   end
-  if prompt and not prompt:match("^%s*$") then put_prompt(buf, prompt) end
+  if prompt and not prompt:match("^%s*$") then put_prompt(buf, prompt, opts.keep) end
   local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
   if #msgs == 0 or msgs[#msgs].role ~= "user" then
     notify("chat: nothing to send: type a prompt under the last \"## You\" or give one (:CfAiChat Hello)",
@@ -778,7 +780,11 @@ function M.add_context(line1, line2, whole)
   local lines = { "From " .. where .. ":", "```" .. (vim.bo[src].filetype or "") }
   vim.list_extend(lines, vim.split(text, "\n", { plain = true }))
   vim.list_extend(lines, { "```", "" })
-  api.nvim_buf_set_lines(buf, -1, -1, false, lines)
+  -- on the empty line right under "## You" (where a prompt is typed), else after what is there
+  local n = api.nvim_buf_line_count(buf)
+  local tail = api.nvim_buf_get_lines(buf, math.max(0, n - 2), n, false)
+  local at = (#tail == 2 and tail[2] == "" and header_of(tail[1]) == "user") and n - 1 or n
+  api.nvim_buf_set_lines(buf, at, -1, false, lines)
   show(buf, M.options.open, true)
   api.nvim_win_set_cursor(0, { api.nvim_buf_line_count(buf), 0 })
   return buf
@@ -800,7 +806,7 @@ local function chat_command(a)
     if not M.add_context(a.line1, a.line2, false) then return end
     if a.args == "" then return end -- the selection waits in the prompt; type the question and send
   end
-  if a.args ~= "" then return M.chat(a.args, { new = a.bang and a.range == 0 }) end
+  if a.args ~= "" then return M.chat(a.args, { new = a.bang and a.range == 0, keep = a.range > 0 }) end
   local buf = M.chat_buffer(a.bang)
   local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
   if #msgs > 0 and msgs[#msgs].role == "user" then return M.chat(nil, { new = a.bang }) end
