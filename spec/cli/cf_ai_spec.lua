@@ -371,6 +371,22 @@ describe("cf-ai", function()
       assert.truthy(r.err:find("no conversation nope", 1, true), r.err)
     end)
 
+    it("failures say what to do: a refused key names its variable, a dead base URL the variable it came from", function()
+      emu:next({ status = 401, code = 10000, message = "Authentication error" })
+      local r = cf_ai({ "hi" }, env)
+      assert.equal(1, r.status)
+      assert.truthy(r.err:find("Authentication error; check CLOUDFLARE_API_KEY, or store it: cf-ai keys set workers-ai",
+        1, true), r.err)
+      r = cf_ai({ "hi" }, { CLOUDFLARE_ACCOUNT_ID = "a", CLOUDFLARE_API_KEY = "k",
+        CLOUDFLARE_API_BASE_URL = "http://127.0.0.1:9/client/v4" })
+      assert.equal(1, r.status)
+      assert.truthy(r.err:find("; the base URL http://127.0.0.1:9/client/v4 comes from CLOUDFLARE_API_BASE_URL\n",
+        1, true), r.err)
+      r = cf_ai({ "hi" }, {})
+      assert.equal(2, r.status)
+      assert.truthy(r.err:find("(or store it: cf-ai keys set CLOUDFLARE_ACCOUNT_ID)", 1, true), r.err)
+    end)
+
     it("--no-stream prints the answer once it is whole: a stream cut halfway prints nothing", function()
       local r = ok(cf_ai({ "--no-stream", "whole" }, env))
       assert.equal("Hello from the Workers AI emulator! You said: whole\n", r.out)
