@@ -520,6 +520,13 @@ describe("cf-ai", function()
     end)
   end)
 
+  it("--emulator labels its answers as placeholders (on a terminal, or with -v)", function()
+    local r = cf_ai({ "-v", "--emulator", "--no-log", "offline" }, {})
+    assert.equal(0, r.status, r.err)
+    assert.truthy(r.err:find("^cf%-ai: talking to the local emulator at http://127%.0%.0%.1:%d+: its answers are " ..
+      "placeholders, not a model's\n"), r.err)
+  end)
+
   it("--emulator starts the local emulator: no credentials needed", function()
     local r = ok(cf_ai({ "--emulator", "chat", "offline" }, {}))
     assert.equal("Hello from the Workers AI emulator! You said: offline\n", r.out)
