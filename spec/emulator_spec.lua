@@ -401,3 +401,36 @@ describe("emulator --strict --api-key", function()
     assert.is_true(j.success)
   end)
 end)
+
+-- Structured output: a conforming object (every required property, of its type), streamed in several pieces as a
+-- model streams tokens (OpenAI's json_schema response_format; Workers AI's guided_json takes the same path).
+describe("emulator structured output", function()
+  local emu
+  setup(function() emu = emulator.shared() end)
+
+  it("streams an object of the schema in several pieces", function()
+    local schema = { type = "object", required = { "name", "age", "tags" }, additionalProperties = false,
+      properties = { name = { type = "string" }, age = { type = "integer" },
+        tags = { type = "array", items = { type = "string" } } } }
+    local status, text = curl(emu.url .. "/client/v4/accounts/acct/ai/v1/chat/completions",
+      { method = "POST", headers = { Authorization = "Bearer k", ["Content-Type"] = "application/json" },
+        body = { model = "@cf/meta/llama-4-scout-17b-16e-instruct", stream = true,
+          messages = { { role = "user", content = "a person" } },
+          response_format = { type = "json_schema", json_schema = { name = "person", schema = schema } } } })
+    assert.equal(200, tonumber(status))
+    local parts = {}
+    for data in text:gmatch("data: ([^\n]+)") do
+      if data ~= "[DONE]" then
+        local ev = cjson.decode(data)
+        local c = ev.choices and ev.choices[1] and ev.choices[1].delta and ev.choices[1].delta.content
+        if type(c) == "string" and c ~= "" then parts[#parts + 1] = c end
+      end
+    end
+    assert.is_true(#parts >= 3, "pieces: " .. #parts)
+    local obj = cjson.decode(table.concat(parts))
+    assert.equal("string", type(obj.name))
+    assert.equal(math.floor(obj.age), obj.age)
+    assert.equal("table", type(obj.tags))
+    for k in pairs(obj) do assert.truthy(schema.properties[k], "extra property " .. k) end
+  end)
+end)
