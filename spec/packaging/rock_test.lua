@@ -99,7 +99,8 @@ describe("make rock-install", function()
 
   it("carries the emulator: cf-ai --emulator works from the tree, and says so when node is missing", function()
     assert.equals(0, status, out)
-    local got, rc = cf_ai(nil, tree .. "/bin/cf-ai --emulator chat no account")
+    -- no account id: the emulator's default one (a made-up id would be refused: --emulator is strict)
+    local got, rc = cf_ai(nil, "CLOUDFLARE_ACCOUNT_ID= " .. tree .. "/bin/cf-ai --emulator chat no account")
     assert.equals(0, rc, got)
     assert.equals("Hello from the Workers AI emulator! You said: no account\n", got)
     -- a PATH with the interpreters but no node
