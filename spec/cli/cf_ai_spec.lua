@@ -520,6 +520,16 @@ describe("cf-ai", function()
     end)
   end)
 
+  it("started by lua5.1 (LuaRocks' wrapper after the LuaJIT rock) it runs again on LuaJIT or Lua 5.4", function()
+    if not have("lua5.1") then pending("lua5.1 is not installed") return end
+    local out = shell.run("env -u CF_AI_LUA CLOUDFLARE_ACCOUNT_ID=acct-cli CLOUDFLARE_API_KEY=k " ..
+      "CLOUDFLARE_API_BASE_URL=" .. shell.quote(env.CLOUDFLARE_API_BASE_URL) .. " XDG_DATA_HOME=" ..
+      shell.quote(HOME .. "/data") .. " lua5.1 " .. shell.quote(CLI) .. " 'from lua5.1' 2>&1; echo \"rc=$?\"")
+    assert.equal("Hello from the Workers AI emulator! You said: from lua5.1\nrc=0\n", out)
+    out = shell.run("env -u CF_AI_LUA lua5.1 " .. shell.quote(CLI) .. " chat --max-tokens 0 x 2>&1; echo \"rc=$?\"")
+    assert.truthy(out:find("rc=2\n$"), out)
+  end)
+
   it("--emulator labels its answers as placeholders (on a terminal, or with -v)", function()
     local r = cf_ai({ "-v", "--emulator", "--no-log", "offline" }, {})
     assert.equal(0, r.status, r.err)
