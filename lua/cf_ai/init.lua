@@ -270,11 +270,24 @@ M._append = append
 -- Requests: a job is one streamed chat (its fields: id, buf, task, stream, done, text, err, canceled, cancel)
 ---------------------------------------------------------------------------------------------------
 
+-- What to do, in setup{} keys and the variables, for the failures that say it.
+local function advice(err)
+  if type(err) ~= "table" then return "" end
+  local p = M.provider()
+  if err.status == 401 or err.status == 403 then
+    local var = p and p.key_env[1] or "CLOUDFLARE_API_KEY"
+    return " (the key was refused: check " .. var .. " or setup{ config = { apiKey = ... } })"
+  elseif err.kind == "connect" or err.kind == "dns" then
+    return " (the base URL: CLOUDFLARE_API_BASE_URL or setup{ config = { apiBaseUrl = ... } })"
+  end
+  return ""
+end
+
 local function message_of(err)
   if type(err) == "table" then
     local mt = getmetatable(err)
-    if mt and mt.__tostring then return tostring(err) end
-    return tostring(err.message or vim.inspect(err))
+    if mt and mt.__tostring then return tostring(err) .. advice(err) end
+    return tostring(err.message or vim.inspect(err)) .. advice(err)
   end
   return tostring(err)
 end

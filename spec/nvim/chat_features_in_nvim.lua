@@ -53,6 +53,9 @@ run("error", function()
   local after_error = text(buf)
   vim.cmd("CfAiChat try again")
   idle()
+  control("next", { status = 401, code = 10000, message = "Authentication error" })
+  vim.cmd("CfAiChat refused")
+  idle()
   step.error = { after_error = after_error, text = text(buf) }
 end)
 

@@ -69,6 +69,9 @@ describe("Neovim chat buffer", function()
       assert.is_nil(tostring(m.content):find("ERROR", 1, true), m.content)
     end
     assert.equal("this fails", msgs[1].content)
+    -- a refused key: what to set, in setup{} keys and the variable
+    assert.truthy(s.text:find("> [!ERROR] cf-ai: [workers-ai HTTP 401 code 10000] Authentication error (the key was " ..
+      "refused: check CLOUDFLARE_API_KEY or setup{ config = { apiKey = ... } })", 1, true), s.text)
   end)
 
   it("setup{ keymaps } maps send and close in the chat buffer only", function()
