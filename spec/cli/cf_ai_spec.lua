@@ -443,6 +443,21 @@ describe("cf-ai", function()
       assert.equal("", ok(cf_ai({ "keys", "list" }, {})).out)
     end)
 
+    it("keys set on a terminal: typed without echo", function()
+      if not have("script") then pending("script (util-linux) is not installed") return end
+      local log = os.tmpname()
+      local inner = "env CF_AI_LUA=" .. LUA .. " XDG_CONFIG_HOME=" .. shell.quote(HOME .. "/tty-config") .. " " ..
+        shell.quote(CLI) .. " keys set openai"
+      shell.exec_ok("(sleep 1; printf 'typed-secret\\n') | script -qfec " .. shell.quote(inner) .. " /dev/null >" ..
+        shell.quote(log) .. " 2>&1")
+      local tty = shell.read_file(log)
+      os.remove(log)
+      assert.truthy(tty:find("Enter OPENAI_API_KEY: ", 1, true), tty)
+      assert.is_nil(tty:find("typed-secret", 1, true), "the key was echoed: " .. tty)
+      local stored = cjson.decode(shell.read_file(HOME .. "/tty-config/cf-ai/keys.json"))
+      assert.equal("typed-secret", stored.OPENAI_API_KEY)
+    end)
+
     it("models lists the catalog: --task filters, with aliases and capabilities; -m takes an alias", function()
       local r = ok(cf_ai({ "models", "--task", "chat" }, env))
       assert.truthy(r.out:find("\n@cf/meta/llama%-4%-scout%-17b%-16e%-instruct +text%-generation +alias " ..
