@@ -44,6 +44,7 @@ build = {
     },
     ["cf_ai.health"] = "lua/cf_ai/health.lua",
     ["cf_ai"] = "lua/cf_ai/init.lua",
+    ["cf_ai.transcript"] = "lua/cf_ai/transcript.lua",
     ["cloudflare.tanstack_ai.binding"] = "lua/cloudflare/tanstack_ai/binding.lua",
     ["cloudflare.tanstack_ai.config"] = "lua/cloudflare/tanstack_ai/config.lua",
     ["cloudflare.tanstack_ai.errors"] = "lua/cloudflare/tanstack_ai/errors.lua",
@@ -116,5 +117,5 @@ build = {
     ["tanstack.ai.wire.openai_request"] = "lua/tanstack/ai/wire/openai_request.lua",
   },
   install = { bin = { ["cf-ai"] = "bin/cf-ai" } },
-  copy_directories = { "plugin" },
+  copy_directories = { "plugin", "doc", "spec/emulator" },
 }

@@ -2,6 +2,8 @@
 # make emulator [PORT=8787]: the project's local emulator of Workers AI, AI Gateway and the providers behind it
 # (spec/emulator/server.js, Node.js standard library only) in the foreground on 127.0.0.1, for your own scripts.
 # It prints the export lines that point a script at it, then serves until Ctrl-C.
+# STRICT=1: the Workers AI REST API refuses a malformed account id and an unknown model as Cloudflare does;
+# API_KEY=KEY (implies STRICT=1): and any other key (spec/emulator/lib/strict.js).
 set -eu
 cd "$(dirname "$0")/.."
 port=${1:-${PORT:-8787}}
@@ -22,15 +24,20 @@ if ! command -v "$node" >/dev/null 2>&1; then
   fi
 fi
 url=http://127.0.0.1:$port
+account=emulator-account
+key=emulator-api-key
+set --
+if [ -n "${API_KEY:-}" ]; then set -- --api-key "$API_KEY"; key=$API_KEY; fi
+if [ -n "${STRICT:-}" ] || [ -n "${API_KEY:-}" ]; then set -- --strict "$@"; account=0123456789abcdef0123456789abcdef; fi
 cat <<MSG
 make emulator: Workers AI and AI Gateway on $url (Ctrl-C stops it; PORT=... for another port).
 Point your own script at it, in another shell:
 
-export CLOUDFLARE_ACCOUNT_ID=emulator-account
-export CLOUDFLARE_API_KEY=emulator-api-key
+export CLOUDFLARE_ACCOUNT_ID=$account
+export CLOUDFLARE_API_KEY=$key
 export CLOUDFLARE_API_BASE_URL=$url/client/v4
 export CLOUDFLARE_AI_GATEWAY_BASE_URL=$url/v1
 
 MSG
 # --idle-exit 0: no idle shutdown (the tests' instances exit after 300 s without a request)
-exec "$node" spec/emulator/server.js --port "$port" --idle-exit 0
+exec "$node" spec/emulator/server.js --port "$port" --idle-exit 0 "$@"

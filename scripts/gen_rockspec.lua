@@ -84,9 +84,10 @@ local function rockspec(version, source)
     add('    ["' .. mod .. '"] = "lua/' .. f .. '",')
   end
   add('  },')
-  -- the command line, and the Neovim plugin's plugin/ directory (lua/ is installed as modules above)
+  -- the command line, the Neovim plugin's plugin/ and doc/ (:help cf_ai) directories (lua/ is installed as
+  -- modules above), and the emulator (Node.js, standard library only), which `cf-ai --emulator` finds beside it
   add('  install = { bin = { ["cf-ai"] = "bin/cf-ai" } },')
-  add('  copy_directories = { "plugin" },')
+  add('  copy_directories = { "plugin", "doc", "spec/emulator" },')
   add('}')
   return table.concat(lines, "\n") .. "\n"
 end

@@ -26,10 +26,11 @@ command -v "$luarocks" >/dev/null 2>&1 || {
   exit 1
 }
 
-# the copy: the sources the rockspec names (lua/, csrc/) and the rockspecs, without build products
+# the copy: the sources the rockspec names (lua/, csrc/, bin/, plugin/, doc/, spec/emulator/) and the rockspecs,
+# without build products
 rm -rf "$src"
 mkdir -p "$src"
-tar -cf - --exclude='*.o' --exclude='*.so' lua csrc rockspec LICENSE bin plugin | tar -xf - -C "$src"
+tar -cf - --exclude='*.o' --exclude='*.so' lua csrc rockspec LICENSE bin plugin doc spec/emulator | tar -xf - -C "$src"
 
 build() { # $1: Lua version for LuaRocks, then extra arguments
   v=$1

@@ -352,3 +352,85 @@ describe("emulator wire shapes (curl smoke)", function()
     assert.are.equal(7003, cjson.decode(out).errors[1].code)
   end)
 end)
+
+-- Strict mode (lib/strict.js): the Workers AI REST API refuses as Cloudflare does
+-- (https://developers.cloudflare.com/workers-ai/platform/errors/, the v4 envelope).
+describe("emulator --strict --api-key", function()
+  local emu
+  local ACCT = "0123456789abcdef0123456789abcdef"
+  setup(function() emu = emulator.start({ args = "--api-key right-key", idle_exit = 60 }) end)
+  teardown(function() if emu then emu:stop() end end)
+
+  local function run(acct, key, model, body)
+    local status, text = curl(emu.url .. "/client/v4/accounts/" .. acct .. "/ai/run/" .. model,
+      { method = "POST", headers = { Authorization = "Bearer " .. key, ["Content-Type"] = "application/json" },
+        body = body or { messages = { { role = "user", content = "hi" } } } })
+    return tonumber(status), cjson.decode(text)
+  end
+
+  it("a malformed account id: 400, 7003 naming the path, then 7000", function()
+    local status, j = run("acct-123", "right-key", "@cf/meta/llama-4-scout-17b-16e-instruct")
+    assert.equal(400, status)
+    assert.is_false(j.success)
+    assert.equal(7003, j.errors[1].code)
+    assert.equal("Could not route to /client/v4/accounts/acct-123/ai/run/@cf/meta/llama-4-scout-17b-16e-instruct, " ..
+      "perhaps your object identifier is invalid?", j.errors[1].message)
+    assert.same({ code = 7000, message = "No route for that URI" }, j.errors[2])
+  end)
+
+  it("a wrong key: 401, 10000 Authentication error", function()
+    local status, j = run(ACCT, "wrong-key", "@cf/meta/llama-4-scout-17b-16e-instruct")
+    assert.equal(401, status)
+    assert.same({ { code = 10000, message = "Authentication error" } }, j.errors)
+  end)
+
+  it("a model the catalog does not have: 400, 5007 No such model (path or body)", function()
+    local status, j = run(ACCT, "right-key", "@cf/meta/llama-3.1-8b-instruct")
+    assert.equal(400, status)
+    assert.same({ { code = 5007, message = "No such model @cf/meta/llama-3.1-8b-instruct or task" } }, j.errors)
+    local s2, text = curl(emu.url .. "/client/v4/accounts/" .. ACCT .. "/ai/v1/chat/completions",
+      { method = "POST", headers = { Authorization = "Bearer right-key", ["Content-Type"] = "application/json" },
+        body = { model = "@cf/nope/none", messages = { { role = "user", content = "x" } } } })
+    assert.equal("400", tostring(s2))
+    assert.equal(5007, cjson.decode(text).errors[1].code)
+  end)
+
+  it("answers what is right", function()
+    local status, j = run(ACCT, "right-key", "@cf/meta/llama-4-scout-17b-16e-instruct")
+    assert.equal(200, status)
+    assert.is_true(j.success)
+  end)
+end)
+
+-- Structured output: a conforming object (every required property, of its type), streamed in several pieces as a
+-- model streams tokens (OpenAI's json_schema response_format; Workers AI's guided_json takes the same path).
+describe("emulator structured output", function()
+  local emu
+  setup(function() emu = emulator.shared() end)
+
+  it("streams an object of the schema in several pieces", function()
+    local schema = { type = "object", required = { "name", "age", "tags" }, additionalProperties = false,
+      properties = { name = { type = "string" }, age = { type = "integer" },
+        tags = { type = "array", items = { type = "string" } } } }
+    local status, text = curl(emu.url .. "/client/v4/accounts/acct/ai/v1/chat/completions",
+      { method = "POST", headers = { Authorization = "Bearer k", ["Content-Type"] = "application/json" },
+        body = { model = "@cf/meta/llama-4-scout-17b-16e-instruct", stream = true,
+          messages = { { role = "user", content = "a person" } },
+          response_format = { type = "json_schema", json_schema = { name = "person", schema = schema } } } })
+    assert.equal(200, tonumber(status))
+    local parts = {}
+    for data in text:gmatch("data: ([^\n]+)") do
+      if data ~= "[DONE]" then
+        local ev = cjson.decode(data)
+        local c = ev.choices and ev.choices[1] and ev.choices[1].delta and ev.choices[1].delta.content
+        if type(c) == "string" and c ~= "" then parts[#parts + 1] = c end
+      end
+    end
+    assert.is_true(#parts >= 3, "pieces: " .. #parts)
+    local obj = cjson.decode(table.concat(parts))
+    assert.equal("string", type(obj.name))
+    assert.equal(math.floor(obj.age), obj.age)
+    assert.equal("table", type(obj.tags))
+    for k in pairs(obj) do assert.truthy(schema.properties[k], "extra property " .. k) end
+  end)
+end)

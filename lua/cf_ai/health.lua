@@ -130,6 +130,28 @@ local function endpoint(cfg, gateway)
   return base, base
 end
 
+-- What an answer's status says. Workers AI's model search needs the account id and the key: 2xx is the truth that
+-- both work; 401/403 a refused key; 404 a wrong account id or base URL. The gateway's base says only "reachable".
+local function judge(host, url, status, credentials, gateway)
+  if gateway or not credentials then
+    local why = gateway and "the gateway's keys are checked by the first request" or
+      "the credentials are not set, so they were not tried"
+    return "info", host .. " is reachable (HTTP " .. status .. "); " .. why
+  end
+  if status >= 200 and status < 300 then
+    return "ok", host .. " answers (HTTP " .. status .. "): the account id and the API key work"
+  elseif status == 401 or status == 403 then
+    return "error", host .. " refuses the credentials (HTTP " .. status .. ")", {
+      "check the key: CLOUDFLARE_API_KEY, or setup{ config = { apiKey = ... } } (a token with Workers AI Read)" }
+  elseif status == 404 then
+    local path = url:match("^%a+://[^/]+(/[^?]*)") or url
+    return "error", host .. " has no " .. path .. " (HTTP 404)", {
+      "check the account id (CLOUDFLARE_ACCOUNT_ID or setup{ config = { accountId } }) and the base URL " ..
+      "(CLOUDFLARE_API_BASE_URL or setup{ config = { apiBaseUrl } })" }
+  end
+  return "warn", host .. " answers HTTP " .. status .. " to the model search", { "try again; see Cloudflare's status page" }
+end
+
 local function check_endpoint(has_core, cfg, gateway)
   start("Endpoint")
   if not has_core then
@@ -140,11 +162,11 @@ local function check_endpoint(has_core, cfg, gateway)
   local status, err = probe(url, headers)
   if not status then
     error_(host_of(base) .. " does not answer: " .. tostring(err), { "check the network, a proxy, the base URL" })
-  elseif headers and (status == 401 or status == 403) then
-    warn(host_of(base) .. " answers, but refuses the credentials (HTTP " .. status .. ")")
-  else
-    ok(host_of(base) .. " answers (HTTP " .. status .. ")")
+    return
   end
+  local level, msg, advice = judge(host_of(base), url, status, headers ~= nil, gateway)
+  local report = ({ ok = ok, info = info, warn = warn, error = error_ })[level]
+  report(msg, advice)
 end
 
 function M.check()

@@ -21,6 +21,7 @@ if type(vim) ~= "table" then
 end
 
 local providers = require("cloudflare.tanstack_ai.providers")
+local transcript = require("cf_ai.transcript")
 
 local M = {}
 
@@ -41,10 +42,17 @@ local DEFAULTS = {
   on_done = nil,       -- function(text, job)
   on_error = nil,      -- function(err, job); errors are also shown with vim.notify unless notify_errors = false
   notify_errors = true,
+  keymaps = {          -- buffer-local in chat buffers; false (or a key set to false) leaves it unmapped
+    send = "<C-s>",    -- normal and insert mode: send what is typed under the last "## You"
+    close = "q",       -- normal mode: close the chat window (the conversation stays, :CfAiChat reopens it)
+    cancel = "<C-c>",  -- normal mode: stop the answer
+  },
+  save_chats = true,   -- keep each chat under stdpath("data")/cf_ai/chats/ (:CfAiChats lists and reopens them)
 }
 
 local KEYS = { "provider", "model", "gateway", "config", "adapter", "system", "chat_options", "open", "focus",
-  "on_token", "on_done", "on_error", "notify_errors" }
+  "on_token", "on_done", "on_error", "notify_errors", "keymaps", "save_chats" }
+local KEYMAP_KEYS = { send = true, close = true, cancel = true }
 local KNOWN = {}
 for _, k in ipairs(KEYS) do KNOWN[k] = true end
 
@@ -100,7 +108,16 @@ function M.setup(opts)
       error("cf_ai.setup: unknown key '" .. tostring(k) .. "' (setup{} takes " .. table.concat(KEYS, ", ") .. ")", 2)
     end
   end
+  if opts.keymaps ~= nil and opts.keymaps ~= false then
+    if type(opts.keymaps) ~= "table" then error("cf_ai.setup: setup{ keymaps } is a table or false", 2) end
+    for k in pairs(opts.keymaps) do
+      if not KEYMAP_KEYS[k] then
+        error("cf_ai.setup: unknown key '" .. tostring(k) .. "' in setup{ keymaps } (send, close, cancel)", 2)
+      end
+    end
+  end
   local o = vim.tbl_extend("force", vim.deepcopy(DEFAULTS), opts)
+  if type(opts.keymaps) == "table" then o.keymaps = vim.tbl_extend("force", vim.deepcopy(DEFAULTS.keymaps), opts.keymaps) end
   if not o.adapter and not M.provider(o) then
     error("cf_ai.setup: unknown provider '" .. tostring(o.provider) .. "' (setup{ provider = ... }: one of " ..
       providers.names() .. ")", 2)
@@ -253,11 +270,24 @@ M._append = append
 -- Requests: a job is one streamed chat (its fields: id, buf, task, stream, done, text, err, canceled, cancel)
 ---------------------------------------------------------------------------------------------------
 
+-- What to do, in setup{} keys and the variables, for the failures that say it.
+local function advice(err)
+  if type(err) ~= "table" then return "" end
+  local p = M.provider()
+  if err.status == 401 or err.status == 403 then
+    local var = p and p.key_env[1] or "CLOUDFLARE_API_KEY"
+    return " (the key was refused: check " .. var .. " or setup{ config = { apiKey = ... } })"
+  elseif err.kind == "connect" or err.kind == "dns" then
+    return " (the base URL: CLOUDFLARE_API_BASE_URL or setup{ config = { apiBaseUrl = ... } })"
+  end
+  return ""
+end
+
 local function message_of(err)
   if type(err) == "table" then
     local mt = getmetatable(err)
-    if mt and mt.__tostring then return tostring(err) end
-    return tostring(err.message or vim.inspect(err))
+    if mt and mt.__tostring then return tostring(err) .. advice(err) end
+    return tostring(err.message or vim.inspect(err)) .. advice(err)
   end
   return tostring(err)
 end
@@ -268,10 +298,29 @@ Job.__index = Job
 function Job.new(req, o)
   next_id = next_id + 1
   local job = setmetatable({ id = next_id, buf = req.buf, started = uv.now(), req = req, o = o,
-    pending = {}, flushing = false }, Job)
+    pending = {}, flushing = false, received = 0, model = M.model(o) }, Job)
   job.cancel = function() return job:stop() end -- job.cancel(), as callers always wrote it
   job.flush_cb = function() job:flush() end
+  -- a chat answer: its lines from req.answer_row on are the model's (header lines in them get escaped)
+  job.checked = req.answer_row
   return job
+end
+
+-- The answer's complete lines (all = true: the last one too) as the buffer keeps them: a line the model wrote
+-- as "## System" or "## You" is escaped so that it cannot open a section (lua/cf_ai/transcript.lua).
+function Job:escape_headers(all)
+  if not self.checked or not api.nvim_buf_is_valid(self.buf) then return end
+  local n = api.nvim_buf_line_count(self.buf)
+  local upto = all and n or n - 1
+  if upto <= self.checked then return end
+  local lines = api.nvim_buf_get_lines(self.buf, self.checked, upto, false)
+  for i, line in ipairs(lines) do
+    local safe = transcript.escape_line(line)
+    if safe ~= line then
+      api.nvim_buf_set_lines(self.buf, self.checked + i - 1, self.checked + i, false, { safe })
+    end
+  end
+  self.checked = upto
 end
 
 -- Deltas are coalesced: one scheduled flush for however many arrived since the last one.
@@ -280,8 +329,66 @@ function Job:flush()
   local text = table.concat(self.pending)
   self.pending = {}
   if text == "" then return end
-  if self.buf then append(self.buf, text) end
+  self.received = self.received + #text
+  if self.buf then
+    append(self.buf, text)
+    self:escape_headers(false)
+  end
   call_each("on_token", self.o.on_token, self.req.on_token, text, self)
+end
+
+---------------------------------------------------------------------------------------------------
+-- Progress: a spinner at the end of the answer's header line (virtual text: not in the buffer's text) and
+-- M.status() for a statusline
+---------------------------------------------------------------------------------------------------
+
+local SPINNER = { "⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏" }
+local ns = api.nvim_create_namespace("cf_ai")
+local frame = 1
+
+local function progress_text(job)
+  local secs = string.format("%.1fs", (uv.now() - job.started) / 1000)
+  if job.received > 0 then
+    return string.format("%s %s: receiving, %d bytes, %s", SPINNER[frame], tostring(job.model), job.received, secs)
+  end
+  return string.format("%s %s: waiting for the answer, %s", SPINNER[frame], tostring(job.model), secs)
+end
+
+function Job:show_progress()
+  if not (self.buf and api.nvim_buf_is_valid(self.buf)) then return end
+  local row = self.req.header_row or 0
+  if self.mark then
+    local pos = api.nvim_buf_get_extmark_by_id(self.buf, ns, self.mark, {})
+    row = pos[1] or row
+  end
+  self.mark = api.nvim_buf_set_extmark(self.buf, ns, row, 0, { id = self.mark,
+    virt_text = { { progress_text(self), "Comment" } }, virt_text_pos = "eol" })
+end
+
+function Job:start_progress()
+  self.timer = uv.new_timer()
+  self:show_progress()
+  self.timer:start(100, 100, vim.schedule_wrap(function()
+    if self.done or not self.timer then return end
+    frame = frame % #SPINNER + 1
+    self:show_progress()
+  end))
+end
+
+function Job:stop_progress()
+  if self.timer then
+    self.timer:stop()
+    self.timer:close()
+    self.timer = nil
+  end
+  if self.mark and api.nvim_buf_is_valid(self.buf) then pcall(api.nvim_buf_del_extmark, self.buf, ns, self.mark) end
+  self.mark = nil
+end
+
+--- For a statusline: the spinner and the model while a request runs, else "".
+function M.status()
+  local _, job = next(jobs)
+  return job and progress_text(job) or ""
 end
 
 function Job:on_delta(delta)
@@ -317,10 +424,22 @@ function Job:run(options)
   return table.concat(parts)
 end
 
+-- An error goes into the buffer too (an empty answer section would say nothing), as a note the next turn skips.
+function Job:write_error(err)
+  if not (self.buf and api.nvim_buf_is_valid(self.buf)) then return end
+  local n = api.nvim_buf_line_count(self.buf)
+  local last = api.nvim_buf_get_lines(self.buf, n - 1, n, false)[1] or ""
+  local lines = transcript.error_lines("cf-ai: " .. message_of(err))
+  if last ~= "" then table.insert(lines, 1, "") end
+  api.nvim_buf_set_lines(self.buf, n, n, false, lines)
+end
+
 -- On the main loop, after the task: the last text, then on_done / on_error (or the cancel note).
 function Job:finish(t)
   jobs[self.id] = nil -- here, after the last text is in the buffer: the next prompt sees the whole answer
   self:flush()
+  self:escape_headers(true)
+  self:stop_progress()
   detach_if_polling()
   local err
   if self.canceled then
@@ -334,6 +453,7 @@ function Job:finish(t)
   self.done, self.text = true, t.ok and t.result or nil
   if err then
     self.err = err
+    self:write_error(err)
     if self.o.notify_errors then notify(message_of(err)) end
     call_each("on_error", self.o.on_error, self.req.on_error, err, self)
   elseif not self.canceled then
@@ -365,6 +485,7 @@ function M.request(req)
   job.task = require("tanstack.ai.async").spawn(function() return job:run(options) end)
   job.task.on_done = function(t) vim.schedule(function() job:finish(t) end) end
   jobs[job.id] = job
+  if job.buf then job:start_progress() end
   return job
 end
 
@@ -417,32 +538,12 @@ end
 -- Chat buffers: the buffer is the conversation ("## You" / "## Assistant" / "## System" sections)
 ---------------------------------------------------------------------------------------------------
 
-local HEADERS = { ["## You"] = "user", ["## Assistant"] = "assistant", ["## System"] = "system" }
-
-local function header_of(line) return HEADERS[(line:gsub("%s+$", ""))] end
+local header_of = transcript.header_of
 
 --- The messages of a chat buffer's text: sections under "## You", "## Assistant", "## System" (text above the
---- first one is a title). Empty sections are left out.
-function M.parse_chat(lines)
-  local msgs, cur = {}, nil
-  local function close()
-    if cur then
-      local text = table.concat(cur.lines, "\n"):gsub("^%s+", ""):gsub("%s+$", "")
-      if text ~= "" then msgs[#msgs + 1] = { role = cur.role, content = text } end
-    end
-  end
-  for _, line in ipairs(lines) do
-    local role = header_of(line)
-    if role then
-      close()
-      cur = { role = role, lines = {} }
-    elseif cur then
-      cur.lines[#cur.lines + 1] = line
-    end
-  end
-  close()
-  return msgs
-end
+--- first one is a title). Empty sections are left out; header lines a model wrote (escaped in the buffer) stay
+--- its text, and error notes are not sent (lua/cf_ai/transcript.lua).
+M.parse_chat = transcript.parse
 
 local function chat_title()
   local o = M.options
@@ -452,6 +553,46 @@ local function chat_title()
 end
 
 local current_chat
+local chat_ids = {} -- buf -> the id its saved file is named after
+
+---------------------------------------------------------------------------------------------------
+-- Saved chats: each chat buffer is written to stdpath("data")/cf_ai/chats/<id>.md after every answer
+---------------------------------------------------------------------------------------------------
+
+--- Where saved chats go.
+function M.chats_dir() return vim.fn.stdpath("data") .. "/cf_ai/chats" end
+
+local function save_chat(buf)
+  if not M.options.save_chats or not chat_ids[buf] or not api.nvim_buf_is_valid(buf) then return end
+  local dir = M.chats_dir()
+  vim.fn.mkdir(dir, "p")
+  local ok, err = pcall(vim.fn.writefile, api.nvim_buf_get_lines(buf, 0, -1, false), dir .. "/" .. chat_ids[buf] .. ".md")
+  if not ok then notify("cannot save the chat in " .. dir .. ": " .. tostring(err), vim.log.levels.WARN) end
+end
+
+--- The saved chats, newest first: { { id, path, title } } (title: the first prompt).
+function M.saved_chats()
+  local out = {}
+  for _, path in ipairs(vim.fn.glob(M.chats_dir() .. "/*.md", false, true)) do
+    local msgs = transcript.parse(vim.fn.readfile(path))
+    local first = msgs[1] and msgs[1].content:match("[^\n]*") or ""
+    out[#out + 1] = { id = vim.fn.fnamemodify(path, ":t:r"), path = path, title = first }
+  end
+  table.sort(out, function(a, b) return a.id > b.id end)
+  return out
+end
+
+local set_keymaps -- (forward) the chat buffer's keymaps
+
+local function new_chat_buffer(lines, id)
+  local buf = scratch(string.format("cf-ai://chat/%d", vim.tbl_count(chat_bufs) + 1))
+  api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  chat_bufs[buf] = true
+  chat_ids[buf] = id or (os.date("%Y%m%d-%H%M%S") .. string.format("-%d", buf))
+  set_keymaps(buf)
+  current_chat = buf
+  return buf
+end
 
 --- The chat buffer: the current buffer if it is one, else the last one used, else a new one (new = true: always
 --- a new one).
@@ -459,11 +600,26 @@ function M.chat_buffer(new)
   local cur = api.nvim_get_current_buf()
   if not new and chat_bufs[cur] then return cur end
   if not new and current_chat and api.nvim_buf_is_valid(current_chat) then return current_chat end
-  local buf = scratch(string.format("cf-ai://chat/%d", vim.tbl_count(chat_bufs) + 1))
-  api.nvim_buf_set_lines(buf, 0, -1, false, { chat_title(), "", "## You", "" })
-  chat_bufs[buf] = true
-  current_chat = buf
+  return new_chat_buffer({ chat_title(), "", "## You", "" })
+end
+
+--- Reopen a saved chat (its path, from M.saved_chats()) as the current chat buffer; answers keep saving to it.
+function M.open_chat(path)
+  local buf = new_chat_buffer(vim.fn.readfile(path), vim.fn.fnamemodify(path, ":t:r"))
+  show(buf, M.options.open, true)
+  api.nvim_win_set_cursor(0, { api.nvim_buf_line_count(buf), 0 })
   return buf
+end
+
+--- Choose a saved chat with vim.ui.select and reopen it.
+function M.pick_chat()
+  local chats = M.saved_chats()
+  if #chats == 0 then
+    notify("no saved chats yet (" .. M.chats_dir() .. ")", vim.log.levels.INFO)
+    return
+  end
+  vim.ui.select(chats, { prompt = "cf-ai chats", format_item = function(c) return c.id .. "  " .. c.title end },
+    function(c) if c then M.open_chat(c.path) end end)
 end
 
 local function answering(buf)
@@ -482,18 +638,22 @@ local function last_you(lines)
 end
 
 -- The prompt becomes the last "## You" section (replacing what was typed there).
-local function put_prompt(buf, prompt)
+-- keep = true: after what is there (the context :CfAiAdd put in).
+local function put_prompt(buf, prompt, keep)
   if not last_you(api.nvim_buf_get_lines(buf, 0, -1, false)) then append(buf, "\n\n## You\n") end
   local at = last_you(api.nvim_buf_get_lines(buf, 0, -1, false))
+  if keep then at = api.nvim_buf_line_count(buf) end
   api.nvim_buf_set_lines(buf, at, -1, false, vim.split(prompt, "\n", { plain = true }))
 end
 
--- Trailing blank lines go, then the answer section opens.
+-- Trailing blank lines go, then the answer section opens. Returns the rows (0-based) of its header and of the
+-- answer's first line.
 local function open_answer(buf)
   local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
   local n = #lines
   while n > 1 and lines[n]:match("^%s*$") do n = n - 1 end
   api.nvim_buf_set_lines(buf, n, -1, false, { "", "## Assistant", "" })
+  return n + 1, n + 2
 end
 
 -- A new "## You" section; the cursor of a window on the conversation goes where the next prompt is typed.
@@ -517,22 +677,23 @@ function M.chat(prompt, opts)
     notify("chat: this conversation is still answering (:CfAiCancel stops it)", vim.log.levels.WARN)
     return nil
   end
-  if prompt and not prompt:match("^%s*$") then put_prompt(buf, prompt) end
+  if prompt and not prompt:match("^%s*$") then put_prompt(buf, prompt, opts.keep) end
   local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
   if #msgs == 0 or msgs[#msgs].role ~= "user" then
     notify("chat: nothing to send: type a prompt under the last \"## You\" or give one (:CfAiChat Hello)",
       vim.log.levels.WARN)
     return nil
   end
-  open_answer(buf)
+  local header_row, answer_row = open_answer(buf)
   local function after(cb)
     return function(x, job)
       next_prompt(buf)
+      save_chat(buf)
       if cb then cb(x, job) end
     end
   end
   return M.request({ buf = buf, messages = msgs, on_token = opts.on_token, on_done = after(opts.on_done),
-    on_error = after(opts.on_error) })
+    on_error = after(opts.on_error), header_row = header_row, answer_row = answer_row })
 end
 
 --- Cancel every running request (or only those answering into buf). Returns how many were cancelled.
@@ -549,6 +710,100 @@ end
 function M.jobs() return jobs end
 
 ---------------------------------------------------------------------------------------------------
+-- The chat buffer's keymaps, the model at runtime, context from other buffers
+---------------------------------------------------------------------------------------------------
+
+local function close_chat(buf)
+  for _, w in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_is_valid(w) and api.nvim_win_get_buf(w) == buf and not pcall(api.nvim_win_close, w, false) then
+      vim.cmd("enew") -- the last window: it shows another buffer instead
+    end
+  end
+end
+
+set_keymaps = function(buf)
+  local km = M.options.keymaps
+  if not km or not vim.keymap then return end
+  local function map(modes, lhs, fn, desc)
+    if lhs then vim.keymap.set(modes, lhs, fn, { buffer = buf, silent = true, desc = "cf-ai: " .. desc }) end
+  end
+  map({ "n", "i" }, km.send, function()
+    vim.cmd("stopinsert")
+    M.chat(nil, { focus = true })
+  end, "send the prompt under the last ## You")
+  map("n", km.close, function() close_chat(buf) end, "close the chat window")
+  map("n", km.cancel, function() M.cancel(buf) end, "stop the answer")
+end
+
+--- The chat models to offer for the provider (Workers AI: the catalog's text-generation models) and the current.
+function M.model_names()
+  local p = M.provider()
+  local names, seen = {}, {}
+  local function add(n) if n and not seen[n] then seen[n] = true names[#names + 1] = n end end
+  add(M.model())
+  if p and p.name == "workers-ai" then
+    local ok, catalog = pcall(require, "cloudflare.tanstack_ai.workers_ai.catalog")
+    if ok then
+      for name, e in pairs(catalog.models) do if e.task == "text-generation" then add(name) end end
+    end
+  elseif p then
+    add(p.models.chat)
+  end
+  table.sort(names)
+  return names
+end
+
+--- Switch the model (setup{ model }) for the next requests; the running ones keep theirs.
+function M.set_model(name)
+  if type(name) ~= "string" or name:match("^%s*$") then
+    notify("model: give a model name (:CfAiModel <Tab> lists them)")
+    return false
+  end
+  if type(M.options.adapter) == "table" then
+    notify("model: setup{ adapter } gives a made adapter, whose model cannot change; give setup{ model } instead")
+    return false
+  end
+  M.options.model = name
+  M._adapter = nil
+  notify("model: " .. name, vim.log.levels.INFO)
+  return true
+end
+
+local function model_command(a)
+  if a.args ~= "" then return M.set_model(a.args) end
+  vim.ui.select(M.model_names(), { prompt = "cf-ai model (now " .. tostring(M.model()) .. ")" }, function(choice)
+    if choice then M.set_model(choice) end
+  end)
+end
+
+--- Add lines line1..line2 of the current buffer (whole = true: all of it) to the chat's prompt, as a fenced block
+--- under the last "## You". Returns the chat buffer.
+function M.add_context(line1, line2, whole)
+  local src = api.nvim_get_current_buf()
+  if chat_bufs[src] then
+    notify("add: this is the chat buffer; run it from the buffer to add", vim.log.levels.WARN)
+    return nil
+  end
+  local text = whole and table.concat(api.nvim_buf_get_lines(src, 0, -1, false), "\n") or
+    M.selection_text(src, line1, line2)
+  local name = vim.fn.fnamemodify(api.nvim_buf_get_name(src), ":.")
+  local where = (name ~= "" and name or "[No Name]") .. (whole and "" or (", lines " .. line1 .. "-" .. line2))
+  local buf = M.chat_buffer(false)
+  if not last_you(api.nvim_buf_get_lines(buf, 0, -1, false)) then append(buf, "\n\n## You\n") end
+  local lines = { "From " .. where .. ":", "```" .. (vim.bo[src].filetype or "") }
+  vim.list_extend(lines, vim.split(text, "\n", { plain = true }))
+  vim.list_extend(lines, { "```", "" })
+  -- on the empty line right under "## You" (where a prompt is typed), else after what is there
+  local n = api.nvim_buf_line_count(buf)
+  local tail = api.nvim_buf_get_lines(buf, math.max(0, n - 2), n, false)
+  local at = (#tail == 2 and tail[2] == "" and header_of(tail[1]) == "user") and n - 1 or n
+  api.nvim_buf_set_lines(buf, at, -1, false, lines)
+  show(buf, M.options.open, true)
+  api.nvim_win_set_cursor(0, { api.nvim_buf_line_count(buf), 0 })
+  return buf
+end
+
+---------------------------------------------------------------------------------------------------
 -- Commands (plugin/cf_ai.lua calls this)
 ---------------------------------------------------------------------------------------------------
 
@@ -560,7 +815,11 @@ local function with_prompt(args, label, fn)
 end
 
 local function chat_command(a)
-  if a.args ~= "" then return M.chat(a.args, { new = a.bang }) end
+  if a.range > 0 then
+    if not M.add_context(a.line1, a.line2, false) then return end
+    if a.args == "" then return end -- the selection waits in the prompt; type the question and send
+  end
+  if a.args ~= "" then return M.chat(a.args, { new = a.bang and a.range == 0, keep = a.range > 0 }) end
   local buf = M.chat_buffer(a.bang)
   local msgs = M.parse_chat(api.nvim_buf_get_lines(buf, 0, -1, false))
   if #msgs > 0 and msgs[#msgs].role == "user" then return M.chat(nil, { new = a.bang }) end
@@ -577,8 +836,15 @@ function M.create_commands()
   cmd("CfAiSelection", function(a)
     M.ask_selection(a.args, a.line1, a.line2)
   end, { nargs = "*", range = true, desc = "Ask about the selected lines" })
-  cmd("CfAiChat", chat_command,
-    { nargs = "*", bang = true, desc = "Continue the chat buffer's conversation (! starts a new one)" })
+  cmd("CfAiChat", chat_command, { nargs = "*", bang = true, range = true,
+    desc = "Continue the chat buffer's conversation (! starts a new one; a range adds those lines first)" })
+  cmd("CfAiAdd", function(a) M.add_context(a.line1, a.line2, a.range == 0) end,
+    { range = true, desc = "Add the selection (or the whole buffer) to the chat's prompt" })
+  cmd("CfAiModel", model_command, { nargs = "?", desc = "Switch the model (no argument: choose from a list)",
+    complete = function(lead)
+      return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, M.model_names())
+    end })
+  cmd("CfAiChats", function() M.pick_chat() end, { nargs = 0, desc = "Reopen a saved chat" })
   cmd("CfAiCancel", function() M.cancel() end, { nargs = 0, desc = "Cancel the running requests" })
 end
 

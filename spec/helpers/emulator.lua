@@ -65,7 +65,7 @@ end
 
 -- Start a new emulator process. opts: idle_exit (s, default 300), port (default 0),
 -- parent_pid (default: the calling Lua process), timeout (s to wait for LISTENING, 10),
--- node (path of the node binary).
+-- node (path of the node binary), args (more arguments, shell syntax: "--strict --api-key k").
 function M.start(opts)
   opts = opts or {}
   local node = opts.node or find_node()
@@ -77,6 +77,7 @@ function M.start(opts)
     .. " --port " .. tostring(opts.port or 0)
     .. " --parent-pid " .. parent
     .. " --idle-exit " .. tostring(idle)
+    .. (opts.args and (" " .. opts.args) or "")
     .. " >" .. shell_quote(out_file) .. " 2>" .. shell_quote(err_file) .. " </dev/null & echo $!"
   local pid = run(cmd):match("(%d+)")
   if not pid then error("emulator: could not start node") end

@@ -67,4 +67,52 @@ describe("make rock-install", function()
       assert.truthy(got:find("core from " .. tree .. "/lib/lua/" .. v .. "/tanstack/ai/core.so", 1, true), got)
     end)
   end
+
+  -- make rock-install installs the Lua 5.4 rock, then the LuaJIT one (as the README's order): LuaRocks' wrapper
+  -- <tree>/bin/cf-ai then runs `lua5.1`, which cannot run the library (issue 21). The command finds LuaJIT or
+  -- Lua 5.4 itself, whatever `luarocks path` (of either version, or none) the shell has.
+  local function cf_ai(path_v, command, extra_env)
+    local env = "CLOUDFLARE_ACCOUNT_ID=rock-acct CLOUDFLARE_API_KEY=rock-key CLOUDFLARE_API_BASE_URL=" ..
+      util.quote(emu.url .. "/client/v4") .. " XDG_DATA_HOME=" .. util.quote(script_dir) .. " " .. (extra_env or "")
+    local eval = path_v and ('eval "$(luarocks --lua-version=' .. path_v .. ' --tree=' .. tree .. ' path)" && ') or ""
+    return util.sh("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u CF_AI_LUA sh -c " ..
+      util.quote(eval .. env .. " " .. command) .. " 2>&1")
+  end
+
+  it("the installed cf-ai chats though the last rock installed was LuaJIT's (its wrapper runs lua5.1)", function()
+    assert.equals(0, status, out)
+    assert.truthy(util.must("cat " .. tree .. "/bin/cf-ai"):find("lua5.1", 1, true), "the wrapper runs lua5.1")
+    for _, v in ipairs({ false, "5.4", "5.1" }) do
+      local got, rc = cf_ai(v, tree .. "/bin/cf-ai chat rock order")
+      assert.equals(0, rc, got)
+      assert.equals("Hello from the Workers AI emulator! You said: rock order\n", got)
+    end
+  end)
+
+  it("the other order: the Lua 5.4 rock's cf-ai, run as its wrapper would, with LuaJIT's luarocks path", function()
+    assert.equals(0, status, out)
+    local script = tree .. "/lib/luarocks/rocks-5.4/cloudflare-tanstack-ai/scm-1/bin/cf-ai"
+    local got, rc = cf_ai("5.1", "lua5.4 " .. script .. " chat other order")
+    assert.equals(0, rc, got)
+    assert.equals("Hello from the Workers AI emulator! You said: other order\n", got)
+  end)
+
+  it("carries the emulator: cf-ai --emulator works from the tree, and says so when node is missing", function()
+    assert.equals(0, status, out)
+    -- no account id: the emulator's default one (a made-up id would be refused: --emulator is strict)
+    local got, rc = cf_ai(nil, "CLOUDFLARE_ACCOUNT_ID= " .. tree .. "/bin/cf-ai --emulator chat no account")
+    assert.equals(0, rc, got)
+    assert.equals("Hello from the Workers AI emulator! You said: no account\n", got)
+    -- a PATH with the interpreters but no node
+    local bin = util.tmpdir()
+    for _, b in ipairs({ "sh", "lua5.1", "lua5.4", "luajit", "mkdir", "ls", "cat", "rm" }) do
+      util.sh("ln -s \"$(command -v " .. b .. ")\" " .. bin .. "/" .. b)
+    end
+    got, rc = cf_ai(nil, "PATH=" .. bin .. " " .. tree .. "/bin/cf-ai --emulator chat hi")
+    util.rm(bin)
+    assert.equals(1, rc, got)
+    assert.truthy(got:find("--emulator needs Node.js", 1, true), got)
+    assert.truthy(io.open(tree .. "/lib/luarocks/rocks-5.4/cloudflare-tanstack-ai/scm-1/doc/cf_ai.txt"),
+      "the :help page")
+  end)
 end)

@@ -274,6 +274,10 @@ function plan(norm, sc, provider) {
     p.textDeltas = new Array(n);
     for (let i = 0; i < n; i++) p.textDeltas[i] = 'tok ';
     p.bulk = true;
+  } else if (p.structuredValue !== undefined) {
+    // a model streams a JSON answer token by token, not as one piece: after each ',' ':' '{' '[' (and in
+    // between when a run is long), so a client's structured-output reader sees the object cut mid-value
+    p.textDeltas = text.match(/[^,:{[]{1,12}[,:{[]?|[,:{[]/g) || [text];
   } else {
     p.textDeltas = U.splitWords(text);
   }

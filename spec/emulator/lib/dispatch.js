@@ -11,6 +11,7 @@
 //            scenario error (status >= 400, in the route's `shape`)
 //            > gateway auth (`gateway`: ids starting with "auth" need cf-aig-authorization)
 //            > `auth: 'bearer'` (Authorization: Bearer, else 401 10000)
+//            > strict mode's refusals (lib/strict.js; Workers AI REST only, off by default)
 //            > handler(ctx, sc, params) -> Reply, with the scenario's overrides applied;
 //            then cf-ai-req-id (`workersAi`) and the cf-aig-* headers (`gateway`).
 //
@@ -24,6 +25,7 @@ const { TABLES } = require('./tables');
 const { takeScenario, recordRequest } = require('./state');
 const { errorReply, simpleError } = require('./errors');
 const { bearer, gatewayHeaders, gatewayAuthFails } = require('./gateway');
+const strict = require('./strict');
 
 // ---------------------------------------------------------------- scenario overrides
 function splitSseRaw(raw) {
@@ -85,9 +87,10 @@ function route(ctx, sc, opts, hit) {
   } else if (o.gateway && !opts.skipGatewayAuth && gatewayAuthFails(ctx, r.params.gw)) {
     reply = simpleError('gateway', 401, 2009, 'Unauthorized');
   } else {
+    const refused = r.table.name === 'workers-ai' ? strict.refusal(ctx, r.params) : null;
     const answer = o.auth === 'bearer' && !bearer(ctx.headers.authorization)
       ? simpleError('cloudflare', 401, 10000, 'Authentication error')
-      : r.route.handler(ctx, sc, r.params);
+      : refused || r.route.handler(ctx, sc, r.params);
     reply = applyOverrides(answer, sc);
     reply.headers = reply.headers || {};
     if (o.workersAi) reply.headers['cf-ai-req-id'] = U.uuid();

@@ -103,6 +103,25 @@ function workersAiChatCompletions(ctx, sc) {
   return C.openaiChat(norm, p, { stream, provider: 'workers-ai' });
 }
 
+// GET /accounts/{acct}/ai/models/search: Cloudflare's "Model Search" (the catalog's models; ?task=, ?search=,
+// ?per_page=, ?page=), what a health check asks to see that the account and the key are right.
+// https://developers.cloudflare.com/api/resources/ai/subresources/models/methods/list/
+function workersAiModelSearch(ctx) {
+  const q = ctx.query || {};
+  const perPage = Math.max(1, Math.min(1000, parseInt(q.per_page, 10) || 100));
+  const page = Math.max(1, parseInt(q.page, 10) || 1);
+  const names = Object.keys(CAT.data.models).sort().filter((n) => {
+    const e = CAT.data.models[n];
+    if (q.task && e.task !== q.task) return false;
+    return !q.search || n.indexOf(q.search) >= 0;
+  });
+  const result = names.slice((page - 1) * perPage, page * perPage).map((name) => ({
+    name, description: '', task: { name: CAT.data.models[name].task }, properties: [],
+  }));
+  return jsonReply(200, { success: true, errors: [], messages: [], result,
+    result_info: { count: result.length, page, per_page: perPage, total_count: names.length } });
+}
+
 function workersAiEmbeddings(ctx) {
   return M.openaiEmbeddings(ctx, M.waiDims);
 }
@@ -308,7 +327,7 @@ function file(contentType, make) {
 }
 
 module.exports = {
-  workersAiModel, workersAiRunEnvelope, workersAiChatCompletions, workersAiEmbeddings,
+  workersAiModel, workersAiRunEnvelope, workersAiChatCompletions, workersAiEmbeddings, workersAiModelSearch,
   openaiChat, openaiImages, openaiEmbeddings, openaiTranscription, openaiSpeech, openaiUnknownUrl,
   anthropicMessages, anthropicMessagesLax, anthropicNotFound,
   geminiGenerateContent, geminiStreamGenerateContent, geminiEmbedContent, geminiBatchEmbedContents,

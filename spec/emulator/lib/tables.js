@@ -83,6 +83,7 @@ const TABLES = [
     routes: [
       { method: ANY, path: 'run/{model*}', handler: H.workersAiModel },
       { method: ANY, path: 'run', handler: H.workersAiRunEnvelope },
+      { method: 'GET', path: 'models/search', handler: H.workersAiModelSearch },
       { method: ANY, path: 'v1/chat/completions', handler: H.workersAiChatCompletions },
       { method: ANY, path: 'v1/embeddings', handler: H.workersAiEmbeddings },
       { method: ANY, path: 'v1/messages', handler: H.anthropicMessagesLax, shape: 'anthropic', workersAi: false },
