@@ -21,6 +21,7 @@ TAI_HIDDEN void tai_open_sse(lua_State *L);
 TAI_HIDDEN void tai_open_ndjson(lua_State *L);
 TAI_HIDDEN void tai_open_http1(lua_State *L);
 TAI_HIDDEN void tai_open_http(lua_State *L);   /* libcurl transport */
+TAI_HIDDEN void tai_open_json(lua_State *L);   /* strict JSON check, JSON strings (UTF-8) */
 
 /* Reads an optional number field of the options table at `idx`;
  * raises a Lua error for a wrong type or a value < min. */
