@@ -513,6 +513,10 @@ static int scan_value(scan *s, int node, int depth)
             note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_literal(s, "false", 5);
     default:
+        if (*s->p != '-' && (*s->p < '0' || *s->p > '9')) {
+            s->why = "invalid token"; /* NaN, Infinity, +1, a stray ',' or ']' ... */
+            return -1;
+        }
         if (targets)
             note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_number(s);

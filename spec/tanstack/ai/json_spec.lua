@@ -288,9 +288,11 @@ describe("json.encode", function()
       -- keys too; the result is always text a strict reader takes
       assert.equal('{"k' .. R .. '":"v' .. R .. '"}', json.encode({ ["k\255"] = "v\128" }))
       if utf8 then
-        for _ = 1, 200 do
+        for _ = 1, 3000 do -- random bytes, leaning to the lead and continuation bytes of UTF-8
           local b = {}
-          for i = 1, math.random(0, 12) do b[i] = string.char(math.random(0, 255)) end
+          for i = 1, math.random(0, 12) do
+            b[i] = string.char(math.random(2) == 1 and math.random(0x80, 0xF5) or math.random(0, 255))
+          end
           local s = json.encode(table.concat(b))
           assert.is_number(utf8.len(s), string.format("%q", s))
           assert.is_string(json.decode(s))
