@@ -78,6 +78,5 @@ int luaopen_tanstack_ai_core(lua_State *L)
     tai_open_ndjson(L);
     tai_open_http1(L);
     tai_open_http(L);
-    tai_open_json(L);
     return 1;
 }

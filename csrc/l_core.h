@@ -15,13 +15,12 @@
 #define TAI_MT_HTTP_REQUEST "tanstack.ai.http_request"
 #define TAI_MT_HTTP_ENGINE "tanstack.ai.http_engine"
 
-TAI_HIDDEN void tai_open_util(lua_State *L);   /* base64, random, multipart */
+TAI_HIDDEN void tai_open_util(lua_State *L);   /* base64, random, multipart, JSON checks and strings */
 TAI_HIDDEN void tai_open_crypto(lua_State *L); /* hmac_sha256, timing_safe_equal */
 TAI_HIDDEN void tai_open_sse(lua_State *L);
 TAI_HIDDEN void tai_open_ndjson(lua_State *L);
 TAI_HIDDEN void tai_open_http1(lua_State *L);
 TAI_HIDDEN void tai_open_http(lua_State *L);   /* libcurl transport */
-TAI_HIDDEN void tai_open_json(lua_State *L);   /* strict JSON check, JSON strings (UTF-8) */
 
 /* Reads an optional number field of the options table at `idx`;
  * raises a Lua error for a wrong type or a value < min. */

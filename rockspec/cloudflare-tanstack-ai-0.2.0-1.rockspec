@@ -32,7 +32,6 @@ build = {
         "csrc/l_headers.c",
         "csrc/l_http.c",
         "csrc/l_http1.c",
-        "csrc/l_json.c",
         "csrc/l_ndjson.c",
         "csrc/l_sse.c",
         "csrc/l_util.c",
