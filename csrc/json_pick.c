@@ -160,7 +160,11 @@ typedef struct seen {
 
 typedef struct scan {
     const char *p, *end;
-    const jp_spec *spec;
+    const jp_spec *spec;    /* NULL: jp_check (nothing watched) */
+    int max_depth;
+    jp_big_fn big;          /* jp_check: asked about a number that may be out of range */
+    void *big_ud;
+    const char *why;        /* set where a check fails (jp_check reports it) */
     seen seen[JP_MAX_PATHS];
     unsigned char hits[JP_MAX_NODES]; /* values met at each trie node: 2 is a repeated member */
 } scan;
@@ -235,23 +239,25 @@ static int scan_string(scan *s, const char **str, size_t *len, int *esc)
             s->p = p + 1;
             return 0;
         }
-        if (c < 0x20)
-            return -1;
+        if (c < 0x20) {
+            s->why = "unescaped control character in a string";
+            goto fail;
+        }
         *esc = 1; /* a backslash */
         if (end - p < 2)
-            return -1;
+            goto fail;
         c = (unsigned char)p[1];
         if (c == 'u') {
             int cp = hex4(p + 2, end);
             if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
-                return -1;
+                goto fail;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 int lo;
                 if (end - p < 12 || p[6] != '\\' || p[7] != 'u')
-                    return -1;
+                    goto fail;
                 lo = hex4(p + 8, end);
                 if (lo < 0xDC00 || lo > 0xDFFF)
-                    return -1;
+                    goto fail;
                 p += 12;
             } else {
                 p += 6;
@@ -263,9 +269,13 @@ static int scan_string(scan *s, const char **str, size_t *len, int *esc)
             p += 2;
             continue;
         default:
-            return -1;
+            goto fail;
         }
     }
+fail:
+    if (!s->why)
+        s->why = "invalid string";
+    s->p = p;
     return -1;
 }
 
@@ -274,36 +284,66 @@ static int is_digit(const scan *s)
     return s->p < s->end && *s->p >= '0' && *s->p <= '9';
 }
 
+/* With a jp_big_fn: a number that may lie beyond the double range (RFC 8259
+ * section 6 lets an implementation limit the range). Its magnitude is below
+ * 10^(integer digits + exponent): at most 10^308 is always in range. */
+static int range_ok(scan *s, const char *start, long idigits, long exp)
+{
+    if (idigits + exp <= 308 || s->big(s->big_ud, start, (size_t)(s->p - start)) == 0)
+        return 0;
+    s->p = start;
+    s->why = "number out of range";
+    return -1;
+}
+
+static int bad_number(scan *s)
+{
+    s->why = "invalid number";
+    return -1;
+}
+
 /* RFC 8259 section 6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
 static int scan_number(scan *s)
 {
+    const char *start = s->p, *digits;
+    long idigits = 0;
     if (s->p < s->end && *s->p == '-')
         s->p++;
     if (!is_digit(s))
-        return -1;
+        return bad_number(s);
+    digits = s->p;
     if (*s->p == '0') {
         s->p++;
+        if (is_digit(s)) /* a leading zero */
+            return bad_number(s);
     } else {
         while (is_digit(s))
             s->p++;
+        idigits = (long)(s->p - digits);
     }
     if (s->p < s->end && *s->p == '.') {
         s->p++;
         if (!is_digit(s))
-            return -1;
+            return bad_number(s);
         while (is_digit(s))
             s->p++;
     }
     if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        long exp = 0;
+        int neg = 0;
         s->p++;
         if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-            s->p++;
+            neg = *s->p++ == '-';
         if (!is_digit(s))
-            return -1;
-        while (is_digit(s))
+            return bad_number(s);
+        while (is_digit(s)) {
+            if (exp < 100000) /* saturates: far beyond any double either way */
+                exp = exp * 10 + (*s->p - '0');
             s->p++;
+        }
+        return s->big ? range_ok(s, start, idigits, neg ? -exp : exp) : 0;
     }
-    return 0;
+    return s->big ? range_ok(s, start, idigits, 0) : 0;
 }
 
 static int scan_literal(scan *s, const char *lit, size_t n)
@@ -436,15 +476,17 @@ static int scan_array(scan *s, int node, int depth)
 
 static int scan_value(scan *s, int node, int depth)
 {
-    unsigned int targets = node >= 0 ? s->spec->nodes[node].ends : 0;
+    unsigned int targets = node >= 0 ? s->spec->nodes[node].ends : 0; /* jp_check: node is always -1 */
     skip_ws(s);
     if (s->p >= s->end)
         return -1;
     switch (*s->p) {
     case '{':
     case '[':
-        if (depth >= JP_MAX_DEPTH)
+        if (depth >= s->max_depth) {
+            s->why = "nested too deeply";
             return -1;
+        }
         if (targets)
             note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return *s->p == '{' ? scan_object(s, node, depth) : scan_array(s, node, depth);
@@ -471,6 +513,10 @@ static int scan_value(scan *s, int node, int depth)
             note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_literal(s, "false", 5);
     default:
+        if (*s->p != '-' && (*s->p < '0' || *s->p > '9')) {
+            s->why = "invalid token"; /* NaN, Infinity, +1, a stray ',' or ']' ... */
+            return -1;
+        }
         if (targets)
             note(s, targets, SEEN_OTHER, NULL, 0, 0);
         return scan_number(s);
@@ -585,6 +631,10 @@ int jp_pick(const jp_spec *sp, const char *json, size_t n, tai_buf *scratch, con
     s.p = json;
     s.end = json + n;
     s.spec = sp;
+    s.max_depth = JP_MAX_DEPTH;
+    s.big = NULL;
+    s.big_ud = NULL;
+    s.why = NULL;
     memset(s.seen, 0, sizeof(s.seen[0]) * (size_t)sp->npaths);
     memset(s.hits, 0, (size_t)sp->nnodes);
     if (scan_value(&s, 0, 0) != 0)
@@ -613,5 +663,29 @@ int jp_pick(const jp_spec *sp, const char *json, size_t n, tai_buf *scratch, con
         *text_len = scratch->len;
         return i;
     }
+    return -1;
+}
+
+/* ---- checking a whole text ---- */
+
+int jp_check(const char *json, size_t n, int max_depth, jp_big_fn big, void *ud, size_t *at,
+             const char **why)
+{
+    scan s;
+    s.p = json;
+    s.end = json + n;
+    s.spec = NULL;
+    s.max_depth = max_depth;
+    s.big = big;
+    s.big_ud = ud;
+    s.why = NULL;
+    if (scan_value(&s, -1, 0) == 0) {
+        skip_ws(&s);
+        if (s.p == s.end)
+            return 0;
+        s.why = "text after the value";
+    }
+    *at = (size_t)(s.p - json);
+    *why = s.why ? s.why : s.p == s.end ? "unexpected end" : "invalid token";
     return -1;
 }

@@ -99,4 +99,18 @@ TAI_HIDDEN int jp_finish(jp_spec *s, const char **why);
 TAI_HIDDEN int jp_pick(const jp_spec *s, const char *json, size_t n, tai_buf *scratch,
                        const char **text, size_t *text_len);
 
+/* Check a whole JSON text against RFC 8259 (sections 2-7, the grammar jp_pick
+ * reads): no number outside section 6's grammar (NaN, Infinity, hex, "01",
+ * "+1", "1."), no raw control byte in a string (section 7), no lone surrogate
+ * escape, at most max_depth levels of nesting, nothing after the value. A
+ * number whose magnitude may exceed 10^308 is passed to big(ud, text, len),
+ * which answers 0 (in range) or -1 (refuse); big may be NULL. Returns 0, or -1
+ * with *at the offset of the byte where the text stopped being valid (n: it
+ * ended too early) and *why a phrase for it ("invalid number", "unescaped
+ * control character in a string", ...). Bytes of strings are not checked as
+ * UTF-8. */
+typedef int (*jp_big_fn)(void *ud, const char *num, size_t len);
+TAI_HIDDEN int jp_check(const char *json, size_t n, int max_depth, jp_big_fn big, void *ud, size_t *at,
+                        const char **why);
+
 #endif

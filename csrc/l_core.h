@@ -15,7 +15,7 @@
 #define TAI_MT_HTTP_REQUEST "tanstack.ai.http_request"
 #define TAI_MT_HTTP_ENGINE "tanstack.ai.http_engine"
 
-TAI_HIDDEN void tai_open_util(lua_State *L);   /* base64, random, multipart */
+TAI_HIDDEN void tai_open_util(lua_State *L);   /* base64, random, multipart, JSON checks and strings */
 TAI_HIDDEN void tai_open_crypto(lua_State *L); /* hmac_sha256, timing_safe_equal */
 TAI_HIDDEN void tai_open_sse(lua_State *L);
 TAI_HIDDEN void tai_open_ndjson(lua_State *L);

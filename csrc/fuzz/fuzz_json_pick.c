@@ -3,7 +3,10 @@
  * top of ASan/UBSan: a pick lies inside the input or the scratch buffer and is
  * never longer than the input; the answer does not depend on the scratch
  * buffer's previous contents; no proper prefix of a picked document that
- * ends inside its value is picked (a cut-short event is never a text). */
+ * ends inside its value is picked (a cut-short event is never a text).
+ * jp_check (the whole-text check json.decode runs): never reads or points
+ * past the input, takes every text jp_pick picks, and a number callback that
+ * refuses everything refuses no text whose numbers are all short. */
 #include <stdint.h>
 #include <string.h>
 
@@ -47,6 +50,13 @@ static void build(void)
     ready = 1;
 }
 
+static int refuse(void *ud, const char *num, size_t len)
+{
+    (void)ud;
+    FUZZ_ASSERT(len > 0 && (num[0] == '-' || (num[0] >= '0' && num[0] <= '9')));
+    return -1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data, *t = NULL, *t2 = NULL;
@@ -56,6 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ready)
         build();
     r = jp_pick(&spec, in, size, &a, &t, &len);
+    {
+        size_t at = 0;
+        const char *why = NULL;
+        int c = jp_check(in, size, 1000, NULL, NULL, &at, &why);
+        FUZZ_ASSERT(c == 0 || (at <= size && why != NULL));
+        FUZZ_ASSERT(r < 0 || c == 0);
+        /* a refusing callback only matters for a number of 309+ digits or with an exponent */
+        if (c == 0 && jp_check(in, size, 1000, refuse, NULL, &at, &why) != 0)
+            FUZZ_ASSERT(memchr(in, 'e', size) || memchr(in, 'E', size) || size > 309);
+    }
     /* a dirty scratch buffer: same answer */
     tai_buf_append(&b, "garbage garbage garbage", 23);
     r2 = jp_pick(&spec, in, size, &b, &t2, &len2);

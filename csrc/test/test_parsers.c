@@ -1349,6 +1349,61 @@ static void test_json_pick_refuses(void)
     tai_buf_free(&b);
 }
 
+static int refuse_all(void *ud, const char *num, size_t len)
+{
+    (*(int *)ud)++;
+    (void)num;
+    (void)len;
+    return -1;
+}
+
+/* jp_check: the whole-text check behind json.decode (RFC 8259 sections 2-7) */
+static void test_json_check(void)
+{
+    static const char *yes[] = {
+        "0", "-0", "1.5e-3", "1E+2", "1e308", "\"a\\tb\\u00e9\\ud83d\\ude00\"", " [ 1 , {\"a\" : null} ]\n",
+        "{\n\t\"k\":\r\n[true,false]}", "\"\xff\"", /* bytes of strings are not UTF-8-checked here */
+    };
+    static const struct { const char *text; size_t at; const char *why; } no[] = {
+        {"NaN", 0, "invalid token"}, {"-inf", 1, "invalid number"}, {"01", 1, "invalid number"},
+        {"+1", 0, "invalid token"}, {"1.", 2, "invalid number"}, {"-.5", 1, "invalid number"},
+        {"1.e5", 2, "invalid number"}, {"1e", 2, "invalid number"}, {"[1,]", 3, "invalid token"},
+        {"\"a\tb\"", 2, "unescaped control character in a string"}, {"\"\\ud800\"", 1, "invalid string"},
+        {"\"abc", 4, "invalid string"}, {"[1", 2, "unexpected end"}, {"1 2", 2, "text after the value"},
+        {"", 0, "unexpected end"},
+    };
+    char deep[2100];
+    size_t i, at;
+    const char *why;
+    int calls = 0;
+    for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (jp_check(yes[i], strlen(yes[i]), 1000, NULL, NULL, &at, &why) != 0)
+            fprintf(stderr, "refused: %s (%s at %zu)\n", yes[i], why, at);
+        CHECK(jp_check(yes[i], strlen(yes[i]), 1000, NULL, NULL, &at, &why) == 0);
+    }
+    for (i = 0; i < sizeof no / sizeof no[0]; i++) {
+        at = 99;
+        why = NULL;
+        CHECK(jp_check(no[i].text, strlen(no[i].text), 1000, NULL, NULL, &at, &why) == -1);
+        if (at != no[i].at || !why || strcmp(why, no[i].why) != 0)
+            fprintf(stderr, "%s: %s at %zu\n", no[i].text, why ? why : "(null)", at);
+        CHECK(at == no[i].at && why && strcmp(why, no[i].why) == 0);
+    }
+    /* the range callback: asked only where the magnitude may pass 10^308 */
+    CHECK(jp_check("[1e308,99,0.5e9,123456789]", 26, 1000, refuse_all, &calls, &at, &why) == -1 && calls == 1);
+    CHECK(at == 1 && strcmp(why, "number out of range") == 0);
+    calls = 0;
+    CHECK(jp_check("[1e307,99,0e999999,1e-999]", 26, 1000, refuse_all, &calls, &at, &why) == -1 && calls == 1);
+    CHECK(at == 10);
+    calls = 0;
+    CHECK(jp_check("[1e307,99,1e-999]", 17, 1000, refuse_all, &calls, &at, &why) == 0 && calls == 0);
+    /* depth: max_depth levels, not one more */
+    memset(deep, '[', 1000);
+    memset(deep + 1000, ']', 1000);
+    CHECK(jp_check(deep, 2000, 1000, NULL, NULL, &at, &why) == 0);
+    CHECK(jp_check(deep, 2000, 999, NULL, NULL, &at, &why) == -1 && strcmp(why, "nested too deeply") == 0);
+}
+
 static void test_json_pick_spec_limits(void)
 {
     jp_spec s;
@@ -1374,6 +1429,7 @@ int main(void)
     RUN(test_json_pick_matches);
     RUN(test_json_pick_refuses);
     RUN(test_json_pick_spec_limits);
+    RUN(test_json_check);
     RUN(test_base64_vectors);
     RUN(test_base64_all_bytes);
     RUN(test_base64_lenient);

@@ -88,7 +88,7 @@
 ---A runtime failure (`nil, err`; a RUN_ERROR's `.error`). `tostring(err)`: `[provider HTTP status code code] message`.
 ---@class tanstack.ai.Error
 ---@field message string secrets redacted
----@field kind "http"|"provider"|"network"|"connect"|"timeout"|"too_large"|"decode"|"invalid_request"|"interrupt"|"canceled"|"config"|"internal"
+---@field kind "http"|"provider"|"network"|"connect"|"tls"|"timeout"|"too_large"|"decode"|"invalid_request"|"config"|"interrupt"|"canceled"|"bad_request"|"router"|"internal" README's error table says what each means
 ---@field status? integer the HTTP status
 ---@field code? string|integer the provider's code (`3040`, `invalid_api_key`, ...)
 ---@field provider? string `workers-ai`, `openai`, `anthropic`, `google-ai-studio`, ...
@@ -136,6 +136,7 @@
 ---@field numberOfImages? integer 1 to 10
 ---@field size? string `"1024x768"`
 ---@field modelOptions? table
+---@field onProgress? fun(done: integer, total: integer, phase: "upload"|"download") bytes sent, then received (total 0: unknown), called between the transport's waits
 
 ---@class tanstack.ai.Image
 ---@field b64Json? string the image, base64
@@ -157,6 +158,7 @@
 ---@field prompt? string
 ---@field responseFormat? "json"|"text"|"srt"|"verbose_json"|"vtt"
 ---@field modelOptions? table
+---@field onProgress? fun(done: integer, total: integer, phase: "upload"|"download") bytes sent, then received (total 0: unknown), called between the transport's waits
 
 ---@class tanstack.ai.TranscriptionResult
 ---@field id string
@@ -175,6 +177,7 @@
 ---@field format? string `mp3`, `wav`, `opus`, ... (what the model offers)
 ---@field speed? number 0.25 to 4
 ---@field modelOptions? table
+---@field onProgress? fun(done: integer, total: integer, phase: "upload"|"download") bytes sent, then received (total 0: unknown), called between the transport's waits
 
 ---@class tanstack.ai.SpeechResult
 ---@field id string
@@ -188,6 +191,7 @@
 ---@class tanstack.ai.EmbedOptions
 ---@field adapter table an embedding adapter
 ---@field input string|string[]
+---@field text? string|string[] the same as `input` (TanStack's other name), read when `input` is absent
 ---@field modelOptions? table
 
 ---@class tanstack.ai.EmbedResult

@@ -111,22 +111,64 @@ describe("json.decode", function()
   end)
 
   it("refuses numbers outside the grammar of section 6 (NaN, Infinity, hex, leading zeros, '+', '1.')", function()
-    pending("json.decode accepts NaN, Infinity, inf, 0x10, 01, +1 and 1. (lua-cjson's decode_invalid_numbers " ..
-      "is on in the private instance); a NaN read from a posted body then raises in json.encode")
-    for _, bad in ipairs({ "NaN", "nan", "Infinity", "-inf", "0x10", "01", "+1", "1." }) do
+    for _, bad in ipairs({ "NaN", "nan", "Infinity", "-inf", "0x10", "01", "+1", "1.", "-.5", ".5", "1.e5", "0.",
+      "-01", "1e", "1e+", "-", '{"a":[1,2.]}', '{"state":{"x":NaN}}', "[-Infinity]" }) do
       local v, err = json.decode(bad)
       assert.is_nil(v, bad)
       assert.is_string(err, bad)
+      assert.matches("at character %d+$", err)
+    end
+    assert.equal("invalid number at character 3", select(2, json.decode("1.")))
+    assert.equal("invalid number at character 11", select(2, json.decode('{"a":[1,2.]}')))
+    -- every form the grammar does allow still reads
+    for text, x in pairs({ ["0"] = 0, ["-0"] = 0, ["0.5"] = 0.5, ["-1.25e+2"] = -125, ["1E3"] = 1000, ["10"] = 10,
+      ["2e-3"] = 0.002, ["1e308"] = 1e308, ["1.7976931348623157e308"] = 1.7976931348623157e308, ["1e-400"] = 0 }) do
+      assert.equal(x, json.decode(text), text)
     end
   end)
 
+  it("refuses a number beyond the double range (section 6 lets an implementation limit it): it would be inf",
+    function()
+      for _, bad in ipairs({ "1e400", "-1e400", "1.8e308", "[0, 2E+999]", string.rep("9", 400) }) do
+        local v, err = json.decode(bad)
+        assert.is_nil(v, bad)
+        assert.matches("^number out of range at character %d+$", err)
+      end
+    end)
+
   it("refuses an unescaped control character inside a string (section 7: U+0000 to U+001F MUST be escaped)",
     function()
-      pending("json.decode accepts raw control characters inside strings (lua-cjson does not check them)")
-      for _, bad in ipairs({ '"a\tb"', '"\1"', '"line\nbreak"' }) do
+      for _, bad in ipairs({ '"a\tb"', '"\1"', '"line\nbreak"', '["ok","\31"]', '{"a\rb":1}' }) do
         local v, err = json.decode(bad)
         assert.is_nil(v, string.format("%q", bad))
-        assert.is_string(err)
+        assert.matches("^unescaped control character in a string at character %d+$", err)
+      end
+      local v, err = json.decode('{"k":"\0"}') -- cjson's own refusal
+      assert.is_nil(v)
+      assert.is_string(err)
+      assert.equal("unescaped control character in a string at character 3", select(2, json.decode('"a\tb"')))
+      -- escaped, and as whitespace between tokens (section 2), they are fine
+      assert.equal("a\tb\n", json.decode('"a\\tb\\n"'))
+      assert.same({ a = { 1, 2 } }, json.decode('{\n\t"a" :\r\n [1,\n 2]\n}\n'))
+    end)
+
+  it("decode_fast (upstream stream events) refuses what cjson can without a second pass: NaN, Infinity, hex",
+    function()
+      for _, bad in ipairs({ "NaN", '{"x":Infinity}', "[-inf]", "0x10", "01" }) do
+        assert.has_error(function() json.decode_fast(bad) end, nil, bad)
+      end
+    end)
+
+  it("the edge: a posted AG-UI body with NaN or 1e400 in its state is a bad_request, not a crash in json.encode",
+    function()
+      local ai = require("tanstack.ai")
+      local good = '{"threadId":"t","runId":"r","messages":[{"id":"1","role":"user","content":"hi"}],"tools":[],' ..
+        '"context":[],"forwardedProps":{},"state":{"x":1}}'
+      assert.is_table(ai.chat_params_from_request_body(good))
+      for _, v in ipairs({ "NaN", "Infinity", "1e400", "01" }) do
+        local params, err = ai.chat_params_from_request_body((good:gsub('"x":1', '"x":' .. v)))
+        assert.is_nil(params, v)
+        assert.equal("bad_request", err.kind)
       end
     end)
 end)
@@ -219,10 +261,54 @@ describe("json.encode", function()
   end)
 
   it("writes only UTF-8 text (section 8.1: JSON text MUST be UTF-8)", function()
-    pending("json.encode copies bytes that are not UTF-8 into the output as they are (\"\\255\" -> a raw 0xFF " ..
-      "byte): the text is not valid JSON for a strict reader")
     local s = json.encode("\255")
     assert.is_truthy(s == '"\\u00ff"' or s == '"\239\191\189"' or s == nil)
+    assert.equal('"\239\191\189"', s)
+  end)
+
+  it("writes each maximal ill-formed subsequence as one U+FFFD (Unicode 15 section 3.9, as browsers decode)",
+    function()
+      local R = "\239\191\189"
+      local cases = {
+        { "a\128b", "a" .. R .. "b" },                   -- a lone continuation byte
+        { "\195", R }, { "\195a", R .. "a" },             -- a sequence cut short (a delta split in a character)
+        { "\226\130", R }, { "\240\159\152x", R .. "x" }, -- cut short after 2 and 3 of its bytes: one U+FFFD
+        { "\192\175", R .. R }, { "\224\128\128", R .. R .. R }, -- overlong forms
+        { "\237\160\128", R .. R .. R },                  -- a UTF-16 surrogate (U+D800)
+        { "\244\144\128\128", R .. R .. R .. R },          -- above U+10FFFF
+        { "\245\255", R .. R },
+        { "ok \195\169\226\130\172\240\159\152\128 \244\143\191\191", "ok \195\169\226\130\172\240\159\152\128 \244\143\191\191" },
+      }
+      for _, c in ipairs(cases) do
+        local s = json.encode(c[1])
+        assert.equal('"' .. c[2] .. '"', s, string.format("%q", c[1]))
+        assert.equal(c[2], json.decode(s))
+        assert.equal(s, json.encode_string(c[1]))
+      end
+      -- keys too; the result is always text a strict reader takes
+      assert.equal('{"k' .. R .. '":"v' .. R .. '"}', json.encode({ ["k\255"] = "v\128" }))
+      if utf8 then
+        for _ = 1, 3000 do -- random bytes, leaning to the lead and continuation bytes of UTF-8
+          local b = {}
+          for i = 1, math.random(0, 12) do
+            b[i] = string.char(math.random(2) == 1 and math.random(0x80, 0xF5) or math.random(0, 255))
+          end
+          local s = json.encode(table.concat(b))
+          assert.is_number(utf8.len(s), string.format("%q", s))
+          assert.is_string(json.decode(s))
+        end
+      end
+    end)
+
+  it("escapes strings byte for byte as lua-cjson does (the bytes recorded requests and caches compare)", function()
+    local cjson = require("cjson")
+    for b = 0, 127 do
+      assert.equal(cjson.encode(string.char(b)), json.encode_string(string.char(b)), b)
+    end
+    local text = "Hello, \"world\" / back\\slash\ttab\n \195\169t\195\169 \226\130\172 \240\159\152\128\127"
+    assert.equal(cjson.encode(text), json.encode_string(text))
+    assert.equal(cjson.encode(string.rep(text, 500)), json.encode_string(string.rep(text, 500)))
+    assert.equal('""', json.encode_string(""))
   end)
 end)
 

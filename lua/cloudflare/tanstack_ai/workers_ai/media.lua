@@ -208,7 +208,9 @@ function _M.transcription(model, cfg)
       if type(mo) == "table" and form ~= "bytes" then
         local probe = {}
         for k, v in pairs(mo) do probe[k] = v end
-        probe.audio = probe.audio or ""
+        -- audio stands in as the form the model is sent: a string (base64), or {body, contentType} for an
+        -- audio-object model (Deepgram), whose schema types audio as an object
+        if probe.audio == nil then probe.audio = form == "deepgram" and { body = "", contentType = "" } or "" end
         if opts.language then probe.language = opts.language end
         local msg = models.check(model, entry, probe, req.label)
         if msg then raise(msg) end

@@ -5,7 +5,7 @@ local catalog = require("cloudflare.tanstack_ai.workers_ai.catalog")
 local NULL = require("tanstack.ai.adapter").json.null
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
-local table_concat, math_floor = table.concat, math.floor
+local table_concat, math_floor, string_gsub = table.concat, math.floor, string.gsub
 
 local _M = { catalog = catalog }
 
@@ -35,6 +35,14 @@ local function list(t)
   local out = {}
   for i, v in ipairs(t) do out[i] = tostring(v) end
   return table_concat(out, ", ")
+end
+
+-- A string's length as JSON Schema counts it: characters, i.e. code points (Validation, section 6.3.1; RFC 8259
+-- section 8.1: the text is UTF-8), not bytes: the bytes that start one, every byte but the continuation bytes
+-- 0x80-0xBF (exact for UTF-8; one C pass, no table).
+local function chars(s)
+  local _, cont = string_gsub(s, "[\128-\191]", "")
+  return #s - cont
 end
 
 local function type_ok(kind, v)
@@ -91,9 +99,10 @@ function _M.check(model, entry, inputs, label, names, constraints_only)
             (d.minimum and tostring(d.minimum) or "any") .. " to " .. (d.maximum and tostring(d.maximum) or "any") .. ")"
         end
       end
-      if type(v) == "string" and ((d.min_length and #v < d.min_length) or (d.max_length and #v > d.max_length)) then
+      local n = type(v) == "string" and (d.min_length or d.max_length) and chars(v)
+      if n and ((d.min_length and n < d.min_length) or (d.max_length and n > d.max_length)) then
         return label .. ": " .. name(f) .. " of " .. model .. " must be " .. tostring(d.min_length or 0) .. " to " ..
-          tostring(d.max_length or "any") .. " characters long (got " .. #v .. ")"
+          tostring(d.max_length or "any") .. " characters long (got " .. n .. ")"
       end
     end
   end

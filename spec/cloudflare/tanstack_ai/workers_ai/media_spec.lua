@@ -165,14 +165,29 @@ describe("workers_ai media: transcription", function()
   end)
 
   it("Deepgram: modelOptions become query parameters", function()
-    pending("any modelOptions (even {}) given to an audio-object model (nova-3, nemotron) raise 'audio of <model> " ..
-      "must be a object (got string)': transcribe() checks a probe with audio = \"\" against the schema, whose " ..
-      "audio is an object")
+    -- the options are checked against the schema with audio standing in as the object the model is sent
     local t, cfg = rest(envelope({ results = { channels = { { alternatives = { { transcript = "x" } } } } } }))
     assert(ai.generate_transcription({ adapter = cf.create_workers_ai_transcription("@cf/deepgram/nova-3", cfg),
       audio = MP3, modelOptions = { punctuate = true } }))
     assert.matches("punctuate=true", t.requests[1].url, 1, true)
+    assert.equal(MP3, t.requests[1].body)
   end)
+
+  it("audio-object models (nova-3, nemotron) take any modelOptions, {} included; a wrong one is still named",
+    function()
+      for _, model in ipairs({ "@cf/deepgram/nova-3", "@cf/nvidia/nemotron-speech-streaming-en-0.6b" }) do
+        local t, cfg = rest(envelope({ results = { channels = { { alternatives = { { transcript = "x" } } } } } }))
+        local res = assert(ai.generate_transcription({ adapter = cf.create_workers_ai_transcription(model, cfg),
+          audio = MP3, modelOptions = {} }))
+        assert.equal("x", res.text)
+        assert.matches("/ai/run/" .. model:gsub("%p", "%%%0") .. "$", t.requests[1].url)
+      end
+      local _, cfg = rest()
+      local ok, err = pcall(ai.generate_transcription, { adapter = cf.create_workers_ai_transcription(
+        "@cf/deepgram/nova-3", cfg), audio = MP3, modelOptions = { punctuate = "yes" } })
+      assert.is_false(ok)
+      assert.matches("punctuate of @cf/deepgram/nova-3 must be a boolean (got string)", tostring(err), 1, true)
+    end)
 end)
 
 describe("workers_ai media: transcription", function()

@@ -98,9 +98,11 @@ describe("workers_ai models: check", function()
   end)
 
   it("counts a string's length in characters, as JSON Schema's minLength / maxLength do", function()
-    pending("models.check counts bytes (#v), JSON Schema (validation, 6.3.1) counts characters: a prompt " ..
-      "of 3 non-ASCII characters (6 bytes of UTF-8) is refused by a maxLength of 5 the model accepts")
-    assert.is_nil(models.check("@cf/x", E, { prompt = "\195\169\195\169\195\169" }, "L"))
+    -- JSON Schema Validation, section 6.3.1: the length of a string is its number of characters (code points)
+    assert.is_nil(models.check("@cf/x", E, { prompt = "\195\169\195\169\195\169" }, "L")) -- 3 (6 bytes)
+    assert.is_nil(models.check("@cf/x", E, { prompt = "\240\159\152\128\226\130\172ab\195\169" }, "L")) -- 5
+    assert.equal("L: prompt of @cf/x must be 1 to 5 characters long (got 6)",
+      models.check("@cf/x", E, { prompt = "\240\159\152\128\226\130\172abc\195\169" }, "L"))
   end)
 
   it("names the first problem in field order, the same every time", function()

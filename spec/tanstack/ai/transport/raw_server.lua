@@ -89,8 +89,10 @@ function M.start()
   local root = src:match("^(.*)/spec/tanstack/ai/transport/[^/]*$") or "."
   if root:sub(1, 1) ~= "/" then root = shell.run("pwd"):gsub("%s+$", "") .. "/" .. root end
   local out = os.tmpname()
-  -- plain lua5.4 with LuaSocket, without the sanitizer preload of `make asan`
-  local pid = tonumber(shell.run("env -u LD_PRELOAD lua5.4 " .. shell.quote(src) .. " --serve " .. shell.quote(root)
+  -- plain lua5.4 with LuaSocket, without the sanitizer preload of `make asan`, and with the C core built for it
+  -- (tanstack.ai.json needs it; the caller's LUA_CPATH may name LuaJIT's or the sanitizer's build)
+  local cpath = "LUA_CPATH=" .. shell.quote(root .. "/build/lua5.4/?.so;;") .. " "
+  local pid = tonumber(shell.run("env -u LD_PRELOAD " .. cpath .. "lua5.4 " .. shell.quote(src) .. " --serve " .. shell.quote(root)
     .. " " .. shell.quote(out) .. " $PPID >/dev/null 2>&1 </dev/null & echo $!"):match("%d+"))
   assert(pid, "could not start the raw server")
   local port
