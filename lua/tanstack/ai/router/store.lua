@@ -4,8 +4,9 @@
 --   store:incr(key, n, init, ttl?) -> the new value | nil, err (init: the value a missing key starts from; ttl
 --     applies when the key is created). A negative n settles a reservation.
 --   store:add(key, value, ttl?) -> true | false, the value already there | nil, err: set-if-absent, atomic.
---   store:reserve(key, prev_key, prev_weight, n, limit, ttl?) -> true, used | false, used | nil, err: atomically,
---     used = key + prev_key * prev_weight; when used + n <= limit, key grows by n (admitted). Never over-admits.
+--   store:reserve(key, prev_key, prev_weight, n, limit, ttl?) -> true, used, taken | false, used | nil, err:
+--     atomically, used = key + prev_key * prev_weight; while used < limit, key grows by taken = min(n, limit - used)
+--     (admitted, reserving at most what is left). Never over-admits.
 -- Values are numbers or strings. Errors (a store that is down) are `nil, err`: the callers decide what a failure
 -- means (docs/security.md: limits fail open or closed, the ledger fails closed for tools with side effects).
 -- Three stores ship: a Lua table (per process, bounded), a lua_shared_dict (per host: every worker of the host
@@ -89,10 +90,12 @@ function Memory:add(key, value, ttl)
 end
 function Memory:reserve(key, prev_key, weight, n, limit, ttl)
   local used = (self:live(key) or 0) + (self:live(prev_key) or 0) * weight
-  if used + n > limit then return false, used end
-  local v, err = self:incr(key, n, 0, ttl)
+  if used >= limit then return false, used end
+  local taken = limit - used
+  if n < taken then taken = n end
+  local v, err = self:incr(key, taken, 0, ttl)
   if v == nil then return nil, err end
-  return true, used
+  return true, used, taken
 end
 --- the number of keys held (tests)
 function Memory:size() return self.n end
@@ -125,11 +128,14 @@ function Shared:reserve(key, prev_key, weight, n, limit, ttl)
   local v, err = self.dict:incr(key, n, 0, ttl)
   if v == nil then return nil, err end
   local used = v - n + (self.dict:get(prev_key) or 0) * weight
-  if used + n > limit then
+  if used >= limit then
     self.dict:incr(key, -n, 0)
     return false, used
   end
-  return true, used
+  local taken = limit - used
+  if n < taken then taken = n end
+  if taken < n then self.dict:incr(key, taken - n, 0) end
+  return true, used, taken
 end
 
 --- The store of a breaker's, limiter's or ledger's options: opts.store (any table with the methods above), else

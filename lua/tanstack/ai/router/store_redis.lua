@@ -37,15 +37,16 @@ end
 return tostring(v)
 ]]
 
--- reserve: KEYS cur, prev; ARGV weight, n, limit, ttl_ms -> { 1|0, used }
+-- reserve: KEYS cur, prev; ARGV weight, n, limit, ttl_ms -> { 1, used, taken } | { 0, used }
 local RESERVE = [[
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local used = cur + tonumber(redis.call('GET', KEYS[2]) or '0') * tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-if used + n > tonumber(ARGV[3]) then return { 0, tostring(used) } end
-if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[1], tostring(cur + n), 'PX', ARGV[4])
-else redis.call('SET', KEYS[1], tostring(cur + n), 'KEEPTTL') end
-return { 1, tostring(used) }
+local limit = tonumber(ARGV[3])
+if used >= limit then return { 0, tostring(used) } end
+local taken = math.min(tonumber(ARGV[2]), limit - used)
+if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[1], tostring(cur + taken), 'PX', ARGV[4])
+else redis.call('SET', KEYS[1], tostring(cur + taken), 'KEEPTTL') end
+return { 1, tostring(used), tostring(taken) }
 ]]
 
 -- set-if-absent, answering with the value already there: KEYS[1]; ARGV value, ttl_ms -> { 1 } | { 0, value }
@@ -180,7 +181,13 @@ local function ms(ttl)
   return ceil(ttl * 1000)
 end
 
-function Redis:key(k) return self.prefix .. k end
+-- The limiter's two window keys ("l:<consumer>:<window>") share a hash tag, so that the reserve script's two keys
+-- live in one slot of a Redis Cluster; every other key is one key per command.
+function Redis:key(k)
+  local c, w = k:match("^l:(.*):(%-?%d+)$")
+  if c then return self.prefix .. "l:{" .. c .. "}:" .. w end
+  return self.prefix .. k
+end
 
 function Redis:get(key)
   local v, err = self:call(function(red) return red:get(self:key(key)) end)
@@ -225,7 +232,8 @@ function Redis:reserve(key, prev_key, weight, n, limit, ttl)
       tostring(limit), tostring(ms(ttl)))
   end)
   if type(r) ~= "table" then return nil, err or "redis: no reply" end
-  return tonumber(r[1]) == 1, tonumber(r[2]) or 0
+  if tonumber(r[1]) ~= 1 then return false, tonumber(r[2]) or 0 end
+  return true, tonumber(r[2]) or 0, tonumber(r[3]) or 0
 end
 
 return _M

@@ -60,12 +60,19 @@ describe("router.store_redis", function()
     assert.is_true(tonumber(srv:cli("PTTL", "t:once"):match("%-?%d+")) > 0)
   end)
 
-  it("reserve: admits while used + n <= limit, counting the previous window by its weight", function()
+  it("reserve: admits while used < limit, taking at most what is left, the previous window by its weight", function()
     s:set("prev", 40, 60)
-    assert.same({ true, 20 }, { s:reserve("cur", "prev", 0.5, 30, 100, 60) }) -- 0 + 40*0.5 = 20; 20+30 <= 100
-    assert.same({ true, 50 }, { s:reserve("cur", "prev", 0.5, 50, 100, 60) })
+    assert.same({ true, 20, 30 }, { s:reserve("cur", "prev", 0.5, 30, 100, 60) }) -- 0 + 40*0.5 = 20 used
+    assert.same({ true, 50, 45 }, { s:reserve("cur", "prev", 0.5, 45, 100, 60) })
+    assert.same({ true, 95, 5 }, { s:reserve("cur", "prev", 0.5, 50, 100, 60) })
     assert.same({ false, 100 }, { s:reserve("cur", "prev", 0.5, 1, 100, 60) })
     assert.equals(80, s:get("cur"))
+  end)
+
+  it("the limiter's two window keys share a hash tag (one Redis Cluster slot)", function()
+    s:incr("l:alice:7", 3, 0, 60)
+    assert.equals("3", srv:cli("GET", "t:l:{alice}:7"):match("%S+"))
+    assert.equals(3, s:get("l:alice:7"))
   end)
 
   it("scripts come back after Redis forgets them (SCRIPT FLUSH: EVALSHA's NOSCRIPT, then EVAL)", function()

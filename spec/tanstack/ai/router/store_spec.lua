@@ -76,11 +76,12 @@ describe("router.store", function()
     assert.is_nil(s:get("a"))
   end)
 
-  it("reserve: admits while used + n <= limit (memory and shared), never over-admits", function()
+  it("reserve: admits while used < limit, taking at most what is left (memory and shared), never over-admits", function()
     for _, s in ipairs({ store.memory(), store.shared(fake_dict()) }) do
       s:set("prev", 40, 60)
-      assert.same({ true, 20 }, { s:reserve("cur", "prev", 0.5, 30, 100, 60) })
-      assert.same({ true, 50 }, { s:reserve("cur", "prev", 0.5, 50, 100, 60) })
+      assert.same({ true, 20, 30 }, { s:reserve("cur", "prev", 0.5, 30, 100, 60) }) -- 0 + 40 * 0.5 = 20 used
+      assert.same({ true, 50, 45 }, { s:reserve("cur", "prev", 0.5, 45, 100, 60) })
+      assert.same({ true, 95, 5 }, { s:reserve("cur", "prev", 0.5, 50, 100, 60) }) -- 45 short: the last 5
       assert.same({ false, 100 }, { s:reserve("cur", "prev", 0.5, 1, 100, 60) })
       assert.equals(80, s:get("cur")) -- the refused reservation was taken back
       assert.equals(70, s:incr("cur", -10, 0)) -- a settlement
