@@ -169,6 +169,7 @@ function M.handle(body, opts)
     signingSecret = secret,
     conversationId = opts.conversation,
     approvalTtl = opts.approvalTtl or M.approval_ttl(),
+    logErrors = opts.logErrors, -- outside nginx: refusals and failing tools to stderr (nginx: its error log)
   }
   if opts.ledger ~= nil then
     run.ledger = opts.ledger
