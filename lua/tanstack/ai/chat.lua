@@ -10,7 +10,6 @@ local tools_mod = require("tanstack.ai.tools")
 local stream_mod = require("tanstack.ai.stream")
 local tool_phase = require("tanstack.ai.tool_phase")
 local signing = require("tanstack.ai.signing")
-local ledger_mod = require("tanstack.ai.ledger")
 local options = require("tanstack.ai.options")
 local deltas = require("tanstack.ai.deltas")
 local queue = require("tanstack.ai.queue")
@@ -57,14 +56,14 @@ local function new_engine(opts, history)
   -- trustHistory: the caller vouches for the whole history (a script's own, never a browser's): TanStack's trust
   -- model, ids as the model gave them, nothing verified.
   -- conversationId: a value the server handed out (a session), covered by the MAC too. The once-only ledger
-  -- (ledger.lua) keeps every signed call to one execution and binds approvals to the run that asked for them.
+  -- (signing.lua) keeps every signed call to one execution and binds approvals to the run that asked for them.
   local signer = self.has_tools and opts.trustHistory ~= true and signing.new(opts.signingSecret) or nil
   local sign_thread, conversation = opts.threadId or "", opts.conversationId
   self.signer, self.sign_thread, self.conversation = signer, sign_thread, conversation
   self.phase = tool_phase.new({ opts = opts, history = history, by_name = tools_mod.index(tool_list),
     has_tools = self.has_tools, run_id = self.run_id, thread_id = self.thread_id, model = self.adapter.model,
     push = self.push, run = self.run,
-    ledger = signer and ledger_mod.new({ store = opts.ledger, approvalTtl = opts.approvalTtl }) or nil,
+    ledger = signer and signing.ledger({ store = opts.ledger, approvalTtl = opts.approvalTtl }) or nil,
     verify = signer and function(tc, input)
       return signer:verify(sign_thread, tc.id, tc["function"].name, input, conversation)
     end or nil })

@@ -10,7 +10,6 @@ local deltas = require("tanstack.ai.deltas")
 local core = require("tanstack.ai.core")
 local host = require("tanstack.ai.host")
 local signing = require("tanstack.ai.signing")
-local ledger_mod = require("tanstack.ai.ledger")
 
 local type, pairs, ipairs, pcall, tostring, setmetatable = type, pairs, ipairs, pcall, tostring, setmetatable
 local concat = table.concat
@@ -189,7 +188,7 @@ Phase.__index = Phase
 --- ModelMessages, appended to), by_name (tools by name), has_tools, run_id, thread_id, model,
 --- push(event) (the run's event queue), run (shared flags: started, done, interrupted; refused: the refusals),
 --- verify(tc, input) -> ok, reason (nil: trust the history, TanStack's model; else every call that may run from it
---- must verify, and edited arguments are taken only by tools with allowEditedArgs), ledger (ledger.lua: each
+--- must verify, and edited arguments are taken only by tools with allowEditedArgs), ledger (signing.ledger: each
 --- signed call runs once, approvals are bound to their run and expire; nil with verify nil).
 --- Returns the phase: methods run_start(), turn_end(turn_state) -> continue?, number of calls;
 --- execute_calls(calls); and the same as plain functions start_run, after_turn, execute.
@@ -242,7 +241,7 @@ function Phase:run_once(tool, c, input)
     return json.encode({ error = "This tool call already ran" }), true
   end
   -- the store failed: a tool with side effects must not risk a second run (fail closed)
-  if ledger_mod.has_side_effects(tool) then return self:refused_result(c, "store") end
+  if signing.has_side_effects(tool) then return self:refused_result(c, "store") end
   return run_tool(tool, c, input, self.opts)
 end
 

@@ -1,5 +1,5 @@
 -- Where the edge keeps its state: the one state-store interface the breaker, the limiter and the once-only ledger
--- (tanstack/ai/ledger.lua) use.
+-- (tanstack/ai/signing.lua) use.
 --   store:get(key) -> value|nil [, err]   store:set(key, value, ttl?)   store:delete(key)
 --   store:incr(key, n, init, ttl?) -> the new value | nil, err (init: the value a missing key starts from; ttl
 --     applies when the key is created). A negative n settles a reservation.
