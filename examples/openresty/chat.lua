@@ -51,9 +51,9 @@ if body == nil then
   end
 end
 
-local secret, serr = handler.signing_secret()
-if serr then
-  ngx.log(ngx.ERR, "chat: ", serr)
+local secret, secret_err = handler.signing_secret()
+if secret_err then
+  ngx.log(ngx.ERR, "chat: ", secret_err)
   return reply(503, "the chat server is misconfigured; see its log")
 end
 -- A request with a valid session cookie is bound to it (the conversation, the limiter's key); one without (a

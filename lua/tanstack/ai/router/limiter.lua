@@ -5,7 +5,8 @@
 -- defaultMaxOutput) atomically in the store (store:reserve), and settles on completion: the reservation is
 -- replaced by what the run used (Run:account()). A request is admitted while the consumer's budget has room, and
 -- reserves at most what is left of it: parallel requests cannot all be admitted on the same unspent budget (the
--- first ones take it), and a lone request larger than the budget still runs on an empty one. State: a store (router/store.lua): a lua_shared_dict when `dict` is set (per host), a `store` given
+-- first ones take it), and a lone request larger than the budget still runs on an empty one.
+-- State: a store (router/store.lua): a lua_shared_dict when `dict` is set (per host), a `store` given
 -- (Redis: across hosts), else a Lua table (per process). A store that fails: admitted (onStoreError = "open",
 -- the default) or refused with 503 ("closed").
 local host = require("tanstack.ai.host")
