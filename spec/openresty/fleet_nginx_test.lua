@@ -159,6 +159,24 @@ describe("a fleet-safe edge (two nginx, one Redis, the emulator)", function()
     assert.truthy(logs:find("tool call " .. id .. " refused: tampered history", 1, true), logs)
   end)
 
+  it("a reload (HUP) with a configured secret keeps a conversation in progress working", function()
+    emu:next({ tool_calls = { { name = "delete_file", arguments = { path = "reload.txt" }, id = "call_m" } } })
+    local cookie = browser()
+    local _, _, body = post_chat(a, chat_body({ runId = "run-r1", text = "delete" }), cookie)
+    local id = of_type(sse(body), "TOOL_CALL_START")[1].toolCallId
+    local master = assert(read_file(a.prefix .. "/logs/nginx.pid")):match("%d+")
+    run("kill -HUP " .. master)
+    sleep(1.5) -- new workers, the old ones gone
+    local _, _, bd = post_chat(a, chat_body({ runId = "run-r2", parentRunId = "run-r1",
+      messages = { { id = "m-u", role = "user", content = "delete" },
+        assistant_call(id, "delete_file", { path = "reload.txt" }) },
+      resume = { { interruptId = "approval_" .. id, status = "resolved", payload = { approved = true } } } }), cookie)
+    assert.equals("deleted reload.txt", of_type(sse(bd), "TOOL_CALL_RESULT")[1].content)
+    assert.equals(1, ran("delete_file:reload.txt"))
+    -- the usage counters are Redis's too
+    assert.truthy(redis:cli("KEYS", "tsai:u:*"):find("tsai:u:", 1, true))
+  end)
+
   it("a failing tool's details stay in the server log; the browser gets an error id", function()
     emu:next({ tool_calls = { { name = "db_query", arguments = { q = "select 1" }, id = "call_m" } } })
     local _, _, body = post_chat(a, chat_body({ text = "query" }), browser())
