@@ -99,6 +99,7 @@ build = {
     ["tanstack.ai.router.limiter"] = "lua/tanstack/ai/router/limiter.lua",
     ["tanstack.ai.router.run"] = "lua/tanstack/ai/router/run.lua",
     ["tanstack.ai.router.store"] = "lua/tanstack/ai/router/store.lua",
+    ["tanstack.ai.router.store_redis"] = "lua/tanstack/ai/router/store_redis.lua",
     ["tanstack.ai.schema"] = "lua/tanstack/ai/schema.lua",
     ["tanstack.ai.signing"] = "lua/tanstack/ai/signing.lua",
     ["tanstack.ai.stream"] = "lua/tanstack/ai/stream.lua",

@@ -28,6 +28,8 @@ need git git
 need unzip unzip
 need curl curl
 need nginx nginx /usr/sbin/nginx
+need redis-server redis-server /usr/bin/redis-server
+need redis-cli redis-cli
 need chromium "${CHROMIUM:-chromium}" /usr/bin/chromium
 if [ -n "$missing" ]; then
   echo "make check needs:$missing (not found)."

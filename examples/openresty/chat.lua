@@ -13,15 +13,23 @@
 -- Credentials come from the environment (CLOUDFLARE_ACCOUNT_ID + CLOUDFLARE_API_KEY or CLOUDFLARE_API_TOKEN;
 -- CLOUDFLARE_API_BASE_URL points it at the local emulator). Every network wait here is a cosocket wait: the
 -- worker keeps serving other requests while a model answer streams.
+--
+-- Each browser gets a session cookie (cf_ai_session, signed with the signing secret): it is the client's key for
+-- the limiter (CHAT_CLIENT_KEY=address, or a request without the cookie: its address, behind
+-- CHAT_TRUSTED_PROXIES) and the conversation the server's tool calls are bound to (a call pasted into another
+-- browser's conversation does not verify).
 local ai = require("tanstack.ai")
+local json = require("tanstack.ai.json")
 local handler = require("chat_handler") -- examples/openresty/chat_handler.lua: the logic, apart from nginx
 
 local ngx = ngx
 
-local function reply(status, text)
+-- Errors as JSON ({"error": {"message", "status"}}), as every client library of this endpoint parses them.
+local function reply(status, text, err)
   ngx.status = status
-  ngx.header["Content-Type"] = "text/plain; charset=utf-8"
-  ngx.say(text)
+  ngx.header["Content-Type"] = "application/json"
+  if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
+  ngx.say(json.encode({ error = { message = text, status = status } }))
   return ngx.exit(status)
 end
 
@@ -43,10 +51,26 @@ if body == nil then
   end
 end
 
-local stream, status, message, detail = handler.handle(body)
+local secret, secret_err = handler.signing_secret()
+if secret_err then
+  ngx.log(ngx.ERR, "chat: ", secret_err)
+  return reply(503, "the chat server is misconfigured; see its log")
+end
+-- A request with a valid session cookie is bound to it (the conversation, the limiter's key); one without (a
+-- client without a cookie jar, a first visit) gets a cookie for next time and counts by its address.
+local sid, set_cookie = handler.session(ngx.var.http_cookie, secret)
+if set_cookie then
+  ngx.header["Set-Cookie"] = set_cookie
+  sid = nil
+end
+local consumer = handler.client_key({ session = sid, remote_addr = ngx.var.remote_addr,
+  forwarded_for = ngx.var.http_x_forwarded_for })
+
+local stream, status, message, detail, err = handler.handle(body, { consumer = consumer, conversation = sid,
+  signingSecret = secret })
 if not stream then
   if detail then ngx.log(ngx.ERR, "chat: ", tostring(detail)) end
-  return reply(status, message)
+  return reply(status, message, err)
 end
 
 -- Inside the content phase this writes status, headers and every event itself (ngx.print + ngx.flush(true)),

@@ -6,7 +6,12 @@
 --   CHAT_FALLBACK_MODEL   its fallback (default @cf/meta/llama-3.1-8b-instruct)
 --   ROUTER_API_KEYS       "key1:consumer1,key2:consumer2": turns the bearer-key auth of /v1/chat/completions on
 --                         (unset: off, every caller is "anonymous")
---   ROUTER_TOKENS_PER_MINUTE  a token limit per consumer (per host, lua_shared_dict router_limits); unset: none
+--   ROUTER_TOKENS_PER_MINUTE  a token limit per consumer (per host in lua_shared_dict router_limits, or shared by
+--                         every host through REDIS_URL); unset: none
+--   ROUTER_CONCURRENT     a cap on each consumer's concurrent runs; unset: none
+--   ROUTER_LIMITS_ON_STORE_ERROR  "open" (default: admit when the store is down) or "closed" (503)
+--   REDIS_URL             redis://[:password@]host:port/db: limits, health, usage counters and the once-only
+--                         ledger shared by every nginx pointed at it (unset: per host, lua_shared_dict)
 --   ROUTER_ROUTES         a Lua module returning router.new's options, to replace this table entirely
 -- Credentials: CLOUDFLARE_ACCOUNT_ID + CLOUDFLARE_API_KEY (or _TOKEN), read by every Workers AI target.
 -- The router is provider-neutral (tanstack.ai.router): the targets below name Cloudflare's constructors, which
@@ -14,6 +19,8 @@
 local router = require("tanstack.ai.router")
 local cloudflare_router = require("cloudflare.tanstack_ai.router")
 local host = require("tanstack.ai.host")
+local store_mod = require("tanstack.ai.router.store")
+local store_redis = require("tanstack.ai.router.store_redis")
 
 local M = {}
 
@@ -33,11 +40,65 @@ local function api_keys()
   return { keys = keys }
 end
 
+local redis_store
+--- The Redis store of REDIS_URL (one per worker: its connections go back to the cosocket pool), or nil.
+function M.redis()
+  local url = os.getenv("REDIS_URL")
+  if url == nil or url == "" then return nil end
+  redis_store = redis_store or store_redis.new({ url = url, prefix = os.getenv("REDIS_PREFIX") or "tsai:" })
+  return redis_store
+end
+
+local local_state
+--- The state store of the once-only ledger and the usage counters: Redis with REDIS_URL, else the host's
+--- lua_shared_dict chat_state, else nil (the library's per-process store).
+function M.state_store()
+  local r = M.redis()
+  if r then return r end
+  local dict = host.shared_dict("chat_state")
+  if dict then
+    local_state = local_state or store_mod.shared(dict)
+    return local_state
+  end
+  return nil
+end
+
+-- Where a piece of router state lives: { store = Redis } with REDIS_URL, else { dict = name } when the
+-- lua_shared_dict exists, else {} (per worker).
+local function placed(name)
+  local r = M.redis()
+  if r then return { store = r } end
+  return { dict = shared(name) }
+end
+
+local function with(t, extra)
+  for k, v in pairs(extra) do t[k] = v end
+  return t
+end
+
+-- Usage counters per consumer and day (requests, tokens, estimated runs), in the state store.
+local function count_usage(u)
+  local st = M.state_store()
+  if not st then return end
+  local day = os.date("!%Y%m%d")
+  local key = "u:" .. tostring(u.consumer) .. ":" .. day .. ":"
+  pcall(st.incr, st, key .. "requests", 1, 0, 2 * 86400)
+  pcall(st.incr, st, key .. "tokens", (u.inputTokens or 0) + (u.outputTokens or 0), 0, 2 * 86400)
+  if u.estimated then pcall(st.incr, st, key .. "estimated", 1, 0, 2 * 86400) end
+end
+M.count_usage = count_usage
+
 --- router.new's options for this example.
 function M.options()
   local custom = os.getenv("ROUTER_ROUTES")
   if custom and custom ~= "" then return require(custom) end
   local tpm = tonumber(os.getenv("ROUTER_TOKENS_PER_MINUTE") or "")
+  local concurrent = tonumber(os.getenv("ROUTER_CONCURRENT") or "")
+  local limits
+  if tpm or concurrent then
+    limits = with(placed("router_limits"), { tokensPerMinute = tpm, concurrent = concurrent,
+      onStoreError = os.getenv("ROUTER_LIMITS_ON_STORE_ERROR") or "open" })
+  end
   return {
     routes = {
       default = {
@@ -52,15 +113,17 @@ function M.options()
         },
       },
     },
-    health = { failures = 3, cooldown = 30, dict = shared("router_health") },
-    limits = tpm and { tokensPerMinute = tpm, dict = shared("router_limits") } or nil,
+    health = with(placed("router_health"), { failures = 3, cooldown = 30 }),
+    limits = limits,
     auth = api_keys(),
     onUsage = function(u)
+      count_usage(u)
       local ngx = host.ngx()
       if ngx then
         ngx.log(ngx.NOTICE, "usage: consumer=", tostring(u.consumer), " route=", u.route, " target=",
           tostring(u.target), " model=", tostring(u.model), " in=", u.inputTokens, " out=", u.outputTokens,
-          " ms=", u.latencyMs, " cache=", tostring(u.cacheStatus), " ok=", tostring(u.ok))
+          " ms=", u.latencyMs, " cache=", tostring(u.cacheStatus), " ok=", tostring(u.ok),
+          u.estimated and " estimated=true" or "")
       end
     end,
   }

@@ -208,19 +208,47 @@ describe("security: tool calls from the browser", function()
 end)
 
 describe("security: what a failing tool tells the browser", function()
-  it("the tool's message, without the server's file paths", function()
+  it("a generic message with an error id; the detail (internal host, file positions) only in the server log", function()
     local emu = emulator.shared()
     emu:reset()
     local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
       accountId = "acct-sec", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
     local broken = ai.tool_definition({ name = "broken", description = "fails",
-      inputSchema = { type = "object", properties = {} } }):server(function() error("database is down") end)
+      inputSchema = { type = "object", properties = {} } }):server(function()
+      error("connect to 10.1.2.3:5432 failed: database is down")
+    end)
     emu:next({ tool_calls = { { name = "broken", arguments = {}, id = "call_model" } } })
-    local evs = ai.chat({ adapter = adapter, tools = { broken },
+    local logged = {}
+    local saved = io.stderr
+    io.stderr = { write = function(_, ...) logged[#logged + 1] = table.concat({ ... }) end } -- luacheck: ignore
+    local evs = ai.chat({ adapter = adapter, tools = { broken }, logErrors = true,
       messages = { { role = "user", content = "go" } } }):collect()
+    io.stderr = saved -- luacheck: ignore
     local res = of_type(evs, "TOOL_CALL_RESULT")[1]
     assert.equals("output-error", res.state)
-    assert.equals('{"error":"database is down"}', res.content)
+    local eid = res.content:match('^{"error":"The tool broken failed %(error id (err_%x+)%)"}$')
+    assert.truthy(eid, res.content)
+    assert.is_nil(res.content:find("10.1.2.3", 1, true))
+    -- the model was told the same generic message
+    assert.is_nil(emu:last_request("/chat/completions").body:find("10.1.2.3", 1, true))
+    local log = table.concat(logged)
+    assert.truthy(log:find(eid, 1, true), log)
+    assert.truthy(log:find("connect to 10.1.2.3:5432", 1, true), log)
+  end)
+
+  it("a tool's deliberate message ({ message, public = true }) reaches the model and the browser", function()
+    local emu = emulator.shared()
+    emu:reset()
+    local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
+      accountId = "acct-sec", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
+    local picky = ai.tool_definition({ name = "picky", description = "refuses",
+      inputSchema = { type = "object", properties = {} } }):server(function()
+      error({ message = "No such city", public = true })
+    end)
+    emu:next({ tool_calls = { { name = "picky", arguments = {}, id = "call_model" } } })
+    local evs = ai.chat({ adapter = adapter, tools = { picky }, messages = { { role = "user", content = "go" } } })
+      :collect()
+    assert.equals('{"error":"No such city"}', of_type(evs, "TOOL_CALL_RESULT")[1].content)
   end)
 end)
 

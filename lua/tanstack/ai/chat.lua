@@ -68,14 +68,17 @@ local function new_engine(opts, history)
   -- in a posted history runs only if this server issued it; the caller's thread id is part of the MAC.
   -- trustHistory: the caller vouches for the whole history (a script's own, never a browser's): TanStack's trust
   -- model, ids as the model gave them, nothing verified.
+  -- conversationId: a value the server handed out (a session), covered by the MAC too. The once-only ledger
+  -- (signing.lua) keeps every signed call to one execution and binds approvals to the run that asked for them.
   local signer = self.has_tools and opts.trustHistory ~= true and signing.new(opts.signingSecret) or nil
-  local sign_thread = opts.threadId or ""
-  self.signer, self.sign_thread = signer, sign_thread
+  local sign_thread, conversation = opts.threadId or "", opts.conversationId
+  self.signer, self.sign_thread, self.conversation = signer, sign_thread, conversation
   self.phase = tool_phase.new({ opts = opts, history = history, by_name = tools_mod.index(tool_list),
     has_tools = self.has_tools, run_id = self.run_id, thread_id = self.thread_id, model = self.adapter.model,
     push = self.push, run = self.run,
+    ledger = signer and signing.ledger({ store = opts.ledger, approvalTtl = opts.approvalTtl }) or nil,
     verify = signer and function(tc, input)
-      return signer:verify(sign_thread, tc.id, tc["function"].name, input)
+      return signer:verify(sign_thread, tc.id, tc["function"].name, input, conversation)
     end or nil })
   return self
 end
@@ -140,7 +143,7 @@ function Engine:release_call(ev)
   end
   held_calls[ev.toolCallId] = nil -- TOOL_CALL_END
   local input = type(ev.input) == "table" and ev.input or json.object()
-  local id = self.signer:sign(self.sign_thread, h.start.toolCallName, input)
+  local id = self.signer:sign(self.sign_thread, h.start.toolCallName, input, self.conversation)
   h.start.toolCallId = id
   self:observe(h.start)
   push(h.start)

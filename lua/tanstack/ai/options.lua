@@ -61,6 +61,9 @@ _M.SPECS = {
     maxIterations = opt("integer", { min = 1, max = 100 }), agentLoopStrategy = opt("callable"),
     context = opt("any"), state = opt("any"),
     signingSecret = opt("string"), trustHistory = opt("boolean"),
+    -- the once-only ledger (signing.lua): a state store, the approval lifetime, the server-issued conversation id
+    ledger = opt("table"), approvalTtl = opt("number", { min = 1 }), conversationId = opt("nonempty"),
+    logErrors = opt("any"),
   },
   summarize = {
     adapter = opt("adapter:summarize", { required = true, what = "a summarize adapter" }),

@@ -7,6 +7,9 @@ local json = require("tanstack.ai.json")
 local events = require("tanstack.ai.events")
 local interrupts = require("tanstack.ai.interrupts")
 local deltas = require("tanstack.ai.deltas")
+local core = require("tanstack.ai.core")
+local host = require("tanstack.ai.host")
+local signing = require("tanstack.ai.signing")
 
 local type, pairs, ipairs, pcall, tostring, setmetatable = type, pairs, ipairs, pcall, tostring, setmetatable
 local concat = table.concat
@@ -21,16 +24,43 @@ local function result_content(v)
   return s
 end
 
+-- A failing tool's detail (an internal host:port, a file position) goes to the server log under an error id;
+-- the model and the browser get a generic message with that id. A tool that means its message for them raises a
+-- table { message = "...", public = true }.
 local function run_tool(tool, call, input, ctx)
   local ok, res = pcall(tool.execute, input, { toolCallId = call.id, context = ctx.context })
   if not ok then
-    local msg = type(res) == "table" and (res.message or json.try_encode(res)) or tostring(res)
-    -- the model (and the browser, in TOOL_CALL_RESULT) gets the tool's message, not the server's file paths
-    msg = msg:gsub("^[^\n]-%.lua:%d+: ", "")
-    return json.encode({ error = msg }), true
+    if type(res) == "table" and res.public == true and type(res.message) == "string" then
+      return json.encode({ error = res.message }), true
+    end
+    local detail = type(res) == "table" and (res.message or json.try_encode(res)) or tostring(res)
+    local eid = "err_" .. core.random_hex(6)
+    host.log_error(ctx.logErrors == true, "tool ", tostring(call.name), " (call ", tostring(call.id), ") failed [",
+      eid, "]: ", tostring(detail))
+    return json.encode({ error = "The tool " .. tostring(call.name) .. " failed (error id " .. eid .. ")" }), true
   end
   return result_content(res), false
 end
+
+-- What the browser is told for each refusal reason (never blaming the user for the server's configuration), and
+-- what the server log says.
+local REFUSALS = {
+  secret = { log = "signed under another secret (a misconfigured or rotated signing secret)",
+    say = "This conversation's tool calls were issued under another server configuration and can no longer be "
+      .. "verified; nothing was run. Send your message again to continue." },
+  tampered = { log = "tampered history (another thread, conversation, tool or arguments)" },
+  unsigned = { log = "not issued by this server" },
+  duplicate_keys = { log = "its arguments repeat a key",
+    say = "The tool call's arguments repeat a key; it was not run." },
+  expired = { log = "expired approval (older than approvalTtl, or never issued here)",
+    say = "This approval has expired; ask again to run the tool." },
+  wrong_run = { log = "approval posted for another run than the one that asked for it",
+    say = "This approval belongs to another run; ask again to run the tool." },
+  executed = { log = "already executed" },
+  store = { log = "the state store is unavailable and the tool has side effects",
+    say = "The tool could not be run safely right now (the server's state is unavailable); try again later." },
+}
+_M.REFUSALS = REFUSALS
 
 -- A call's input: the adapter's parsed input, else its arguments text (TanStack: trim() || '{}', then
 -- JSON.parse; null or a scalar becomes {}). nil, message when the text is not JSON.
@@ -40,6 +70,7 @@ local function call_input(c)
   if s == "" then s = "{}" end
   local v = json.decode(s)
   if v == nil then return nil, "Failed to parse tool arguments as JSON: " .. s end
+  if signing.duplicate_keys(s) then return nil, "Tool arguments repeat a key; refused", "duplicate_keys" end
   if type(v) ~= "table" then v = json.object() end
   return v
 end
@@ -155,9 +186,10 @@ Phase.__index = Phase
 
 --- A tool phase for one run. ctx: opts (the chat options: resume, parentRunId, state, context), history (the
 --- ModelMessages, appended to), by_name (tools by name), has_tools, run_id, thread_id, model,
---- push(event) (the run's event queue), run (shared flags: started, done, interrupted), verify(tc, input) -> ok
---- (nil: trust the history, TanStack's model; else every call that may run from it must verify, and edited
---- arguments are taken only by tools with allowEditedArgs).
+--- push(event) (the run's event queue), run (shared flags: started, done, interrupted; refused: the refusals),
+--- verify(tc, input) -> ok, reason (nil: trust the history, TanStack's model; else every call that may run from it
+--- must verify, and edited arguments are taken only by tools with allowEditedArgs), ledger (signing.ledger: each
+--- signed call runs once, approvals are bound to their run and expire; nil with verify nil).
 --- Returns the phase: methods run_start(), turn_end(turn_state) -> continue?, number of calls;
 --- execute_calls(calls); and the same as plain functions start_run, after_turn, execute.
 function _M.new(ctx)
@@ -165,7 +197,7 @@ function _M.new(ctx)
   local self = setmetatable({
     opts = opts, history = ctx.history, by_name = ctx.by_name, has_tools = ctx.has_tools,
     run_id = ctx.run_id, thread_id = ctx.thread_id, model = ctx.model, push = ctx.push, run = ctx.run,
-    verify = ctx.verify, parent_run_id = opts.parentRunId or opts.parent_run_id, resume = opts.resume,
+    verify = ctx.verify, ledger = ctx.ledger, parent_run_id = opts.parentRunId or opts.parent_run_id, resume = opts.resume,
     answers = { approvals = part_approvals(opts.messages), clientResults = {}, cancelled = {}, denied = {} },
     placeholder_at = nil, -- toolCallId -> index of its approval placeholder in history (see push_result)
     run_events = deltas.run({ runId = ctx.run_id, threadId = ctx.thread_id, emit = ctx.push, run = ctx.run }),
@@ -174,6 +206,43 @@ function _M.new(ctx)
   self.after_turn = function(s) return self:turn_end(s) end
   self.execute = function(calls) return self:execute_calls(calls) end
   return self
+end
+
+-- A refused call: logged server-side with its id and reason, noted in run.refused.
+function Phase:note_refusal(id, reason)
+  local r = REFUSALS[reason] or { log = tostring(reason) }
+  host.log_error(self.opts.logErrors == true, "tool call ", tostring(id), " refused: ", r.log)
+  local list = self.run.refused or {}
+  self.run.refused = list
+  list[#list + 1] = { id = id, reason = reason }
+end
+
+-- The result of a refused call: what the browser and the model are told.
+function Phase:refused_result(c, reason)
+  self:note_refusal(c.id, reason)
+  local r = REFUSALS[reason]
+  return json.encode({ error = r and r.say or "This tool call was refused" }), true
+end
+
+-- Run a server tool at most once per call id (the ledger): the recorded outcome for a call that already ran.
+function Phase:run_once(tool, c, input)
+  local ledger = self.ledger
+  if ledger == nil then return run_tool(tool, c, input, self.opts) end
+  local state, recorded, failed = ledger:claim(c.id)
+  if state == "run" then
+    local content, f = run_tool(tool, c, input, self.opts)
+    ledger:record(c.id, content, f)
+    return content, f
+  elseif state == "done" then
+    self:note_refusal(c.id, "executed")
+    return recorded, failed
+  elseif state == "busy" then
+    self:note_refusal(c.id, "executed")
+    return json.encode({ error = "This tool call already ran" }), true
+  end
+  -- the store failed: a tool with side effects must not risk a second run (fail closed)
+  if signing.has_side_effects(tool) then return self:refused_result(c, "store") end
+  return run_tool(tool, c, input, self.opts)
 end
 
 -- Whether any call of the batch waits for an approval: then nothing else with a server effect runs.
@@ -197,11 +266,17 @@ function Phase:execute_one(c, gated)
     return nil -- skipped until the approvals are in
   end
   if answers.cancelled[c.id] then return json.encode({ error = "Tool execution cancelled" }), true end
+  if c.dup then return self:refused_result(c, "duplicate_keys") end
   local input, perr = call_input(c)
   if input == nil then return json.encode({ error = perr }), true end
   if tool.needsApproval then
     if decision == nil then return nil, nil, "approval", input end
     if not is_approved(decision) then return denial_content(decision, answers.denied[c.id]), true end
+    if self.ledger and not client_side then
+      -- an approval counts only for the run that asked for it, within approvalTtl
+      local ok, why = self.ledger:approval(c.id, self.parent_run_id)
+      if not ok then return self:refused_result(c, why or "store") end
+    end
     local edited = edited_args(decision)
     if edited ~= nil and self.verify and not accepts_edits(tool) then
       -- the approver may not change what the model asked for unless the tool says so
@@ -214,7 +289,7 @@ function Phase:execute_one(c, gated)
     if r then return result_content(r.value), false end
     return nil, nil, "client", input
   end
-  return run_tool(tool, c, input, self.opts)
+  return self:run_once(tool, c, input)
 end
 
 --- executeToolCalls: run what the server can run; collect the calls waiting for an approval or the client.
@@ -268,7 +343,10 @@ function Phase:interrupt(finish_ev, need_approval, need_client)
   self.run_events:start()
   if opts.state ~= nil then self.push(events.new("STATE_SNAPSHOT", nil, { snapshot = opts.state })) end
   local list = json.array()
-  for _, q in ipairs(need_approval) do list[#list + 1] = interrupts.approval(q.tool, q.id, q.name, q.input, run_id) end
+  for _, q in ipairs(need_approval) do
+    list[#list + 1] = interrupts.approval(q.tool, q.id, q.name, q.input, run_id)
+    if self.ledger then self.ledger:issue(q.id, run_id) end
+  end
   for _, q in ipairs(need_client) do
     list[#list + 1] = interrupts.client_tool(q.tool, q.id, q.name, q.input, run_id)
   end
@@ -361,14 +439,23 @@ function Phase:verify_history()
     for _, tc in ipairs(check) do seen[tc.id] = true end
     add_resumed_calls(history, resume, check, seen)
   end
-  local bad = {}
+  local bad, other = {}, false
   for _, tc in ipairs(check) do
-    local input = call_input({ args = tc["function"].arguments })
-    if input == nil or not verify(tc, input) then bad[#bad + 1] = tostring(tc.id) end
+    local input, _, why = call_input({ args = tc["function"].arguments })
+    local ok = false
+    if input ~= nil then ok, why = verify(tc, input) end
+    if not ok then
+      bad[#bad + 1] = tostring(tc.id)
+      why = why or "tampered"
+      self:note_refusal(tc.id, why)
+      if why ~= "secret" then other = true end
+    end
   end
   if #bad == 0 then return true end
   local message = "the history holds tool calls this server did not issue, or whose arguments changed: " ..
     concat(bad, ", ", 1, math.min(#bad, 5)) .. (#bad > 5 and ", ..." or "") .. "; nothing was run"
+  -- the server's own misconfiguration (a secret that differs between workers or hosts) is not the user's fault
+  if not other then message = REFUSALS.secret.say end
   self.run_events:start()
   self.run_events:error(message, "invalid_tool_call")
   self.run.done = true
@@ -396,6 +483,8 @@ function Phase:record_turn(s, calls)
   local tcs = {}
   for i, c in ipairs(calls) do
     local args = concat(c.args)
+    -- the text the user saw repeats a key: the decoded input (the last value) is not what it shows
+    if signing.duplicate_keys(args) then c.dup = true end
     if type(c.input) == "table" then args = json.encode(c.input) end
     c.args = args
     tcs[i] = { id = c.id, type = "function", ["function"] = { name = c.name, arguments = args },

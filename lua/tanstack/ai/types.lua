@@ -23,6 +23,10 @@
 ---@field state? any AG-UI shared state, sent back in STATE_SNAPSHOT on an interrupt
 ---@field signingSecret? string the tool-call signing secret (at least 16 bytes; default: one random secret per process)
 ---@field trustHistory? boolean TanStack's trust model: tool-call ids unsigned, the history not verified (your own history only)
+---@field ledger? table the once-only ledger's state store (router/store.lua: memory, lua_shared_dict or Redis; default: the process's)
+---@field approvalTtl? number seconds an issued approval may be answered (default 600)
+---@field conversationId? string a value the server handed out (a session id), covered by the tool-call signature
+---@field logErrors? boolean outside nginx, write refused tool calls and failing tools' details to stderr
 
 ---A message in any accepted shape (role `user`, `assistant`, `tool`, `system`).
 ---@class tanstack.ai.Message

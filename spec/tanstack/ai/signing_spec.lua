@@ -5,6 +5,7 @@
 local signing = require("tanstack.ai.signing")
 local core = require("tanstack.ai.core")
 local json = require("tanstack.ai.json")
+local store = require("tanstack.ai.router.store")
 
 local SECRET = "a-signing-secret-of-32-bytes-ok!"
 
@@ -160,5 +161,94 @@ describe("signing", function()
     local id = a:sign("t", "f", { x = 1 })
     assert.is_true(b:verify("t", id, "f", { x = 1 }))
     assert.is_false(signing.new(SECRET):verify("t", id, "f", { x = 1 }))
+  end)
+
+  it("tells a call signed under another secret from a tampered one (the nonce's fingerprint)", function()
+    local id = s:sign("t1", "get_weather", { city = "Paris" })
+    assert.equals(s.fp, id:sub(6, 7))
+    local other = signing.new("another-secret-of-32-bytes-long!")
+    assert.same({ false, "secret" }, { other:verify("t1", id, "get_weather", { city = "Paris" }) })
+    assert.same({ false, "tampered" }, { s:verify("t1", id, "get_weather", { city = "Rome" }) })
+    assert.same({ false, "unsigned" }, { s:verify("t1", "call_abc", "get_weather", { city = "Paris" }) })
+    assert.is_true(s:verify("t1", id, "get_weather", { city = "Paris" }))
+  end)
+
+  it("binds a call to the server-issued conversation when there is one", function()
+    local id = s:sign("t1", "delete_file", { path = "a" }, "session-a")
+    assert.is_true(s:verify("t1", id, "delete_file", { path = "a" }, "session-a"))
+    assert.same({ false, "tampered" }, { s:verify("t1", id, "delete_file", { path = "a" }, "session-b") })
+    assert.same({ false, "tampered" }, { s:verify("t1", id, "delete_file", { path = "a" }) })
+    -- without a conversation the MAC is the one documented above (no conversation field)
+    local plain = s:sign("t1", "delete_file", { path = "a" })
+    assert.same({ false, "tampered" }, { s:verify("t1", plain, "delete_file", { path = "a" }, "session-a") })
+  end)
+
+  it("duplicate_keys: a key repeated inside one object (escapes decoded), not across objects", function()
+    assert.is_true(signing.duplicate_keys([[{"path":"a","path":"b"}]]))
+    assert.is_true(signing.duplicate_keys([[{"p\u0061th":"a","path":"b"}]]))
+    assert.is_true(signing.duplicate_keys([[{"x":{"a":1,"a":2}}]]))
+    assert.is_true(signing.duplicate_keys([=[[{"a":1},{"b":[1,{"c":1,"c":1}]}]]=]))
+    assert.is_false(signing.duplicate_keys([[{"a":{"a":1},"b":[{"a":1},{"a":2}]}]]))
+    assert.is_false(signing.duplicate_keys([[{"a":"a","b":"a,\"a\":1"}]]))
+    assert.is_false(signing.duplicate_keys([[{"a":"{\"a\":1,\"a\":2}"}]]))
+    assert.is_false(signing.duplicate_keys("{}"))
+    assert.is_false(signing.duplicate_keys(nil))
+  end)
+end)
+
+-- signing.ledger: the once-only ledger of server tool calls and the approvals the server issued, over any
+-- state store (router/store.lua).
+
+describe("signing.ledger", function()
+  it("claims a call once; the second claim gets the recorded outcome (and whether it failed)", function()
+    local l = signing.ledger({ store = store.memory() })
+    assert.equals("run", l:claim("call_1"))
+    assert.equals("busy", l:claim("call_1")) -- running, no outcome yet
+    l:record("call_1", '{"ok":true}', false)
+    assert.same({ "done", '{"ok":true}', false }, { l:claim("call_1") })
+    assert.equals("run", l:claim("call_2"))
+    l:record("call_2", '{"error":"x"}', true)
+    assert.same({ "done", '{"error":"x"}', true }, { l:claim("call_2") })
+  end)
+
+  it("a result too large to keep is answered with a note", function()
+    local l = signing.ledger({ store = store.memory() })
+    l:claim("c")
+    l:record("c", string.rep("x", signing.MAX_RECORDED + 1))
+    local state, content, failed = l:claim("c")
+    assert.equals("done", state)
+    assert.matches("too large to keep", content)
+    assert.is_true(failed)
+  end)
+
+  it("approvals: valid for the run that asked, until approvalTtl", function()
+    local t = 1000
+    local l = signing.ledger({ store = store.memory({ clock = function() return t end }), approvalTtl = 60 })
+    assert.same({ false, "expired" }, { l:approval("c", "run-1") }) -- never issued
+    l:issue("c", "run-1")
+    assert.is_true(l:approval("c", "run-1"))
+    assert.same({ false, "wrong_run" }, { l:approval("c", "run-2") })
+    t = 1061
+    assert.same({ false, "expired" }, { l:approval("c", "run-1") })
+  end)
+
+  it("a store that fails: nil, err (the caller fails closed for side effects)", function()
+    local down = { add = function() return nil, "down" end, get = function() return nil, "down" end,
+      set = function() return nil, "down" end }
+    local l = signing.ledger({ store = down })
+    assert.same({ nil, "down" }, { l:claim("c") })
+    assert.same({ nil, "down" }, { l:approval("c", "r") })
+  end)
+
+  it("side effects: sideEffects = true, or needsApproval unless sideEffects = false", function()
+    assert.is_true(signing.has_side_effects({ sideEffects = true }))
+    assert.is_true(signing.has_side_effects({ needsApproval = true }))
+    assert.is_false(signing.has_side_effects({ needsApproval = true, sideEffects = false }))
+    assert.is_false(signing.has_side_effects({}))
+  end)
+
+  it("without a store: one bounded per-process store", function()
+    assert.equals(signing.ledger().store, signing.ledger().store)
+    assert.equals(signing.MAX_KEYS, signing.default_store().max)
   end)
 end)

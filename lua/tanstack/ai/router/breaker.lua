@@ -38,10 +38,11 @@ end
 --- A failure that counts against the target (retryable, a timeout, a refused connection). True when it opened
 --- the breaker.
 function Breaker:failure(key)
-  local n = self.store:incr("h:fail:" .. key, 1, 0)
+  -- every key expires (a shared store, Redis, keeps nothing forever): a count older than an hour starts over
+  local n = self.store:incr("h:fail:" .. key, 1, 0, 3600)
   if n and n >= self.failures then
     self.store:set("h:down:" .. key, self.clock() + self.cooldown, self.cooldown + 1)
-    self.store:set("h:fail:" .. key, 0)
+    self.store:set("h:fail:" .. key, 0, 3600)
     return true
   end
   return false

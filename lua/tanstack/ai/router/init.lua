@@ -230,9 +230,12 @@ function Router:order(route)
   return up, false
 end
 
---- May `consumer` run on the route `name` names now? The route, or nil, err: an unknown model (404), a consumer
---- the route does not serve (403), over the token limit (429, err.retry_after).
-function Router:admit(name, consumer)
+--- May `consumer` run on the route `name` names now, with a request that may cost `amount` tokens (its
+--- reservation, limiter.estimate)? The route and the limiter's admission (nil without limits: { limit, remaining,
+--- reset, reserved }, what rate-limit headers are made of), or nil, err: an unknown model (404), a consumer the
+--- route does not serve (403), over the token limit or the concurrency cap (429, err.retry_after,
+--- err.admission), the limits store down with onStoreError = "closed" (503).
+function Router:admit(name, consumer, amount)
   local route = self.names[name]
   if route == nil then
     return nil, router_error(404, "model_not_found", "The model '" .. tostring(name) .. "' does not exist.",
@@ -242,11 +245,17 @@ function Router:admit(name, consumer)
     return nil, router_error(403, "model_not_allowed", "this key may not use the model '" .. tostring(name) .. "'")
   end
   if self.limiter then
-    local ok, wait = self.limiter:admit(consumer)
-    if not ok then
-      return nil, router_error(429, "rate_limit_exceeded", "Rate limit reached for tokens per minute; retry in "
-        .. wait .. " s.", { retry_after = wait })
+    local adm, refused = self.limiter:reserve(consumer, amount)
+    if adm then return route, adm end
+    local wait = refused.retry_after
+    if refused.reason == "store" then
+      return nil, router_error(503, "limits_unavailable", "The rate limiter is unavailable; retry in " .. wait
+        .. " s.", { retry_after = wait, admission = refused })
     end
+    local what = refused.reason == "concurrency" and ("Too many concurrent requests (at most "
+      .. tostring(refused.concurrent_limit) .. ")") or "Rate limit reached for tokens per minute"
+    return nil, router_error(429, "rate_limit_exceeded", what .. "; retry in " .. wait .. " s.",
+      { retry_after = wait, admission = refused })
   end
   return route
 end
@@ -255,14 +264,24 @@ end
 --- authenticate), and anything the usage hook should see (ctx.request_id, ...). Returns ai.chat's stream,
 --- primed (events pulled until the run committed to a target or failed): stream.error is the error when it
 --- failed before its first byte (every target tried), stream.info the run's facts, stream.run the routed run
---- (router/run.lua). Or nil, err: an unknown model (404), a consumer the route does not serve (403), over the
+--- (router/run.lua), stream.admission the limiter's admission (limit, remaining, reset: rate-limit headers).
+--- Or nil, err: an unknown model (404), a consumer the route does not serve (403), over the
 --- token limit (429, err.retry_after).
 function Router:chat(name, chat_opts, ctx)
   ctx = ctx or {}
-  local route, err = self:admit(name, ctx.consumer or "anonymous")
-  if not route then return nil, err end
+  local amount, prompt
+  if self.limiter then amount, prompt = limiter_mod.estimate(chat_opts, self.limiter.default_max_output) end
+  local route, adm = self:admit(name, ctx.consumer or "anonymous", amount)
+  if not route then return nil, adm end
   local order, all_down = self:order(route)
-  return run_mod.new(self, route, name, ctx, order, all_down):start(chat_opts)
+  local run = run_mod.new(self, route, name, ctx, order, all_down)
+  run.admission, run.prompt_estimate = adm, prompt
+  local ok, stream = pcall(run.start, run, chat_opts)
+  if not ok then
+    if adm then self.limiter:settle(adm, 0) end -- the reservation and the concurrency slot go back
+    error(stream, 0)
+  end
+  return stream
 end
 
 return _M

@@ -1,7 +1,11 @@
 -- A routed run: one request the router serves, from admission to its account. Its state is named fields a test
 -- (or a status page) can read: route, consumer, requested, order, attempts, target, committed, info, input,
--- output, error, finished. Run:account() is the one place a finished request is accounted (the limiter's
--- charge, the onUsage hook; metrics belong there too).
+-- output, error, finished, estimated, admission. Run:account() is the one place a finished request is accounted
+-- (the limiter's settlement, the onUsage hook; metrics belong there too).
+--
+-- Usage as it streams: the text and tool-call arguments a turn delivered are counted (about 4 bytes a token) until
+-- the turn's usage arrives with its RUN_FINISHED; a turn that never reports it (a client that hung up, a provider
+-- without usage) is charged by that count and the record says estimated = true.
 --
 -- Each model turn of the run is an Attempt: the route's targets tried in order until one commits (the adapter
 -- producer ai.chat pulls). A target commits with its first event beyond HOLD; until then a failure worth another
@@ -124,10 +128,14 @@ local function error_of(ev)
   return ev.error or errors.new({ message = ev.message, code = ev.code })
 end
 
---- An event of the committed target, on its way out: its run end is noted (usage, health, the error).
+--- An event of the committed target, on its way out: its run end is noted (usage, health, the error), its
+--- output counted.
 function Attempt:seen(ev)
   local t = ev.type
-  if t == "RUN_FINISHED" then
+  if t == "TEXT_MESSAGE_CONTENT" or t == "TOOL_CALL_ARGS" then
+    local d = ev.delta
+    if type(d) == "string" then self.run.turn_bytes = self.run.turn_bytes + #d end
+  elseif t == "RUN_FINISHED" then
     local run = self.run
     run:add_usage(ev.usage)
     run.route.health:success(run.target.key)
@@ -239,7 +247,13 @@ function Attempt:producer()
       local ev = current.next()
       if ev ~= nil then
         local t = ev.type
-        if t ~= "RUN_FINISHED" and t ~= "RUN_ERROR" then return ev end
+        if t == "TEXT_MESSAGE_CONTENT" then
+          -- counted as it streams: a client that hangs up before the usage arrives is still charged
+          local run = a.run
+          run.turn_bytes = run.turn_bytes + #ev.delta
+          return ev
+        end
+        if t ~= "RUN_FINISHED" and t ~= "RUN_ERROR" and t ~= "TOOL_CALL_ARGS" then return ev end
         return a:seen(ev)
       end
       a.current, a.finished = nil, true
@@ -272,6 +286,10 @@ function _M.new(router, route, requested, ctx, order, all_down)
     target = nil,         -- the target tried last / committed
     info = { all_down = all_down }, -- model, answered_model, cache_status, upstream_status
     input = 0, output = 0, -- tokens over every turn
+    turn_bytes = 0,        -- output delivered by the running turn, not yet covered by a reported usage
+    turns_estimated = 0,   -- turns charged by estimate (their usage never arrived)
+    prompt_estimate = 0,   -- the prompt's estimate (limiter.estimate), for a turn that reports no usage
+    admission = nil,       -- the limiter's admission (router/limiter.lua), settled by account
     error = nil, finished = false, reported = false,
     t0 = events.now_ms(),
   }, Run)
@@ -283,10 +301,24 @@ local function usage_numbers(u)
     u.completionTokens or u.completion_tokens or u.outputTokens or 0
 end
 
---- Add a turn's usage (TanStack's or OpenAI's names).
+--- Add a turn's usage (TanStack's or OpenAI's names). A turn without usage numbers is estimated from what it
+--- delivered.
 function Run:add_usage(u)
   local i, o = usage_numbers(u)
+  if i == 0 and o == 0 then return self:estimate_turn() end
   self.input, self.output = self.input + i, self.output + o
+  self.turn_bytes = 0
+end
+
+--- Charge the running turn by estimate (its usage never arrived): the prompt's estimate in, the delivered
+--- output (about 4 bytes a token) out.
+function Run:estimate_turn()
+  local b = self.turn_bytes
+  if b == 0 and not self.committed then return end
+  self.input = self.input + (self.prompt_estimate or 0)
+  self.output = self.output + floor((b + 3) / 4)
+  self.turn_bytes = 0
+  self.turns_estimated = self.turns_estimated + 1
 end
 
 --- The run failed (the first error is kept).
@@ -304,6 +336,7 @@ function Run:record()
     targetModel = target and target.model or nil,
     inputTokens = self.input, outputTokens = self.output, latencyMs = floor(events.now_ms() - self.t0),
     cacheStatus = self.info.cache_status, ok = self.error == nil and self.finished == true,
+    estimated = self.turns_estimated > 0,
     error = self.error and (self.error.code or self.error.status or self.error.kind) or nil,
     attempts = self.attempts, context = self.ctx,
   }
@@ -316,7 +349,16 @@ function Run:account()
   if self.reported then return end
   self.reported = true
   local router = self.router
-  if router.limiter then pcall(router.limiter.charge, router.limiter, self.consumer, self.input + self.output) end
+  -- a turn that delivered output but never reported its usage (the client hung up, the stream broke)
+  if self.turn_bytes > 0 then self:estimate_turn() end
+  local limiter = router.limiter
+  if limiter then
+    if self.admission then
+      pcall(limiter.settle, limiter, self.admission, self.input + self.output)
+    else
+      pcall(limiter.charge, limiter, self.consumer, self.input + self.output)
+    end
+  end
   if router.on_usage then
     local ok, e = pcall(router.on_usage, self:record())
     if not ok then host.log_error(false, "router: onUsage failed: ", tostring(e)) end
@@ -391,6 +433,7 @@ function Run:start(chat_opts)
   out.error = first_error -- every target failed before the first byte (or the request was refused upstream)
   out.info = self.info
   out.run = self
+  out.admission = self.admission -- the limiter's { limit, remaining, reset, reserved }: rate-limit headers
   out.route = self.route.name
   -- the answering model as the upstream named it (known after priming for most providers), else the target's
   out.model = function() return run.info.answered_model or run.info.model or run.route.name end

@@ -113,4 +113,39 @@ describe("tanstack.ai.router", function()
     assert.equals(429, err.status)
     assert.is_true(err.retry_after >= 1)
   end)
+
+  it("a client that hangs up before the usage arrives is charged what it was delivered (estimated)", function()
+    local seen = {}
+    local text = string.rep("word ", 40) -- 200 bytes: ~50 tokens
+    local answer = { { type = "RUN_STARTED" }, { type = "TEXT_MESSAGE_START", messageId = "m", role = "assistant" },
+      { type = "TEXT_MESSAGE_CONTENT", messageId = "m", delta = text },
+      { type = "TEXT_MESSAGE_CONTENT", messageId = "m", delta = text },
+      { type = "TEXT_MESSAGE_END", messageId = "m" },
+      { type = "RUN_FINISHED", finishReason = "stop", usage = { promptTokens = 3, completionTokens = 4 } } }
+    local r = router.new({ constructors = { fake = scripted({ m = answer }, {}) },
+      limits = { tokensPerMinute = 10000, clock = function() return 5 end },
+      onUsage = function(u) seen[#seen + 1] = u end,
+      routes = { x = { targets = { { adapter = "fake", model = "m" } } } } })
+    local s = assert(r:chat("x", { messages = { { role = "user", content = "hi" } } }, { consumer = "c" }))
+    assert.same({ 10000, 55 }, { s.admission.limit, s.admission.reset }) -- the window turns at 60 s
+    local got = 0
+    for ev in s:iter() do
+      if ev.type == "TEXT_MESSAGE_CONTENT" then got = got + 1 end
+      if got == 2 then break end -- both deltas delivered, then the client goes away
+    end
+    s:cancel()
+    assert.equals(1, #seen)
+    assert.is_true(seen[1].estimated)
+    assert.equals(100, seen[1].outputTokens)
+    assert.is_true(seen[1].inputTokens > 0)
+    -- the limiter was settled with the estimate (not with the reservation, not with 0)
+    assert.equals(seen[1].inputTokens + 100, (r.limiter:usage("c")))
+
+    -- the whole answer: the provider's numbers, not estimated
+    seen = {}
+    local s2 = assert(r:chat("x", { messages = { { role = "user", content = "hi" } } }, { consumer = "d" }))
+    s2:text()
+    assert.same({ 3, 4, false }, { seen[1].inputTokens, seen[1].outputTokens, seen[1].estimated })
+    assert.equals(7, (r.limiter:usage("d")))
+  end)
 end)
