@@ -6,8 +6,8 @@ local core = require("tanstack.ai.core")
 
 local B = {}
 
-B.MODEL = "@cf/meta/llama-3.1-8b-instruct"
-B.ACCOUNT = "bench-account"
+B.MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8"
+B.ACCOUNT = "0123456789abcdef0123456789abcdef"
 B.KEY = "bench-key"
 
 -- the interpreter running this script, as make names it (build/<name>/...)

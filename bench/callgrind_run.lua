@@ -17,7 +17,7 @@ end
 
 if mode == "fetch" then
   next_scenario()
-  local req = core.http_request({ method = "POST", url = url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+  local req = core.http_request({ method = "POST", url = url .. "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions",
     headers = { ["content-type"] = "application/json", authorization = "Bearer x" },
     body = '{"model":"m","stream":true,"messages":[{"role":"user","content":"bench"}]}' })
   assert(req:response())
@@ -49,7 +49,7 @@ elseif mode == "floor" then
   assert(sink)
 elseif mode == "e2e" then
   next_scenario()
-  local adapter = cf.create_workers_ai_chat("m", { accountId = "a", apiKey = "x", apiBaseUrl = url .. "/client/v4" })
+  local adapter = cf.create_workers_ai_chat("m", { accountId = "0123456789abcdef0123456789abcdef", apiKey = "x", apiBaseUrl = url .. "/client/v4" })
   for _ in ai.chat({ adapter = adapter, messages = { { role = "user", content = "bench" } } }) do end
 elseif mode == "base" then
   next_scenario() -- the e2e run pays for one control request too

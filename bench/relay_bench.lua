@@ -47,7 +47,7 @@ end
 
 local emu = emulator.start()
 local conf = assert(read_file(nginx.root .. "/examples/openresty/nginx.conf"))
-local upstream = emu.url .. "/client/v4/accounts/bench-account/ai/v1/chat/completions"
+local upstream = emu.url .. "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions"
 local n
 conf, n = conf:gsub("        location = /healthz {", table.concat({
   "        location = /relay/proxy {",
@@ -61,8 +61,8 @@ conf, n = conf:gsub("        location = /healthz {", table.concat({
 assert(n == 1)
 assert(conf:find("worker_processes 1;", 1, true), "the example runs one worker")
 local srv = nginx.start({ base = conf, env = {
-  CLOUDFLARE_ACCOUNT_ID = "bench-account", CLOUDFLARE_API_KEY = "bench-key",
-  CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct",
+  CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "bench-key",
+  CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8",
 } })
 
 local ts_pid, ts_url
@@ -87,7 +87,7 @@ local ok, err = pcall(function()
   assert(worker, "no nginx worker")
 
   local bodies = {
-    proxy = json.encode({ model = "@cf/meta/llama-3.1-8b-instruct", stream = true,
+    proxy = json.encode({ model = "@cf/meta/llama-3.1-8b-instruct-fp8", stream = true,
       messages = { { role = "user", content = "bench" } } }),
     agui = json.encode({ threadId = "t", runId = "r", state = {}, messages = { { id = "m", role = "user",
       content = "bench" } }, tools = {}, context = {}, forwardedProps = {} }),

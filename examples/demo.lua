@@ -17,7 +17,7 @@ if os.getenv("CLOUDFLARE_ACCOUNT_ID") and (os.getenv("CLOUDFLARE_API_KEY") or os
     .. " (account from CLOUDFLARE_ACCOUNT_ID)\n")
 else
   emu = require("helpers.emulator").start()
-  config = { accountId = "demo-account", apiKey = "demo-token", apiBaseUrl = emu.url .. "/client/v4" }
+  config = { accountId = "0123456789abcdef0123456789abcdef", apiKey = "demo-token", apiBaseUrl = emu.url .. "/client/v4" }
   io.stderr:write("demo: no CLOUDFLARE_ACCOUNT_ID / CLOUDFLARE_API_KEY set: talking to the local emulator at "
     .. emu.url .. "\n")
 end

@@ -2,8 +2,8 @@
 # make emulator [PORT=8787]: the project's local emulator of Workers AI, AI Gateway and the providers behind it
 # (spec/emulator/server.js, Node.js standard library only) in the foreground on 127.0.0.1, for your own scripts.
 # It prints the export lines that point a script at it, then serves until Ctrl-C.
-# STRICT=1: the Workers AI REST API refuses a malformed account id and an unknown model as Cloudflare does;
-# API_KEY=KEY (implies STRICT=1): and any other key (spec/emulator/lib/strict.js).
+# The Workers AI REST API refuses a malformed account id, a missing key and an unknown model as Cloudflare does
+# (spec/emulator/lib/strict.js); API_KEY=KEY: and any key but KEY; LENIENT=1: no refusals.
 set -eu
 cd "$(dirname "$0")/.."
 port=${1:-${PORT:-8787}}
@@ -24,11 +24,11 @@ if ! command -v "$node" >/dev/null 2>&1; then
   fi
 fi
 url=http://127.0.0.1:$port
-account=emulator-account
+account=0123456789abcdef0123456789abcdef
 key=emulator-api-key
 set --
 if [ -n "${API_KEY:-}" ]; then set -- --api-key "$API_KEY"; key=$API_KEY; fi
-if [ -n "${STRICT:-}" ] || [ -n "${API_KEY:-}" ]; then set -- --strict "$@"; account=0123456789abcdef0123456789abcdef; fi
+if [ -n "${LENIENT:-}" ]; then set -- "$@" --lenient; fi
 cat <<MSG
 make emulator: Workers AI and AI Gateway on $url (Ctrl-C stops it; PORT=... for another port).
 Point your own script at it, in another shell:

@@ -76,12 +76,12 @@ local function run_example(emu, code, where, sandbox)
   local ai = require("tanstack.ai")
   local cf = require("cloudflare.tanstack_ai")
   env.with({
-    CLOUDFLARE_ACCOUNT_ID = "readme-acct", CLOUDFLARE_API_KEY = "readme-key-123456",
+    CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "readme-key-123456",
     CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CLOUDFLARE_AI_GATEWAY_BASE_URL = emu.url .. "/v1",
   }, function() -- only the variables the docs name
     -- names the examples share, as a reader's program would have them (docs/development.md lists them)
     sandbox.ai, sandbox.cf = ai, cf
-    sandbox.AI = cf.binding({ accountId = "readme-acct", apiKey = "readme-key-123456" })
+    sandbox.AI = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = "readme-key-123456" })
     sandbox.adapter = cf.create_workers_ai_chat("@cf/meta/llama-4-scout-17b-16e-instruct", {})
     sandbox.gw = sandbox.AI:gateway("my-gateway-id")
     local fn, err = load_chunk(code, where, sandbox)

@@ -118,7 +118,7 @@ describe("emulator harness", function()
   it("records multipart bodies", function()
     local f = os.tmpname()
     write_file(f, "RIFF1234WAVE")
-    curl(emu.url .. "/v1/acct/gw/openai/audio/transcriptions", {
+    curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/openai/audio/transcriptions", {
       form = { "file=@" .. f .. ";filename=a.wav;type=audio/wav", "model=whisper-1" },
     })
     os.remove(f)
@@ -178,7 +178,7 @@ end)
 
 describe("emulator wire shapes (curl smoke)", function()
   local emu
-  local REST = "/client/v4/accounts/acct/ai"
+  local REST = "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai"
 
   setup(function()
     emu = emulator.shared()
@@ -190,20 +190,20 @@ describe("emulator wire shapes (curl smoke)", function()
 
   it("Workers AI /ai/run native JSON envelope and auth", function()
     local body = { messages = { { role = "user", content = "ping" } } }
-    local code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.1-8b-instruct", { headers = AUTH, body = body })
+    local code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.1-8b-instruct-fp8", { headers = AUTH, body = body })
     assert.are.equal(200, code)
     local j = cjson.decode(out)
     assert.is_true(j.success)
     assert.are.equal("Hello from the Workers AI emulator! You said: ping", j.result.response)
     assert.are.equal(10, j.result.usage.total_tokens)
-    code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.1-8b-instruct", { body = body })
+    code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.1-8b-instruct-fp8", { body = body })
     assert.are.equal(401, code)
     assert.are.equal(10000, cjson.decode(out).errors[1].code)
   end)
 
   it("Workers AI native SSE ends with usage then [DONE]", function()
     emu:next({ text = "a b c" })
-    local code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.1-8b-instruct", {
+    local code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.1-8b-instruct-fp8", {
       headers = AUTH, body = { stream = true, messages = { { role = "user", content = "x" } } },
     })
     assert.are.equal(200, code)
@@ -250,12 +250,12 @@ describe("emulator wire shapes (curl smoke)", function()
 
   it("fault scenarios: error envelope with retry-after, truncation, malformed event", function()
     emu:next({ status = 429, retry_after = 1, code = 3040 })
-    local code, out, h = curl(emu.url .. REST .. "/run/@cf/x/y", { headers = AUTH, body = { prompt = "hi" } })
+    local code, out, h = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.2-1b-instruct", { headers = AUTH, body = { prompt = "hi" } })
     assert.are.equal(429, code)
     assert.are.equal("1", h["retry-after"])
     assert.are.equal(3040, cjson.decode(out).errors[1].code)
     emu:next({ no_finish = true, malformed_after = 1, text = "one two" })
-    code, out = curl(emu.url .. REST .. "/run/@cf/x/y", { headers = AUTH, body = { prompt = "hi", stream = true } })
+    code, out = curl(emu.url .. REST .. "/run/@cf/meta/llama-3.2-1b-instruct", { headers = AUTH, body = { prompt = "hi", stream = true } })
     local ev = sse_data(out)
     assert.are.equal(3, #ev)
     assert.are.equal("{not json", ev[2])
@@ -277,19 +277,19 @@ describe("emulator wire shapes (curl smoke)", function()
   end)
 
   it("AI Gateway: log id headers, authenticated gateways, universal fallback", function()
-    local code, _, h = curl(emu.url .. "/v1/acct/gw/workers-ai/@cf/meta/llama-3.1-8b-instruct", { headers = AUTH, body = { prompt = "hi" } })
+    local code, _, h = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/workers-ai/@cf/meta/llama-3.1-8b-instruct-fp8", { headers = AUTH, body = { prompt = "hi" } })
     assert.are.equal(200, code)
     assert.truthy(h["cf-aig-log-id"])
     assert.are.equal("MISS", h["cf-aig-cache-status"])
     local out
-    code, out = curl(emu.url .. "/v1/acct/authgw/workers-ai/@cf/meta/llama-3.1-8b-instruct", { headers = AUTH, body = { prompt = "hi" } })
+    code, out = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/authgw/workers-ai/@cf/meta/llama-3.1-8b-instruct-fp8", { headers = AUTH, body = { prompt = "hi" } })
     assert.are.equal(401, code)
     assert.are.equal(2009, cjson.decode(out).error[1].code)
     emu:next({ status = 500 })
-    code, out, h = curl(emu.url .. "/v1/acct/gw", {
+    code, out, h = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw", {
       headers = { ["content-type"] = "application/json" },
       body = {
-        { provider = "workers-ai", endpoint = "@cf/meta/llama-3.1-8b-instruct", headers = { Authorization = "Bearer t" }, query = { prompt = "hi" } },
+        { provider = "workers-ai", endpoint = "@cf/meta/llama-3.1-8b-instruct-fp8", headers = { Authorization = "Bearer t" }, query = { prompt = "hi" } },
         { provider = "openai", endpoint = "chat/completions", headers = { Authorization = "Bearer k" },
           query = { model = "gpt-4o-mini", messages = { { role = "user", content = "hi" } } } },
       },
@@ -302,7 +302,7 @@ describe("emulator wire shapes (curl smoke)", function()
   end)
 
   it("Anthropic Messages stream uses named events", function()
-    local code, out = curl(emu.url .. "/v1/acct/gw/anthropic/v1/messages", {
+    local code, out = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/anthropic/v1/messages", {
       headers = { ["anthropic-version"] = "2023-06-01", ["x-api-key"] = "k", ["content-type"] = "application/json" },
       body = { model = "claude-sonnet-4-5", max_tokens = 64, stream = true, messages = { { role = "user", content = "hi" } } },
     })
@@ -310,7 +310,7 @@ describe("emulator wire shapes (curl smoke)", function()
     assert.truthy(out:find("event: message_start\n", 1, true))
     assert.truthy(out:find('"type":"text_delta"', 1, true))
     assert.truthy(out:find("event: message_stop\n", 1, true))
-    code = curl(emu.url .. "/v1/acct/gw/anthropic/v1/messages", {
+    code = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/anthropic/v1/messages", {
       headers = { ["content-type"] = "application/json" },
       body = { model = "claude", max_tokens = 64, messages = { { role = "user", content = "hi" } } },
     })
@@ -318,7 +318,7 @@ describe("emulator wire shapes (curl smoke)", function()
   end)
 
   it("Gemini generateContent and SSE stream", function()
-    local base = emu.url .. "/v1/acct/gw/google-ai-studio/v1beta/models/gemini-2.5-flash"
+    local base = emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/google-ai-studio/v1beta/models/gemini-2.5-flash"
     local body = { contents = { { role = "user", parts = { { text = "hi" } } } } }
     local code, out = curl(base .. ":generateContent", { headers = { ["x-goog-api-key"] = "k" }, body = body })
     assert.are.equal(200, code)
@@ -333,14 +333,14 @@ describe("emulator wire shapes (curl smoke)", function()
 
   it("OpenAI-compatible providers: OpenRouter comments, xAI, transcription", function()
     local msgs = { { role = "user", content = "hi" } }
-    local code, out = curl(emu.url .. "/v1/acct/gw/openrouter/v1/chat/completions", { headers = AUTH, body = { model = "openai/gpt-5-mini", stream = true, messages = msgs } })
+    local code, out = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/openrouter/v1/chat/completions", { headers = AUTH, body = { model = "openai/gpt-5-mini", stream = true, messages = msgs } })
     assert.are.equal(200, code)
     assert.are.equal(": OPENROUTER PROCESSING", out:match("^[^\n]+"))
-    code, out = curl(emu.url .. "/v1/acct/gw/grok/v1/chat/completions", { headers = AUTH, body = { model = "grok-4", messages = msgs } })
+    code, out = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/grok/v1/chat/completions", { headers = AUTH, body = { model = "grok-4", messages = msgs } })
     assert.are.equal("Hello from the xAI emulator! You said: hi", cjson.decode(out).choices[1].message.content)
     local f = os.tmpname()
     write_file(f, "abcd")
-    code, out = curl(emu.url .. "/v1/acct/gw/openai/audio/transcriptions", { form = { "file=@" .. f, "model=whisper-1" } })
+    code, out = curl(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/openai/audio/transcriptions", { form = { "file=@" .. f, "model=whisper-1" } })
     os.remove(f)
     assert.are.equal(200, code)
     assert.are.equal("transcribed 4 bytes", cjson.decode(out).text)
@@ -402,6 +402,42 @@ describe("emulator --strict --api-key", function()
   end)
 end)
 
+-- Refusals are the default (an emulator that says no as Cloudflare does); --lenient turns them off.
+describe("emulator refusals by default", function()
+  local function run(emu, acct, auth, model)
+    local headers = { ["Content-Type"] = "application/json" }
+    if auth then headers.Authorization = auth end
+    local status, text = curl(emu.url .. "/client/v4/accounts/" .. acct .. "/ai/run/" .. model,
+      { method = "POST", headers = headers, body = { messages = { { role = "user", content = "hi" } } } })
+    return tonumber(status), cjson.decode(text)
+  end
+
+  it("the shared emulator refuses a made-up account id, a missing key and an unknown model", function()
+    local emu = emulator.shared()
+    local key = "Bearer " .. emulator.API_KEY
+    local status, j = run(emu, "acct", key, emulator.MODEL)
+    assert.equal(400, status)
+    assert.same({ 7003, 7000 }, { j.errors[1].code, j.errors[2].code })
+    status, j = run(emu, emulator.ACCOUNT_ID, nil, emulator.MODEL)
+    assert.equal(401, status)
+    assert.same({ { code = 10000, message = "Authentication error" } }, j.errors)
+    status, j = run(emu, emulator.ACCOUNT_ID, "Bearer ", emulator.MODEL)
+    assert.equal(401, status)
+    status, j = run(emu, emulator.ACCOUNT_ID, key, "@cf/made/up")
+    assert.equal(400, status)
+    assert.same({ { code = 5007, message = "No such model @cf/made/up or task" } }, j.errors)
+    status, j = run(emu, emulator.ACCOUNT_ID, key, emulator.MODEL)
+    assert.equal(200, status)
+    assert.is_true(j.success)
+  end)
+
+  it("--lenient answers all of them", function()
+    local emu = emulator.start({ args = "--lenient", idle_exit = 60 })
+    finally(function() emu:stop() end)
+    assert.equal(200, (run(emu, "acct", "Bearer k", "@cf/made/up")))
+  end)
+end)
+
 -- Structured output: a conforming object (every required property, of its type), streamed in several pieces as a
 -- model streams tokens (OpenAI's json_schema response_format; Workers AI's guided_json takes the same path).
 describe("emulator structured output", function()
@@ -412,7 +448,7 @@ describe("emulator structured output", function()
     local schema = { type = "object", required = { "name", "age", "tags" }, additionalProperties = false,
       properties = { name = { type = "string" }, age = { type = "integer" },
         tags = { type = "array", items = { type = "string" } } } }
-    local status, text = curl(emu.url .. "/client/v4/accounts/acct/ai/v1/chat/completions",
+    local status, text = curl(emu.url .. "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions",
       { method = "POST", headers = { Authorization = "Bearer k", ["Content-Type"] = "application/json" },
         body = { model = "@cf/meta/llama-4-scout-17b-16e-instruct", stream = true,
           messages = { { role = "user", content = "a person" } },

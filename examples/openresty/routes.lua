@@ -3,7 +3,7 @@
 --
 -- Environment (nginx passes only what nginx.conf lists with `env`):
 --   CHAT_MODEL            the first target of the "default" route (default @cf/meta/llama-4-scout-17b-16e-instruct)
---   CHAT_FALLBACK_MODEL   its fallback (default @cf/meta/llama-3.1-8b-instruct)
+--   CHAT_FALLBACK_MODEL   its fallback (default @cf/meta/llama-3.1-8b-instruct-fp8)
 --   ROUTER_API_KEYS       "key1:consumer1,key2:consumer2": turns the bearer-key auth of /v1/chat/completions on
 --                         (unset: off, every caller is "anonymous")
 --   ROUTER_TOKENS_PER_MINUTE  a token limit per consumer (per host in lua_shared_dict router_limits, or shared by
@@ -109,7 +109,7 @@ function M.options()
             model = os.getenv("CHAT_MODEL") or "@cf/meta/llama-4-scout-17b-16e-instruct",
             config = { idleTimeout = 30000 } },
           { name = "fallback", adapter = "create_workers_ai_chat",
-            model = os.getenv("CHAT_FALLBACK_MODEL") or "@cf/meta/llama-3.1-8b-instruct" },
+            model = os.getenv("CHAT_FALLBACK_MODEL") or "@cf/meta/llama-3.1-8b-instruct-fp8" },
         },
       },
     },

@@ -21,7 +21,7 @@ if [ -z "$CLOUDFLARE_ACCOUNT_ID" ] || { [ -z "$CLOUDFLARE_API_KEY" ] && [ -z "$C
     sleep 0.1
   done
   EMU=$(sed -n 's/.*LISTENING \(http[^ ]*\).*/\1/p' "$PREFIX/emulator.out")
-  export CLOUDFLARE_ACCOUNT_ID=demo-account CLOUDFLARE_API_KEY=demo-token CLOUDFLARE_API_BASE_URL="$EMU/client/v4"
+  export CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef CLOUDFLARE_API_KEY=demo-token CLOUDFLARE_API_BASE_URL="$EMU/client/v4"
   echo "run.sh: no Cloudflare credentials in the environment: using the local emulator at $EMU"
 fi
 

@@ -51,7 +51,7 @@ describe("cf-ai", function()
   local emu, env
   setup(function()
     emu = emulator.shared()
-    env = { CLOUDFLARE_ACCOUNT_ID = "acct-cli", CLOUDFLARE_API_KEY = "cli-secret-key",
+    env = { CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "cli-secret-key",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4", CLOUDFLARE_AI_GATEWAY_BASE_URL = emu.url .. "/v1" }
   end)
   before_each(function() emu:reset() end)
@@ -72,7 +72,7 @@ describe("cf-ai", function()
       local r = ok(cf_ai({ "chat", "Why", "is", "the", "sky", "blue?" }, env))
       assert.equal("Hello from the Workers AI emulator! You said: Why is the sky blue?\n", r.out)
       local req = emu:last_request("/ai/")
-      assert.truthy(req.path:find("/client/v4/accounts/acct-cli/ai/", 1, true), req.path)
+      assert.truthy(req.path:find("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/", 1, true), req.path)
       assert.equal("Bearer cli-secret-key", req.headers.authorization)
       assert.equal("@cf/meta/llama-4-scout-17b-16e-instruct", req.json.model or req.path:match("/ai/run/(.*)$"))
       assert.is_true(req.json.stream)
@@ -98,7 +98,7 @@ describe("cf-ai", function()
         env))
       assert.equal("Hello from the Anthropic emulator! You said: hi\n", r.out)
       local req = emu:last_request("/anthropic/")
-      assert.equal("/v1/acct-cli/auth-gw/anthropic/v1/messages", req.path)
+      assert.equal("/v1/0123456789abcdef0123456789abcdef/auth-gw/anthropic/v1/messages", req.path)
       assert.equal("Bearer cli-secret-key", req.headers["cf-aig-authorization"])
       assert.equal("claude-test", req.json.model)
     end)
@@ -109,7 +109,7 @@ describe("cf-ai", function()
       local r = ok(cf_ai({ "chat", "--provider", "openai", "--gateway", "gw", "hi" }, e))
       assert.truthy(r.out:find("hi", 1, true), r.out)
       local req = emu:last_request("/openai/")
-      assert.equal("/v1/acct-cli/gw/openai/chat/completions", req.path)
+      assert.equal("/v1/0123456789abcdef0123456789abcdef/gw/openai/chat/completions", req.path)
       assert.equal("gpt-4o-mini", req.json.model)
       assert.equal("Bearer sk-openai-cli", req.headers.authorization)
       assert.equal("Bearer cli-secret-key", req.headers["cf-aig-authorization"])
@@ -293,7 +293,7 @@ describe("cf-ai", function()
       assert.equal(1, r.status)
       assert.truthy(r.err:find("cannot read /nonexistent/audio.mp3", 1, true), r.err)
       -- nothing listens there
-      r = cf_ai({ "chat", "hi" }, { CLOUDFLARE_ACCOUNT_ID = "a", CLOUDFLARE_API_KEY = "k",
+      r = cf_ai({ "chat", "hi" }, { CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "k",
         CLOUDFLARE_API_BASE_URL = "http://127.0.0.1:9/client/v4" })
       assert.equal(1, r.status)
       assert.is_nil(r.err:find("k\n", 1, true))
@@ -381,7 +381,7 @@ describe("cf-ai", function()
       assert.equal(1, r.status)
       assert.truthy(r.err:find("Authentication error; check CLOUDFLARE_API_KEY, or store it: cf-ai keys set workers-ai",
         1, true), r.err)
-      r = cf_ai({ "hi" }, { CLOUDFLARE_ACCOUNT_ID = "a", CLOUDFLARE_API_KEY = "k",
+      r = cf_ai({ "hi" }, { CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "k",
         CLOUDFLARE_API_BASE_URL = "http://127.0.0.1:9/client/v4" })
       assert.equal(1, r.status)
       assert.truthy(r.err:find("; the base URL http://127.0.0.1:9/client/v4 comes from CLOUDFLARE_API_BASE_URL\n",
@@ -431,14 +431,14 @@ describe("cf-ai", function()
     it("keys set NAME stores a key 0600 under XDG_CONFIG_HOME; it serves when the variable is unset", function()
       local r = ok_err(cf_ai({ "keys", "set", "workers-ai" }, {}, "stored-secret\n"))
       assert.truthy(r.err:find("stored CLOUDFLARE_API_KEY in " .. HOME .. "/config/cf-ai/keys.json", 1, true), r.err)
-      ok_err(cf_ai({ "keys", "set", "CLOUDFLARE_ACCOUNT_ID" }, {}, "acct-from-keys\n"))
+      ok_err(cf_ai({ "keys", "set", "CLOUDFLARE_ACCOUNT_ID" }, {}, "fedcba9876543210fedcba9876543210\n"))
       local path = HOME .. "/config/cf-ai/keys.json"
       assert.equal("-rw-------", shell.run("stat -c %A " .. shell.quote(path)):gsub("%s+$", ""))
       assert.equal("CLOUDFLARE_ACCOUNT_ID\nCLOUDFLARE_API_KEY\n", ok(cf_ai({ "keys", "list" }, {})).out)
       ok(cf_ai({ "from keys" }, { CLOUDFLARE_API_BASE_URL = env.CLOUDFLARE_API_BASE_URL }))
       local req = emu:last_request("/ai/")
       assert.equal("Bearer stored-secret", req.headers.authorization)
-      assert.truthy(req.path:find("/accounts/acct-from-keys/", 1, true), req.path)
+      assert.truthy(req.path:find("/accounts/fedcba9876543210fedcba9876543210/", 1, true), req.path)
       -- the environment wins
       ok(cf_ai({ "from env" }, env))
       assert.equal("Bearer cli-secret-key", emu:last_request("/ai/").headers.authorization)
@@ -541,7 +541,7 @@ describe("cf-ai", function()
 
   it("started by lua5.1 (LuaRocks' wrapper after the LuaJIT rock) it runs again on LuaJIT or Lua 5.4", function()
     if not have("lua5.1") then pending("lua5.1 is not installed") return end
-    local out = shell.run("env -u CF_AI_LUA CLOUDFLARE_ACCOUNT_ID=acct-cli CLOUDFLARE_API_KEY=k " ..
+    local out = shell.run("env -u CF_AI_LUA CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef CLOUDFLARE_API_KEY=k " ..
       "CLOUDFLARE_API_BASE_URL=" .. shell.quote(env.CLOUDFLARE_API_BASE_URL) .. " XDG_DATA_HOME=" ..
       shell.quote(HOME .. "/data") .. " lua5.1 " .. shell.quote(CLI) .. " 'from lua5.1' 2>&1; echo \"rc=$?\"")
     assert.equal("Hello from the Workers AI emulator! You said: from lua5.1\nrc=0\n", out)
@@ -619,7 +619,7 @@ describe("cf-ai", function()
       assert.equal("", r.err)
       if have("script") then
         local log = os.tmpname()
-        local inner = "env CF_AI_LUA=" .. LUA .. " CLOUDFLARE_ACCOUNT_ID=a CLOUDFLARE_API_KEY=k " ..
+        local inner = "env CF_AI_LUA=" .. LUA .. " CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef CLOUDFLARE_API_KEY=k " ..
           "CLOUDFLARE_API_BASE_URL=" .. shell.quote(emu.url .. "/client/v4") .. " " .. shell.quote(CLI) .. " -q chat hi"
         shell.exec_ok("script -qfec " .. shell.quote(inner) .. " /dev/null >" .. shell.quote(log) .. " 2>&1 </dev/null")
         local tty = shell.read_file(log)

@@ -183,7 +183,9 @@ async function live() {
   const auth = Object.assign({ authorization: 'Bearer t' }, J);
   const cases = [
     ['Workers AI chat', async () => {
-      const r = await request(port, 'POST', W + '/v1/chat/completions', auth, JSON.stringify({ model: '@cf/m', messages: [{ role: 'user', content: 'hi' }] }));
+      // a well-formed account id and a catalog model: the emulator refuses others as Cloudflare does (lib/strict.js)
+      const WL = '/client/v4/accounts/0123456789abcdef0123456789abcdef/ai';
+      const r = await request(port, 'POST', WL + '/v1/chat/completions', auth, JSON.stringify({ model: '@cf/meta/llama-3.2-1b-instruct', messages: [{ role: 'user', content: 'hi' }] }));
       eq(r.status, 200, 'status');
       if (!r.headers['cf-ai-req-id']) throw new Error('no cf-ai-req-id');
       eq(JSON.parse(r.body).choices[0].message.content, 'Hello from the Workers AI emulator! You said: hi', 'text');

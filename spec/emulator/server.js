@@ -4,10 +4,10 @@
 // endpoint) and the upstream providers routed through it (OpenAI, Anthropic, Gemini, xAI,
 // OpenRouter). Node standard library only (Node >= 18).
 //
-//   node spec/emulator/server.js [--port 0] [--parent-pid PID] [--idle-exit SECONDS] [--strict] [--api-key KEY]
+//   node spec/emulator/server.js [--port 0] [--parent-pid PID] [--idle-exit SECONDS] [--api-key KEY] [--lenient]
 //
-// --strict: the Workers AI REST API refuses a malformed account id and an unknown model as Cloudflare does;
-// --api-key KEY (implies --strict): and any other key (lib/strict.js).
+// The Workers AI REST API refuses a malformed account id, a missing key and an unknown model as Cloudflare does;
+// --api-key KEY: and any other key; --lenient: no refusals (lib/strict.js). --strict (the default) is accepted.
 //
 // Prints exactly one line "EMULATOR LISTENING http://127.0.0.1:<port>" when ready.
 // See spec/emulator/README.md for the control API, scenarios and routes.
@@ -32,10 +32,11 @@ function parseArgs(argv) {
     else if (key === '--idle-exit') { const v = Number(val()); o.idleExit = Number.isFinite(v) ? v : 300; }
     else if (key === '--host') o.host = val();
     else if (key === '--strict') strict.config.on = true;
+    else if (key === '--lenient') strict.config.on = false;
     else if (key === '--api-key') { strict.config.on = true; strict.config.apiKey = val(); }
     else if (key === '--help' || key === '-h') {
-      process.stdout.write('usage: node server.js [--port 0] [--parent-pid PID] [--idle-exit SECONDS] [--strict] ' +
-        '[--api-key KEY]\n');
+      process.stdout.write('usage: node server.js [--port 0] [--parent-pid PID] [--idle-exit SECONDS] [--api-key KEY] ' +
+        '[--lenient]\n');
       process.exit(0);
     }
   }

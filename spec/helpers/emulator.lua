@@ -58,6 +58,24 @@ end
 local Emulator = {}
 Emulator.__index = Emulator
 
+-- Well-formed credentials for the specs: the emulator refuses (as Cloudflare does) an account id that is not 32 hex
+-- digits, a request without a bearer key and a @cf/ model the catalog does not list (spec/emulator/lib/strict.js).
+M.ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
+M.API_KEY = "emulator-test-key-0123456789"
+M.MODEL = "@cf/meta/llama-4-scout-17b-16e-instruct"
+
+-- Workers AI REST settings pointing at this emulator (config keys of cloudflare.tanstack_ai), merged with extra.
+function Emulator:config(extra)
+  local c = { accountId = M.ACCOUNT_ID, apiKey = M.API_KEY, apiBaseUrl = self.url .. "/client/v4" }
+  for k, v in pairs(extra or {}) do c[k] = v end
+  return c
+end
+
+-- The REST path of an account's endpoint: emu:rest_path("ai/run/@cf/...") -> "/client/v4/accounts/<id>/ai/run/..."
+function Emulator:rest_path(rest)
+  return "/client/v4/accounts/" .. M.ACCOUNT_ID .. "/" .. rest
+end
+
 local function tmpname()
   local n = os.tmpname()
   return n
@@ -65,7 +83,8 @@ end
 
 -- Start a new emulator process. opts: idle_exit (s, default 300), port (default 0),
 -- parent_pid (default: the calling Lua process), timeout (s to wait for LISTENING, 10),
--- node (path of the node binary), args (more arguments, shell syntax: "--strict --api-key k").
+-- node (path of the node binary), args (more arguments, shell syntax: "--api-key k", or "--lenient" for a spec
+-- that needs an emulator without refusals).
 function M.start(opts)
   opts = opts or {}
   local node = opts.node or find_node()

@@ -7,7 +7,7 @@ local cf = require("cloudflare.tanstack_ai")
 local async = require("tanstack.ai.async")
 local cjson = require("cjson")
 
-local adapter = cf.create_workers_ai_chat("@cf/x", { accountId = "a", apiKey = "k", apiBaseUrl = base_url })
+local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = "k", apiBaseUrl = base_url })
 local ticks, ticks_during_stream, text = 0, 0, {}
 local streaming = false
 local tick_timer = uv.new_timer()

@@ -18,7 +18,7 @@ end
 -- The environment of a user who exported the credentials (the emulator stands in for Cloudflare).
 function M.env(emu, extra)
   local env = {
-    CLOUDFLARE_ACCOUNT_ID = "acct-nvim",
+    CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef",
     CLOUDFLARE_API_KEY = "nvim-secret-key-123",
     CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
     CLOUDFLARE_AI_GATEWAY_BASE_URL = emu.url .. "/v1",

@@ -172,7 +172,7 @@ run("providers", function()
   local a = plugin.ask("through the gateway")
   wait(function() return a.done end)
   local cf = require("cloudflare.tanstack_ai")
-  plugin.setup({ adapter = cf.create_workers_ai_chat("@cf/given/model", {}) })
+  plugin.setup({ adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", {}) })
   local b = plugin.ask("given adapter")
   wait(function() return b.done end)
   step.providers = { anthropic = lines(a.buf), given = lines(b.buf) }

@@ -156,7 +156,7 @@ describe("Neovim plugin", function()
     assert.equal("Hello from the Workers AI emulator! You said: given adapter", s.given)
     local anth
     for _, r in ipairs(requests) do
-      if r.path:find("/v1/acct-nvim/gw-test/anthropic/", 1, true) then anth = r end
+      if r.path:find("/v1/0123456789abcdef0123456789abcdef/gw-test/anthropic/", 1, true) then anth = r end
     end
     assert.is_table(anth, "no request through the gateway")
     assert.equal("claude-test", anth.json.model)
@@ -196,7 +196,7 @@ describe("Neovim plugin", function()
     assert.truthy(s.without:find("ERROR: API key: not set", 1, true), s.without)
     for _, text in ipairs({ s.with, s.without }) do
       assert.is_nil(text:find("nvim-secret-key-123", 1, true))
-      assert.is_nil(text:find("acct-nvim", 1, true))
+      assert.is_nil(text:find("0123456789abcdef0123456789abcdef", 1, true))
     end
   end)
 

@@ -77,7 +77,7 @@ describe("a fleet-safe edge (two nginx, one Redis, the emulator)", function()
 
   local function start(workers, env)
     local e = {
-      CLOUDFLARE_ACCOUNT_ID = "fleet-account", CLOUDFLARE_API_KEY = "fleet-key",
+      CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "fleet-key",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
       CHAT_SERVER_TOOLS = "openresty.fleet_tools",
     }

@@ -45,10 +45,10 @@ describe("OpenResty (real nginx, example config, emulator)", function()
     emu = emulator.start()
     tls = require("openresty.tls").start()
     srv = nginx.start({ tls_ca = tls.ca, env = {
-      CLOUDFLARE_ACCOUNT_ID = "openresty-test-account",
+      CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef",
       CLOUDFLARE_API_KEY = "openresty-test-key",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
-      CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct",
+      CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8",
     } })
   end)
 
@@ -219,9 +219,9 @@ describe("OpenResty (real nginx, example config, emulator)", function()
       -- the model and the request ids went upstream
       local up = chat_requests(emu, "hello nginx")
       assert.is_true(#up >= 1)
-      assert.equals("@cf/meta/llama-3.1-8b-instruct", up[1].json.model)
+      assert.equals("@cf/meta/llama-3.1-8b-instruct-fp8", up[1].json.model)
       assert.equals("Bearer openresty-test-key", up[1].headers.authorization)
-      assert.equals("/client/v4/accounts/openresty-test-account/ai/v1/chat/completions", up[1].path)
+      assert.equals("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions", up[1].path)
     end)
 
     it("runs the server tool and the client shows the tool call, its output and the answer", function()
@@ -433,7 +433,7 @@ describe("docs/openresty.md's minimal nginx.conf (real nginx)", function()
     block = block:gsub("/path/to/repo", ROOT)
     emu = emulator.start()
     srv = nginx.start({ base = block, env = {
-      CLOUDFLARE_ACCOUNT_ID = "readme-nginx-account", CLOUDFLARE_API_KEY = "readme-nginx-key",
+      CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "readme-nginx-key",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
     } })
   end)
@@ -461,7 +461,7 @@ describe("docs/openresty.md's minimal nginx.conf (real nginx)", function()
     assert.truthy(table.concat(text):find("hello from the readme", 1, true), out)
     local reqs = chat_requests(emu, "hello from the readme")
     assert.equals(1, #reqs)
-    assert.equals("/client/v4/accounts/readme-nginx-account/ai/v1/chat/completions", reqs[1].path)
+    assert.equals("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions", reqs[1].path)
     status = http("POST", srv.url .. "/api/chat", "not json")
     assert.equals(400, status)
   end)

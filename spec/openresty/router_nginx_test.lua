@@ -60,7 +60,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
     }, "\n"), 1)
     assert(n == 1)
     srv = nginx.start({ base = conf, env = {
-      CLOUDFLARE_ACCOUNT_ID = "router-test-account",
+      CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef",
       CLOUDFLARE_API_KEY = "router-test-key",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
       ROUTER_ROUTES = "openresty.router_routes",
@@ -88,7 +88,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.equals("chat.completion", r.object)
       assert.equals("Hello from the Workers AI emulator! You said: hello router", r.content)
       assert.equals("stop", r.finish)
-      assert.equals("@cf/meta/llama-3.1-8b-instruct", r.model)
+      assert.equals("@cf/meta/llama-3.1-8b-instruct-fp8", r.model)
       assert.is_true(r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0)
       assert.equals(r.usage.prompt_tokens + r.usage.completion_tokens, r.usage.total_tokens)
       -- what reached the provider
@@ -191,7 +191,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.equals("@cf/meta/llama-3.2-3b-instruct", r.model)
       -- (the emulator records a request when it has answered it: the delayed one is not there yet)
       if not delayed then
-        assert.same({ "@cf/meta/llama-3.1-8b-instruct", "@cf/meta/llama-3.2-3b-instruct" }, models_called())
+        assert.same({ "@cf/meta/llama-3.1-8b-instruct-fp8", "@cf/meta/llama-3.2-3b-instruct" }, models_called())
       end
       local u = usage()
       assert.equals(1, #u)
@@ -305,7 +305,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.equals(6, #models_called())
       sleep(5.2) -- the cool-down
       emu:reset()
-      assert.equals("@cf/meta/llama-3.1-8b-instruct", ask())
+      assert.equals("@cf/meta/llama-3.1-8b-instruct-fp8", ask())
       _, _, hb = http("GET", base .. "/__router_health?key=health/flaky")
       assert.is_false(json.decode(hb).down)
       assert.equals(0, json.decode(hb).fails)
@@ -319,7 +319,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
         local status, _, body = post({ model = "weighted", messages = { { role = "user", content = "w" } } })
         assert.equals(200, status)
         local m = json.decode(body).model
-        if m == "@cf/meta/llama-3.1-8b-instruct" then heavy = heavy + 1 else light = light + 1 end
+        if m == "@cf/meta/llama-3.1-8b-instruct-fp8" then heavy = heavy + 1 else light = light + 1 end
       end
       assert.is_true(heavy > light, heavy .. " vs " .. light)
       assert.is_true(light > 0)
@@ -359,7 +359,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.equals("default", u.route)
       assert.equals("gpt-4o-mini", u.requestedModel)
       assert.equals("primary", u.target)
-      assert.equals("@cf/meta/llama-3.1-8b-instruct", u.model)
+      assert.equals("@cf/meta/llama-3.1-8b-instruct-fp8", u.model)
       assert.equals(r.usage.prompt_tokens, u.inputTokens)
       assert.equals(r.usage.completion_tokens, u.outputTokens)
       assert.is_true(u.latencyMs >= 0)
@@ -371,7 +371,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
       u = usage()[1]
       assert.equals("gw", u.target)
       assert.equals("HIT", u.cacheStatus)
-      assert.truthy(chats()[1].path:find("/v1/router-test-account/router-gw/workers-ai", 1, true))
+      assert.truthy(chats()[1].path:find("/v1/0123456789abcdef0123456789abcdef/router-gw/workers-ai", 1, true))
     end)
   end)
 end)

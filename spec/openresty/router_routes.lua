@@ -13,33 +13,33 @@ local M = {
     -- the TanStack endpoint's route and the OpenAI default: primary, then fallback
     -- (its own health threshold: the fallback tests fail its primary on purpose, and must not take it out)
     default = { aliases = { "gpt-4o-mini" }, health = { failures = 1000 }, targets = {
-      wai("primary", "@cf/meta/llama-3.1-8b-instruct", { idleTimeout = 1500 }),
+      wai("primary", "@cf/meta/llama-3.1-8b-instruct-fp8", { idleTimeout = 1500 }),
       wai("fallback", "@cf/meta/llama-3.2-3b-instruct"),
     } },
     -- the first target refuses connections
     refused = { health = { failures = 1000 }, targets = {
-      wai("dead", "@cf/meta/llama-3.1-8b-instruct", { apiBaseUrl = "http://127.0.0.1:9/client/v4",
+      wai("dead", "@cf/meta/llama-3.1-8b-instruct-fp8", { apiBaseUrl = "http://127.0.0.1:9/client/v4",
         connectTimeout = 1000 }),
       wai("alive", "@cf/meta/llama-3.2-3b-instruct"),
     } },
     -- health: its own targets, so other tests do not move their counts
     health = { targets = {
-      wai("flaky", "@cf/meta/llama-3.1-8b-instruct"),
+      wai("flaky", "@cf/meta/llama-3.1-8b-instruct-fp8"),
       wai("steady", "@cf/meta/llama-3.2-3b-instruct"),
     } },
     -- weighted: two equal-priority targets, 3:1
     weighted = { targets = {
-      { name = "heavy", adapter = "create_workers_ai_chat", model = "@cf/meta/llama-3.1-8b-instruct", weight = 3,
+      { name = "heavy", adapter = "create_workers_ai_chat", model = "@cf/meta/llama-3.1-8b-instruct-fp8", weight = 3,
         priority = 1 },
       { name = "light", adapter = "create_workers_ai_chat", model = "@cf/meta/llama-3.2-3b-instruct", weight = 1,
         priority = 1 },
     } },
     -- through AI Gateway (the emulator's gateway answers carry cf-aig-cache-status)
     gateway = { targets = {
-      wai("gw", "@cf/meta/llama-3.1-8b-instruct", { gatewayId = "router-gw", apiKey = os.getenv("CLOUDFLARE_API_KEY"),
+      wai("gw", "@cf/meta/llama-3.1-8b-instruct-fp8", { gatewayId = "router-gw", apiKey = os.getenv("CLOUDFLARE_API_KEY"),
         gatewayBaseUrl = (os.getenv("CLOUDFLARE_API_BASE_URL") or ""):gsub("/client/v4$", "/v1") }),
     } },
-    private = { consumers = { "tester" }, targets = { wai("only", "@cf/meta/llama-3.1-8b-instruct") } },
+    private = { consumers = { "tester" }, targets = { wai("only", "@cf/meta/llama-3.1-8b-instruct-fp8") } },
   },
   health = { failures = 2, cooldown = 5, dict = "router_health" },
   limits = { window = 3, dict = "router_limits",

@@ -620,8 +620,8 @@ case("workers_ai_stream_through_adapter", function(ctx)
   local ai = require("tanstack.ai")
   local cf = require("cloudflare.tanstack_ai")
   control(ctx, "POST", "/__emulator/next", { match = "/ai/v1/chat/completions", drip_ms = 120 })
-  local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.1-8b-instruct",
-    { accountId = "conformance", apiKey = "conformance-key", apiBaseUrl = ctx.base .. "/client/v4" })
+  local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.1-8b-instruct-fp8",
+    { accountId = "c0ffee00c0ffee00c0ffee00c0ffee00", apiKey = "conformance-key", apiBaseUrl = ctx.base .. "/client/v4" })
   local t0 = ctx.now_ms()
   local stream = ai.chat({ adapter = adapter, messages = { { role = "user", content = "one two three four" } } })
   local text, first, types = {}, nil, {}

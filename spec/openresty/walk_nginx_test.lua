@@ -41,10 +41,10 @@ describe("the walk: a streamed chat with a tool through the example router", fun
     }, "\n"), 1)
     assert(n == 1)
     srv = nginx.start({ base = conf, env = {
-      CLOUDFLARE_ACCOUNT_ID = "walk-account",
+      CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef",
       CLOUDFLARE_API_KEY = "walk-key",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
-      CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct",
+      CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8",
     } })
   end)
 

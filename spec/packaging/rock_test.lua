@@ -58,7 +58,7 @@ describe("make rock-install", function()
     local lua, v = case[1], case[2]
     it("serves a script run by " .. lua .. " in the checkout's root, with luarocks path", function()
       assert.equals(0, status, out)
-      local env = "CLOUDFLARE_ACCOUNT_ID=rock-acct CLOUDFLARE_API_KEY=rock-key CLOUDFLARE_API_BASE_URL=" ..
+      local env = "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef CLOUDFLARE_API_KEY=rock-key CLOUDFLARE_API_BASE_URL=" ..
         util.quote(emu.url .. "/client/v4") .. " CLOUDFLARE_AI_GATEWAY_BASE_URL=" .. util.quote(emu.url .. "/v1")
       local got = util.must("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 sh -c " ..
         util.quote('eval "$(luarocks --lua-version=' .. v .. ' --tree=' .. tree .. ' path)" && ' .. env .. " " ..
@@ -72,7 +72,7 @@ describe("make rock-install", function()
   -- <tree>/bin/cf-ai then runs `lua5.1`, which cannot run the library (issue 21). The command finds LuaJIT or
   -- Lua 5.4 itself, whatever `luarocks path` (of either version, or none) the shell has.
   local function cf_ai(path_v, command, extra_env)
-    local env = "CLOUDFLARE_ACCOUNT_ID=rock-acct CLOUDFLARE_API_KEY=rock-key CLOUDFLARE_API_BASE_URL=" ..
+    local env = "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef CLOUDFLARE_API_KEY=rock-key CLOUDFLARE_API_BASE_URL=" ..
       util.quote(emu.url .. "/client/v4") .. " XDG_DATA_HOME=" .. util.quote(script_dir) .. " " .. (extra_env or "")
     local eval = path_v and ('eval "$(luarocks --lua-version=' .. path_v .. ' --tree=' .. tree .. ' path)" && ') or ""
     return util.sh("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u CF_AI_LUA sh -c " ..

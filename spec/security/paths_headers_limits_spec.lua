@@ -9,7 +9,7 @@ local ai = require("tanstack.ai")
 local env = require("helpers.env")
 local emulator = require("helpers.emulator")
 
-local M = "@cf/meta/llama-3.1-8b-instruct"
+local M = "@cf/meta/llama-3.1-8b-instruct-fp8"
 
 -- A transport stub that records every request and answers a Workers AI chat completion.
 local function stub()
@@ -42,7 +42,7 @@ local function gw_rest(t, extra)
 end
 
 local REAL_MODELS = {
-  "@cf/meta/llama-3.1-8b-instruct", "@cf/black-forest-labs/flux-1-schnell", "anthropic/claude-sonnet-4",
+  "@cf/meta/llama-3.1-8b-instruct-fp8", "@cf/black-forest-labs/flux-1-schnell", "anthropic/claude-sonnet-4",
   "openai/gpt-4o:online", "gpt-4o-mini", "gemini-2.5-flash", "models/gemini-2.0-flash", "claude-3-5-haiku-20241022",
   "meta-llama/llama-3.3-70b-instruct:free", "@hf/thebloke/deepseek-coder-6.7b-base-awq", "dall-e-3",
   "@cf/baai/bge-base-en-v1.5", "@cf/meta/llama-4-scout-17b-16e-instruct", "grok-4", "claude-sonnet-4-5",
@@ -175,7 +175,7 @@ describe("path-safe identifiers", function()
     before_each(function() emu:reset() end)
 
     local function new_ai()
-      return cf.binding({ accountId = "acct", apiKey = "wai-token", apiBaseUrl = emu.url .. "/client/v4",
+      return cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = "wai-token", apiBaseUrl = emu.url .. "/client/v4",
         gatewayBaseUrl = emu.url .. "/v1" })
     end
 
@@ -373,7 +373,7 @@ describe("maxResponseBytes", function()
     local emu = emulator.shared()
     emu:reset()
     local function chat(limit, stream)
-      local adapter = cf.create_workers_ai_chat(M, { accountId = "acct", apiKey = "k", maxResponseBytes = limit,
+      local adapter = cf.create_workers_ai_chat(M, { accountId = "0123456789abcdef0123456789abcdef", apiKey = "k", maxResponseBytes = limit,
         apiBaseUrl = emu.url .. "/client/v4" })
       local s = ai.chat({ adapter = adapter, stream = true, messages = { { role = "user", content = "hello there" } } })
       if stream then

@@ -43,7 +43,7 @@ describe("security: a server tool call runs at most once", function()
   before_each(function()
     emu:reset()
     adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
-      accountId = "acct-replay", apiKey = "secret-token-replay", apiBaseUrl = emu.url .. "/client/v4",
+      accountId = "0123456789abcdef0123456789abcdef", apiKey = "secret-token-replay", apiBaseUrl = emu.url .. "/client/v4",
       maxRetries = 0, idleTimeout = 3000,
     })
     ran = {}

@@ -48,7 +48,7 @@ describe("security: tool calls from the browser", function()
   before_each(function()
     emu:reset()
     adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
-      accountId = "acct-sec", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4",
+      accountId = "0123456789abcdef0123456789abcdef", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4",
       maxRetries = 0, idleTimeout = 3000,
     })
     ran = {}
@@ -212,7 +212,7 @@ describe("security: what a failing tool tells the browser", function()
     local emu = emulator.shared()
     emu:reset()
     local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
-      accountId = "acct-sec", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
+      accountId = "0123456789abcdef0123456789abcdef", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
     local broken = ai.tool_definition({ name = "broken", description = "fails",
       inputSchema = { type = "object", properties = {} } }):server(function()
       error("connect to 10.1.2.3:5432 failed: database is down")
@@ -240,7 +240,7 @@ describe("security: what a failing tool tells the browser", function()
     local emu = emulator.shared()
     emu:reset()
     local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
-      accountId = "acct-sec", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
+      accountId = "0123456789abcdef0123456789abcdef", apiKey = "secret-token-security", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 })
     local picky = ai.tool_definition({ name = "picky", description = "refuses",
       inputSchema = { type = "object", properties = {} } }):server(function()
       error({ message = "No such city", public = true })

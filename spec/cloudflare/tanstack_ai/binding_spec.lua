@@ -6,13 +6,13 @@ local json = require("tanstack.ai.json")
 local emulator = require("helpers.emulator")
 
 local TOKEN, CF_TOKEN = "wai-token-binding-1", "cf-aig-token-binding-2"
-local CHAT = "@cf/meta/llama-3.1-8b-instruct"
+local CHAT = "@cf/meta/llama-3.1-8b-instruct-fp8"
 local SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
 
 local emu
 
 local function new_ai(extra)
-  local c = { accountId = "acct", apiKey = TOKEN, cfApiKey = CF_TOKEN,
+  local c = { accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, cfApiKey = CF_TOKEN,
     apiBaseUrl = emu.url .. "/client/v4", gatewayBaseUrl = emu.url .. "/v1" }
   for k, v in pairs(extra or {}) do c[k] = v end
   return cf.binding(c)
@@ -53,7 +53,7 @@ describe("cf.binding", function()
 
   it("needs REST credentials", function()
     assert.matches("cf.binding: needs { accountId, apiKey }", err_of(function()
-      cf.binding({ accountId = "acct", gatewayId = "gw", apiKey = TOKEN })
+      cf.binding({ accountId = "0123456789abcdef0123456789abcdef", gatewayId = "gw", apiKey = TOKEN })
     end), 1, true)
   end)
 
@@ -71,7 +71,7 @@ describe("cf.binding", function()
       assert.equal(1, #reqs)
       local req = reqs[1]
       assert.equal("POST", req.method)
-      assert.equal("/client/v4/accounts/acct/ai/run/" .. CHAT, req.path)
+      assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/run/" .. CHAT, req.path)
       assert.equal("Bearer " .. TOKEN, req.headers.authorization)
       assert.equal("application/json", req.headers["content-type"])
       assert.is_nil(req.headers["cf-aig-authorization"])
@@ -89,7 +89,7 @@ describe("cf.binding", function()
       assert.equal("string", type(bytes))
       assert.equal("\137PNG\r\n\26\n", bytes:sub(1, 8))
       assert.truthy(#bytes > 8)
-      assert.equal("/client/v4/accounts/acct/ai/run/" .. SDXL, emu:last_request().path)
+      assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/run/" .. SDXL, emu:last_request().path)
     end)
 
     it("sends a binary input as the raw body and the other inputs as query parameters", function()
@@ -116,7 +116,7 @@ describe("cf.binding", function()
       assert.is_nil(iter())
       local req = emu:last_request()
       assert.is_true(req.json.stream)
-      assert.equal("/client/v4/accounts/acct/ai/run/" .. CHAT, req.path)
+      assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/run/" .. CHAT, req.path)
     end)
 
     it("stops a stream early with the closer", function()
@@ -137,7 +137,7 @@ describe("cf.binding", function()
       assert.is_nil(err)
       assert.equal("Hello from the Workers AI emulator! You said: via gateway", r.response)
       local req = emu:last_request()
-      assert.equal("/v1/acct/gw1/workers-ai/" .. CHAT, req.path)
+      assert.equal("/v1/0123456789abcdef0123456789abcdef/gw1/workers-ai/" .. CHAT, req.path)
       assert.equal("Bearer " .. TOKEN, req.headers.authorization)
       assert.equal("Bearer " .. CF_TOKEN, req.headers["cf-aig-authorization"])
       assert.equal("true", req.headers["cf-aig-skip-cache"])
@@ -154,7 +154,7 @@ describe("cf.binding", function()
     end)
 
     it("sends no gateway token without cfApiKey, so an authenticated gateway refuses", function()
-      local AI = cf.binding({ accountId = "acct", apiKey = TOKEN, gatewayBaseUrl = emu.url .. "/v1" })
+      local AI = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, gatewayBaseUrl = emu.url .. "/v1" })
       local r, err = AI:run(CHAT, { prompt = "x" }, { gateway = { id = "authgw" } })
       assert.is_nil(r)
       assert.equal(401, err.status)
@@ -258,11 +258,11 @@ describe("cf.binding", function()
 
     it("get_url gives the gateway URL, with the provider when given", function()
       local g = new_ai():gateway("my-gw_1.x")
-      assert.equal(emu.url .. "/v1/acct/my-gw_1.x/openai", g:get_url("openai"))
-      assert.equal(emu.url .. "/v1/acct/my-gw_1.x", g:get_url())
-      assert.equal(emu.url .. "/v1/acct/my-gw_1.x/anthropic", g:getUrl("anthropic"))
+      assert.equal(emu.url .. "/v1/0123456789abcdef0123456789abcdef/my-gw_1.x/openai", g:get_url("openai"))
+      assert.equal(emu.url .. "/v1/0123456789abcdef0123456789abcdef/my-gw_1.x", g:get_url())
+      assert.equal(emu.url .. "/v1/0123456789abcdef0123456789abcdef/my-gw_1.x/anthropic", g:getUrl("anthropic"))
       local g2 = new_ai({ gatewayBaseUrl = emu.url .. "/v1//" }):gateway("gw")
-      assert.equal(emu.url .. "/v1/acct/gw/google-ai-studio", g2:get_url("google-ai-studio"))
+      assert.equal(emu.url .. "/v1/0123456789abcdef0123456789abcdef/gw/google-ai-studio", g2:get_url("google-ai-studio"))
     end)
   end)
 
@@ -285,7 +285,7 @@ describe("cf.binding", function()
       assert.equal("Hello from the Workers AI emulator! You said: u1", v.result.response)
 
       local req = emu:last_request()
-      assert.equal("/v1/acct/authgw", req.path)
+      assert.equal("/v1/0123456789abcdef0123456789abcdef/authgw", req.path)
       assert.equal("POST", req.method)
       assert.equal("application/json", req.headers["content-type"])
       assert.equal("Bearer " .. CF_TOKEN, req.headers["cf-aig-authorization"])
@@ -293,7 +293,7 @@ describe("cf.binding", function()
       assert.same({ { provider = "workers-ai", endpoint = CHAT, headers = { authorization = "Bearer " .. TOKEN },
         query = { prompt = "u1" } } }, req.json)
       assert.equal(1, #req.universal_steps)
-      assert.equal("/v1/acct/authgw/workers-ai/" .. CHAT, req.universal_steps[1].path)
+      assert.equal("/v1/0123456789abcdef0123456789abcdef/authgw/workers-ai/" .. CHAT, req.universal_steps[1].path)
       assert.equal(200, req.universal_steps[1].status)
     end)
 
@@ -340,7 +340,7 @@ describe("cf.binding", function()
     end)
 
     it("returns an error answer as a response (status and body), not as nil, err", function()
-      local AI = cf.binding({ accountId = "acct", apiKey = TOKEN, gatewayBaseUrl = emu.url .. "/v1" })
+      local AI = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, gatewayBaseUrl = emu.url .. "/v1" })
       local res, err = AI:gateway("authgw"):run(wai_entry("x"))
       assert.is_nil(err)
       assert.equal(401, res.status)
@@ -365,7 +365,7 @@ describe("cf.binding gateway credentials", function()
       return { status = 200, headers = { ["content-type"] = "application/json" },
         read = function() return nil end, close = function() end, body = "{}" }
     end }
-    local AI = cf.binding({ accountId = "acct", apiKey = "binding-key-123456", transport = transport })
+    local AI = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = "binding-key-123456", transport = transport })
     local gw = AI:gateway("gw")
     assert.is_truthy(gw:run({
       { provider = "workers-ai", endpoint = "@cf/m", headers = {}, query = { prompt = "a" } },

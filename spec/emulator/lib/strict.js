@@ -1,12 +1,14 @@
 'use strict';
-// Strict mode (`node server.js --strict [--api-key KEY]`): the Workers AI REST API refuses what Cloudflare refuses,
-// so a wrong key, an unknown model or a malformed account id can be rehearsed locally. Off by default: the specs
-// use short made-up account ids, keys and models everywhere.
+// Refusals (on by default; `node server.js --lenient` turns them off): the Workers AI REST API refuses what
+// Cloudflare refuses, so a missing or wrong key, an unknown model or a malformed account id can be rehearsed
+// locally. The emulator cannot know your key: without `--api-key KEY` any non-empty bearer key is taken; with it,
+// only that one. spec/helpers/emulator.lua gives the specs well-formed defaults (ACCOUNT_ID, API_KEY).
 //
 // Cloudflare's answers (https://developers.cloudflare.com/workers-ai/platform/errors/ and the v4 API envelope):
 //   account id not 32 hex digits  400, errors 7003 "Could not route to <path>, perhaps your object identifier is
 //                                 invalid?" and 7000 "No route for that URI"
-//   a key other than --api-key    401, error 10000 "Authentication error"
+//   no bearer key, or a key other  401, error 10000 "Authentication error"
+//   than --api-key
 //   a model not in the catalog    400, error 5007 "No such model <model> or task"
 
 const CAT = require('./catalog');
@@ -14,7 +16,7 @@ const { jsonReply } = require('./chat');
 const { simpleError } = require('./errors');
 const { bearer } = require('./gateway');
 
-const config = { on: false, apiKey: null };
+const config = { on: true, apiKey: null };
 
 function envelope(status, errors) {
   return jsonReply(status, { result: null, success: false, errors, messages: [] });
@@ -37,7 +39,8 @@ function refusal(ctx, params) {
       { code: 7000, message: 'No route for that URI' },
     ]);
   }
-  if (config.apiKey !== null && bearer(ctx.headers.authorization) !== config.apiKey) {
+  const key = bearer(ctx.headers.authorization);
+  if (!key || (config.apiKey !== null && key !== config.apiKey)) {
     return simpleError('cloudflare', 401, 10000, 'Authentication error');
   }
   const model = modelOf(ctx, params);

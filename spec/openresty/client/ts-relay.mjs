@@ -17,7 +17,7 @@ globalThis.fetch = (input, init) => {
   return realFetch(new Request(moved, input), init);
 };
 
-const adapter = createWorkersAiChat('@cf/meta/llama-3.1-8b-instruct', { accountId: 'bench-account',
+const adapter = createWorkersAiChat('@cf/meta/llama-3.1-8b-instruct-fp8', { accountId: '0123456789abcdef0123456789abcdef',
   apiKey: 'bench-key' });
 
 const server = http.createServer(async (req, res) => {

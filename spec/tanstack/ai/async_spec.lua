@@ -11,13 +11,13 @@ describe("async tasks", function()
 
   it("resumes a task waiting on a request only when that request moved (core.http_ready)", function()
     local core = require("tanstack.ai.core")
-    local adapter = cf.create_workers_ai_chat("@cf/x", { accountId = "a", apiKey = "k",
+    local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = "k",
       apiBaseUrl = emu.url .. "/client/v4" })
     -- one request whose head comes late, one stream dripping 12 deltas meanwhile
     emu:next({ head_delay_ms = 1200, times = 1 })
-    local stalled = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+    local stalled = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions",
       headers = { authorization = "Bearer k", ["content-type"] = "application/json" },
-      body = '{"model":"@cf/x","stream":false,"messages":[{"role":"user","content":"late"}]}' })
+      body = '{"model":"@cf/meta/llama-3.2-1b-instruct","stream":false,"messages":[{"role":"user","content":"late"}]}' })
     emu:next({ drip_ms = 40, text = "d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12", times = 1 })
     local polls, deltas = 0, 0
     local waiter = async.spawn(function()
@@ -51,9 +51,9 @@ describe("async tasks", function()
   it("resumes a task whose request was closed by someone else (the request answers at once: closed)", function()
     local core = require("tanstack.ai.core")
     emu:next({ head_delay_ms = 3000, times = 1 })
-    local h = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+    local h = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions",
       headers = { authorization = "Bearer k", ["content-type"] = "application/json" },
-      body = '{"model":"@cf/x","stream":false,"messages":[{"role":"user","content":"x"}]}' })
+      body = '{"model":"@cf/meta/llama-3.2-1b-instruct","stream":false,"messages":[{"role":"user","content":"x"}]}' })
     local t = async.spawn(function()
       local status, msg, kind = async.await(function() return h:response(false) end, h)
       return { status, msg, kind }
@@ -70,9 +70,9 @@ describe("async tasks", function()
   it("async.wake() resumes every waiting task (a request closed from outside says nothing more)", function()
     local core = require("tanstack.ai.core")
     emu:next({ head_delay_ms = 3000, times = 1 })
-    local h = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/a/ai/v1/chat/completions",
+    local h = core.http_request({ method = "POST", url = emu.url .. "/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions",
       headers = { authorization = "Bearer k", ["content-type"] = "application/json" },
-      body = '{"model":"@cf/x","stream":false,"messages":[{"role":"user","content":"x"}]}' })
+      body = '{"model":"@cf/meta/llama-3.2-1b-instruct","stream":false,"messages":[{"role":"user","content":"x"}]}' })
     local t = async.spawn(function() return async.await(function() return h:response(false) end, h) end)
     async.step(10)
     async.step(10)
@@ -84,7 +84,7 @@ describe("async tasks", function()
   end)
 
   it("interleaves two slow streams instead of running them one after the other", function()
-    local adapter = cf.create_workers_ai_chat("@cf/x", { accountId = "a", apiKey = "k",
+    local adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = "k",
       apiBaseUrl = emu.url .. "/client/v4" })
     emu:next({ drip_ms = 60, text = "a1 a2 a3 a4 a5 a6", times = 1 })
     emu:next({ drip_ms = 60, text = "b1 b2 b3 b4 b5 b6", times = 1 })

@@ -24,7 +24,7 @@ describe("async.attach_uv (socket-driven)", function()
   local emu, adapter
   setup(function()
     emu = emulator.shared()
-    adapter = cf.create_workers_ai_chat("@cf/x", { accountId = "a", apiKey = "k", apiBaseUrl = emu.url .. "/client/v4" })
+    adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = "k", apiBaseUrl = emu.url .. "/client/v4" })
   end)
   before_each(function()
     if not have_luv then pending("luv is not installed") end

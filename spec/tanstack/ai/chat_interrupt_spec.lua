@@ -35,7 +35,7 @@ describe("interrupts (client tools, approvals) and resume", function()
   before_each(function()
     emu:reset()
     adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
-      accountId = "acct1", apiKey = "secret-token-interrupts", apiBaseUrl = emu.url .. "/client/v4",
+      accountId = "0123456789abcdef0123456789abcdef", apiKey = "secret-token-interrupts", apiBaseUrl = emu.url .. "/client/v4",
       idleTimeout = 2000, timeout = 20000, maxRetries = 0,
     })
     notify = ai.tool_definition({ name = "notify", description = "Show a notice in the browser",

@@ -9,7 +9,7 @@ describe("progress", function()
   before_each(function() emu:reset() end)
 
   local function config()
-    return { accountId = "acct", apiKey = "key-123456", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 }
+    return { accountId = "0123456789abcdef0123456789abcdef", apiKey = "key-123456", apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 }
   end
 
   it("a transcription reports its upload up to the whole file, then the answer's download", function()

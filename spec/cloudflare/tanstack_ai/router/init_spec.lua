@@ -3,7 +3,7 @@
 local emulator = require("helpers.emulator")
 local router = require("cloudflare.tanstack_ai.router")
 
-local A, B = "@cf/meta/llama-3.1-8b-instruct", "@cf/meta/llama-3.2-3b-instruct"
+local A, B = "@cf/meta/llama-3.1-8b-instruct-fp8", "@cf/meta/llama-3.2-3b-instruct"
 
 describe("router", function()
   local emu
@@ -11,7 +11,7 @@ describe("router", function()
   local function new(extra)
     usage = {}
     local opts = {
-      defaults = { config = { accountId = "acct", apiKey = "key", apiBaseUrl = emu.url .. "/client/v4" } },
+      defaults = { config = { accountId = "0123456789abcdef0123456789abcdef", apiKey = "key", apiBaseUrl = emu.url .. "/client/v4" } },
       routes = { chat = { aliases = { "gpt-4o-mini" }, targets = {
         { name = "a", adapter = "create_workers_ai_chat", model = A },
         { name = "b", adapter = "create_workers_ai_chat", model = B },

@@ -14,7 +14,7 @@ describe("Workers AI adapters from the catalog", function()
   setup(function() emu = emulator.shared() end)
   before_each(function()
     emu:reset()
-    cfg = { binding = cf.binding({ accountId = "acct", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4" }) }
+    cfg = { binding = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4" }) }
   end)
 
   it("checks ranges before sending, naming the option, the model and the range", function()

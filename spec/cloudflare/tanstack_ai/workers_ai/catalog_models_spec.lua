@@ -20,15 +20,15 @@ table.sort(names)
 local emu
 local function config(mode)
   if mode == "binding" then
-    return { binding = cf.binding({ accountId = "acct", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4",
+    return { binding = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4",
       gatewayBaseUrl = emu.url .. "/v1" }) }
   end
   if mode == "gateway binding" then
-    local AI = cf.binding({ accountId = "acct", apiKey = TOKEN, cfApiKey = CF_TOKEN,
+    local AI = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, cfApiKey = CF_TOKEN,
       apiBaseUrl = emu.url .. "/client/v4", gatewayBaseUrl = emu.url .. "/v1" })
     return { binding = AI:gateway("gw"), apiKey = TOKEN }
   end
-  return { accountId = "acct", gatewayId = "gw", apiKey = TOKEN, cfApiKey = CF_TOKEN,
+  return { accountId = "0123456789abcdef0123456789abcdef", gatewayId = "gw", apiKey = TOKEN, cfApiKey = CF_TOKEN,
     gatewayBaseUrl = emu.url .. "/v1" }
 end
 
@@ -79,13 +79,13 @@ describe("every catalog model", function()
           req = emu:last_request()
           if mode == "binding" or mode == "gateway binding" then
             local inputs = inputs_of(mode, req)
-            if mode == "binding" then assert.equal("/client/v4/accounts/acct/ai/run/" .. name, req.path) end
+            if mode == "binding" then assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/run/" .. name, req.path) end
             if mode == "gateway binding" then assert.equal(name, req.json[1].endpoint) end
             fits(name, e, inputs)
             if not e.fields.stream_options then assert.is_nil(inputs.stream_options, name) end
             assert.equal(e.streaming or nil, inputs.stream)
           else
-            assert.equal("/v1/acct/gw/workers-ai/v1/chat/completions", req.path)
+            assert.equal("/v1/0123456789abcdef0123456789abcdef/gw/workers-ai/v1/chat/completions", req.path)
             assert.equal(name, req.json.model)
           end
           -- tools only to models with function calling: a clear error before any request

@@ -31,7 +31,7 @@ describe("Workers AI chat (plain REST)", function()
   before_each(function()
     emu:reset()
     adapter = cf.create_workers_ai_chat("@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
-      accountId = "acct1", apiKey = SECRET, apiBaseUrl = emu.url .. "/client/v4",
+      accountId = "0123456789abcdef0123456789abcdef", apiKey = SECRET, apiBaseUrl = emu.url .. "/client/v4",
       idleTimeout = 2000, timeout = 20000, maxRetries = 2,
     })
   end)
@@ -55,7 +55,7 @@ describe("Workers AI chat (plain REST)", function()
 
     local req = emu:last_request()
     assert.equal("POST", req.method)
-    assert.equal("/client/v4/accounts/acct1/ai/v1/chat/completions", req.path)
+    assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions", req.path)
     assert.equal("Bearer " .. SECRET, req.headers["authorization"])
     local body = req.json
     assert.equal("@cf/meta/llama-3.3-70b-instruct-fp8-fast", body.model)
@@ -184,7 +184,7 @@ describe("Workers AI chat (plain REST)", function()
   end)
 
   it("fails with a 401 when the key is wrong shape and never prints it", function()
-    local bad = cf.create_workers_ai_chat("@cf/x", { accountId = "acct1", apiKey = SECRET,
+    local bad = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = SECRET,
       apiBaseUrl = emu.url .. "/client/v4" })
     emu:next({ status = 401, code = 10000, body = { success = false, errors = { { code = 10000,
       message = "Authentication error for Bearer " .. SECRET } } } })
@@ -206,7 +206,7 @@ describe("Workers AI chat (plain REST)", function()
 
   it("ends a stalled stream after idleTimeout with one RUN_ERROR", function()
     emu:next({ stall_after = 2, stall_ms = 8000 })
-    local a = cf.create_workers_ai_chat("@cf/x", { accountId = "acct1", apiKey = SECRET,
+    local a = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = SECRET,
       apiBaseUrl = emu.url .. "/client/v4", idleTimeout = 300 })
     local t0 = os.time()
     local evs = ai.chat({ adapter = a, messages = { { role = "user", content = "one two three four" } } }):collect()
@@ -221,7 +221,7 @@ describe("Workers AI chat (plain REST)", function()
     assert.equal("RUN_FINISHED", evs[#evs].type)
     assert.matches("malformed", evs[#evs].warnings[1])
     emu:next({ malformed_after = 1 })
-    local strict = cf.create_workers_ai_chat("@cf/x", { accountId = "acct1", apiKey = SECRET,
+    local strict = cf.create_workers_ai_chat("@cf/meta/llama-3.2-1b-instruct", { accountId = "0123456789abcdef0123456789abcdef", apiKey = SECRET,
       apiBaseUrl = emu.url .. "/client/v4" })
     strict.strictStream = true
     evs = ai.chat({ adapter = strict, messages = { { role = "user", content = "a b c" } } }):collect()
@@ -252,13 +252,13 @@ describe("Workers AI chat (plain REST)", function()
 
   it("reads credentials from the environment when none are given", function()
     local env = require("helpers.env")
-    env.with({ CLOUDFLARE_ACCOUNT_ID = "envacct", CLOUDFLARE_API_KEY = "env-key-abcdef",
+    env.with({ CLOUDFLARE_ACCOUNT_ID = "0123456789abcdef0123456789abcdef", CLOUDFLARE_API_KEY = "env-key-abcdef",
       CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4" }, function()
-      local a = cf.createWorkersAiChat("@cf/x")
+      local a = cf.createWorkersAiChat("@cf/meta/llama-3.2-1b-instruct")
       assert.is_string(ai.chat({ adapter = a, stream = false, messages = { { role = "user", content = "x" } } }))
     end)
     local req = emu:last_request()
-    assert.equal("/client/v4/accounts/envacct/ai/v1/chat/completions", req.path)
+    assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/v1/chat/completions", req.path)
     assert.equal("Bearer env-key-abcdef", req.headers.authorization)
   end)
 end)

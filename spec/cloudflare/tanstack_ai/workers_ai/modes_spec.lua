@@ -6,18 +6,18 @@ local core = require("tanstack.ai.core")
 local emulator = require("helpers.emulator")
 
 local TOKEN, CF_TOKEN = "wai-token-abcdef123", "cf-aig-token-987654"
-local CHAT = "@cf/meta/llama-3.1-8b-instruct"
+local CHAT = "@cf/zai-org/glm-4.7-flash"
 
 local emu
 local function modes()
-  local AI = cf.binding({ accountId = "acct", apiKey = TOKEN, cfApiKey = CF_TOKEN,
+  local AI = cf.binding({ accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, cfApiKey = CF_TOKEN,
     apiBaseUrl = emu.url .. "/client/v4", gatewayBaseUrl = emu.url .. "/v1" })
   return {
     { name = "plain binding", config = { binding = AI } },
-    { name = "plain REST", config = { accountId = "acct", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4" } },
+    { name = "plain REST", config = { accountId = "0123456789abcdef0123456789abcdef", apiKey = TOKEN, apiBaseUrl = emu.url .. "/client/v4" } },
     { name = "gateway binding", config = { binding = AI:gateway("authgw"), apiKey = TOKEN, cacheTtl = 3600,
       skipCache = true, customCacheKey = "ck1", metadata = { user = "u1" } } },
-    { name = "gateway REST", config = { accountId = "acct", gatewayId = "authgw", apiKey = TOKEN, cfApiKey = CF_TOKEN,
+    { name = "gateway REST", config = { accountId = "0123456789abcdef0123456789abcdef", gatewayId = "authgw", apiKey = TOKEN, cfApiKey = CF_TOKEN,
       gatewayBaseUrl = emu.url .. "/v1", cacheTtl = 3600, skipCache = true, customCacheKey = "ck1",
       metadata = { user = "u1" } } },
   }
@@ -31,13 +31,13 @@ end
 
 local function check_route(mode, req, native_path, rest_path)
   if mode == "plain binding" then
-    assert.equal("/client/v4/accounts/acct/ai/run/" .. native_path, req.path)
+    assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef/ai/run/" .. native_path, req.path)
     assert.equal("Bearer " .. TOKEN, req.headers.authorization)
   elseif mode == "plain REST" then
-    assert.equal("/client/v4/accounts/acct" .. rest_path, req.path)
+    assert.equal("/client/v4/accounts/0123456789abcdef0123456789abcdef" .. rest_path, req.path)
     assert.equal("Bearer " .. TOKEN, req.headers.authorization)
   elseif mode == "gateway binding" then
-    assert.equal("/v1/acct/authgw", req.path)
+    assert.equal("/v1/0123456789abcdef0123456789abcdef/authgw", req.path)
     assert.equal("Bearer " .. CF_TOKEN, req.headers["cf-aig-authorization"])
     local step = req.json[1]
     assert.equal("workers-ai", step.provider)
@@ -48,7 +48,7 @@ local function check_route(mode, req, native_path, rest_path)
     assert.equal("ck1", step.headers["cf-aig-cache-key"])
     assert.equal('{"user":"u1"}', step.headers["cf-aig-metadata"])
   else
-    assert.equal("/v1/acct/authgw/workers-ai/" .. (rest_path:match("^/ai/run/(.*)") or rest_path:match("^/ai/(.*)")), req.path)
+    assert.equal("/v1/0123456789abcdef0123456789abcdef/authgw/workers-ai/" .. (rest_path:match("^/ai/run/(.*)") or rest_path:match("^/ai/(.*)")), req.path)
     assert.equal("Bearer " .. TOKEN, req.headers.authorization)
     assert.equal("Bearer " .. CF_TOKEN, req.headers["cf-aig-authorization"])
     assert.equal("3600", req.headers["cf-aig-cache-ttl"])
