@@ -286,8 +286,10 @@ end
 local function message_of(err)
   if type(err) == "table" then
     local mt = getmetatable(err)
-    if mt and mt.__tostring then return tostring(err) .. advice(err) end
-    return tostring(err.message or vim.inspect(err)) .. advice(err)
+    local a = advice(err)
+    if a ~= "" then err.hint = nil end -- the plugin's advice (setup{} keys) replaces the library's hint
+    if mt and mt.__tostring then return tostring(err) .. a end
+    return tostring(err.message or vim.inspect(err)) .. a
   end
   return tostring(err)
 end

@@ -68,9 +68,17 @@ local MODEL_ATTACKS = {
 
 describe("path-safe identifiers", function()
   it("every real model name passes the one check", function()
+    local models = require("cloudflare.tanstack_ai.workers_ai.models")
     for _, m in ipairs(REAL_MODELS) do
       assert.is_nil(config.identifier_problem(m, true), m)
       local t = stub()
+      local other_task = models.task_mismatch(m, "chat")
+      if other_task then -- a catalog model of another task: refused when built, naming its constructor
+        local ok, err = pcall(cf.create_workers_ai_chat, m, rest(t))
+        assert.is_false(ok)
+        assert.truthy(tostring(err):find(other_task, 1, true), tostring(err))
+        m = "@cf/meta/llama-3.2-1b-instruct"
+      end
       local adapter = cf.create_workers_ai_chat(m, rest(t))
       assert.equals(m, adapter.model)
       local text, err = ai.chat({ adapter = adapter, stream = false, messages = { { role = "user", content = "hi" } } })

@@ -4,7 +4,7 @@ local adapter = require("tanstack.ai.adapter")
 local errors = adapter.errors
 local raise = adapter.raise -- a mistake, reported at the caller's line
 
-local type, pairs, tostring = type, pairs, tostring
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local function getenv(name) return os.getenv(name) end -- looked up per call: tests substitute os.getenv
 local floor = math.floor
 
@@ -53,7 +53,7 @@ _M.shown = shown
 
 --- Why `v` cannot be placed in a URL path, or nil when it can. Model names (`path = true`) may have segments
 --- separated by single '/'; account and gateway ids are one segment. Each segment is made of letters, digits and
---- - . _ ~ @ : + (everything real model names use: @cf/meta/llama-3.1-8b-instruct, openai/gpt-4o:online,
+--- - . _ ~ @ : + (everything real model names use: @cf/meta/llama-3.1-8b-instruct-fp8, openai/gpt-4o:online,
 --- models/gemini-2.0-flash, meta-llama/llama-3.3-70b-instruct:free) and is not "." or "..": no '?', '#', '%',
 --- '\\', whitespace, control or non-ASCII characters, no empty segment, no leading or trailing '/'.
 function _M.identifier_problem(v, path)
@@ -185,7 +185,8 @@ local function canonical(label, user)
   for k, v in pairs(user) do
     local camel = KEYS[k] and k or SNAKE[k]
     if not camel then
-      fail(label, "unknown config field '" .. tostring(k) .. "'")
+      local near = type(k) == "string" and adapter.nearest(k, KEYS)
+      fail(label, "unknown config field '" .. tostring(k) .. "'" .. (near and ("; did you mean " .. near .. "?") or ""))
     end
     if c[camel] ~= nil and c[camel] ~= v then
       fail(label, "config." .. camel .. " and config." .. KEYS[camel] .. " are both set, to different values")
@@ -277,6 +278,10 @@ local function resolved(label, c)
   return setmetatable({
     label = label,
     api_key = c.apiKey, cf_api_key = c.cfApiKey,
+    -- where the key and the base URLs came from, for errors that say what to fix (never the values themselves)
+    key_source = c.apiKey ~= nil and "config.apiKey" or nil,
+    api_base_source = c.apiBaseUrl ~= nil and "config.apiBaseUrl" or "the default",
+    gateway_base_source = c.gatewayBaseUrl ~= nil and "config.gatewayBaseUrl" or "the default",
     account_id = c.accountId, gateway_id = c.gatewayId,
     skip_cache = c.skipCache, cache_ttl = c.cacheTtl, cache_key = c.customCacheKey, metadata = c.metadata,
     session_affinity = c.sessionAffinity, anthropic_version = c.anthropicVersion,
@@ -295,11 +300,11 @@ local function base_urls(label, c, r)
     local env_api, env_gw = getenv("CLOUDFLARE_API_BASE_URL"), getenv("CLOUDFLARE_AI_GATEWAY_BASE_URL")
     if c.apiBaseUrl == nil and env_api ~= nil then
       check_base_url(label, "CLOUDFLARE_API_BASE_URL", env_api, c.allowInsecureHttp)
-      r.api_base_url = env_api
+      r.api_base_url, r.api_base_source = env_api, "CLOUDFLARE_API_BASE_URL"
     end
     if c.gatewayBaseUrl == nil and env_gw ~= nil then
       check_base_url(label, "CLOUDFLARE_AI_GATEWAY_BASE_URL", env_gw, c.allowInsecureHttp)
-      r.gateway_base_url = env_gw
+      r.gateway_base_url, r.gateway_base_source = env_gw, "CLOUDFLARE_AI_GATEWAY_BASE_URL"
     end
   end
   r.api_base_url = r.api_base_url:gsub("/+$", "")
@@ -345,7 +350,10 @@ local function plain_rest_mode(label, c, r, opts)
   if has_gateway_options(c) then
     fail(label, "config.skipCache/cacheTtl/customCacheKey/metadata only apply to gateway modes")
   end
-  r.api_key = r.api_key or getenv("CLOUDFLARE_API_KEY") or getenv("CLOUDFLARE_API_TOKEN")
+  for _, var in ipairs(r.api_key == nil and { "CLOUDFLARE_API_KEY", "CLOUDFLARE_API_TOKEN" } or {}) do
+    local v = getenv(var)
+    if v ~= nil then r.api_key, r.key_source = v, var break end
+  end
   if not r.account_id then
     fail(label, "config.accountId is missing: pass { accountId, apiKey }, a binding, a gateway config, " ..
       "or set CLOUDFLARE_ACCOUNT_ID")

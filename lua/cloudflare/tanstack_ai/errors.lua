@@ -97,4 +97,49 @@ function _M.payload_error(v, provider)
   return nil
 end
 
+---------------------------------------------------------------------------------------------------
+-- What to do about a failure (the explain hook of the pipeline): err.hint, shown by tostring(err). Names
+-- variables, config fields, a base URL and a path; never a key.
+---------------------------------------------------------------------------------------------------
+
+-- The usual variable of a gateway provider's key (providers/<name>.lua key_env).
+local function provider_key_env(name)
+  local ok, providers = pcall(require, "cloudflare.tanstack_ai.providers")
+  local p = ok and providers.find(name)
+  return p and p.key_env and p.key_env[1]
+end
+
+local function key_hint(cfg, d)
+  if cfg.mode == "rest" then return "check " .. (cfg.key_source or "config.apiKey") end
+  if cfg.mode ~= "gateway_rest" then return nil end
+  local env = provider_key_env(d.provider)
+  if d.provider == "workers-ai" then env = "CLOUDFLARE_API_KEY" end
+  return "check config.apiKey (the " .. tostring(d.provider) .. " key" .. (env and (", usually " .. env) or "") ..
+    ") and config.cfApiKey (the gateway's token, when the gateway is authenticated)"
+end
+
+-- The path of a URL, without scheme, authority and query (the account id and model are not secrets; a query
+-- could carry anything).
+local function path_of(url)
+  local p = url:match("^%a[%w+.-]*://[^/]*(/[^?#]*)") or url:match("^[^?#]*")
+  return p
+end
+
+--- explain(cfg, d, err, url): set err.hint (and err.path for a 404) from what the config knows.
+function _M.explain(cfg, d, err, url)
+  if err.kind == "http" and (err.status == 401 or err.status == 403) then
+    err.hint = key_hint(cfg, d)
+  elseif err.kind == "connect" and (cfg.mode == "rest" or cfg.mode == "gateway_rest") then
+    local base, source = cfg.api_base_url, cfg.api_base_source
+    if cfg.mode == "gateway_rest" then base, source = cfg.gateway_base_url, cfg.gateway_base_source end
+    if base and source then
+      base = base:gsub("^(%a[%w+.-]*://)[^/@]*@", "%1") -- never a userinfo part
+      err.hint = "the base URL " .. base .. " comes from " .. source
+    end
+  elseif err.kind == "http" and err.status == 404 and url then
+    err.path = path_of(url)
+    err.hint = "the path asked for: " .. err.path
+  end
+end
+
 return _M

@@ -3,6 +3,7 @@
 -- Which constructors exist, and their names, come from the provider files (providers/<name>.lua).
 local config = require("cloudflare.tanstack_ai.config")
 local providers = require("cloudflare.tanstack_ai.providers")
+local raise = require("tanstack.ai.adapter").raise -- a mistake, reported at the caller's line
 
 local ipairs = ipairs
 
@@ -40,6 +41,10 @@ end
 local function constructor(label, activity, p)
   return function(model, cfg)
     check_model(label, model)
+    -- a catalog model of another task: said now, naming the constructor to use (not at the first call)
+    local wrong = not p.gateway_only and require("cloudflare.tanstack_ai.workers_ai.models").task_mismatch(model,
+      activity)
+    if wrong then raise(label .. ": " .. wrong) end
     -- third-party providers only work through AI Gateway; Workers AI needs a key outside a binding
     local resolved = config.resolve(cfg, { label = label, gateway_only = p.gateway_only,
       needs_provider_key = not p.gateway_only })

@@ -218,6 +218,7 @@ local HOOKS = {
   classify = cf_errors.classify,
   unwrap = cf_errors.unwrap,
   payload_error = cf_errors.payload_error,
+  explain = cf_errors.explain,
 }
 
 --- Before anything is sent: the model reaches URL paths (checked at construction, and here again for one set on

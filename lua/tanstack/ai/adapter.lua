@@ -52,6 +52,8 @@ _M.base64_encode, _M.base64_decode = core.base64_encode, core.base64_decode
 _M.multipart_encode = core.multipart_encode
 --- Raise a programmer's mistake at the caller's line (a bad option, a bad constructor argument).
 _M.raise = options.raise
+--- The known name nearest to `name` among the keys of `spec` (either spelling), or nil: "did you mean ...?".
+_M.nearest = options.nearest
 
 --- Parse structured output text into a table: (text, provider, label) -> table, text | nil, err.
 function _M.parse_structured(text, provider, label)
@@ -110,7 +112,7 @@ _M.Pipeline = Pipeline -- the methods below are part of the interface
 
 --- A pipeline for one adapter config and the provider's hooks (made once per config, see the provider).
 ---@param cfg table { transport = <explicit transport>?, max_retries = n? }
----@param hooks table { send, classify, unwrap?, payload_error?, prepare? }
+---@param hooks table { send, classify, unwrap?, payload_error?, prepare?, explain? }
 ---@return tanstack.ai.Pipeline
 function _M.pipeline(cfg, hooks)
   if type(hooks) ~= "table" or type(hooks.send) ~= "function" then
@@ -119,11 +121,15 @@ function _M.pipeline(cfg, hooks)
   return setmetatable({ cfg = cfg, hooks = hooks }, Pipeline)
 end
 
--- One attempt: the hook describes (or answers) it, the transport sends a described HTTP request.
-local function attempt(self, d, t)
+-- One attempt: the hook describes (or answers) it, the transport sends a described HTTP request. `sent` keeps the
+-- URL of the last request for the explain hook.
+local function attempt(self, d, t, sent)
   local r, err = self.hooks.send(self.cfg, d)
   if r == nil then return nil, err end
-  if r.url ~= nil then return t.request(r) end
+  if r.url ~= nil then
+    sent.url = r.url
+    return t.request(r)
+  end
   return r
 end
 
@@ -135,10 +141,15 @@ function Pipeline:send(d)
     if bad then return nil, bad end
   end
   local t = http.transport(self.cfg.transport)
-  local res, err = http.with_retries(function() return attempt(self, d, t) end, {
+  local sent = {}
+  local res, err = http.with_retries(function() return attempt(self, d, t, sent) end, {
     max_retries = self.cfg.max_retries, provider = d.provider, transport = t, classify = hooks.classify,
   })
-  if not res and type(err) == "table" and err.label == nil then err.label = d.label end
+  if not res and type(err) == "table" then
+    if err.label == nil then err.label = d.label end
+    -- what to do about it (a refused key's variable, a base URL's source, the path of a 404): err.hint
+    if hooks.explain then hooks.explain(self.cfg, d, err, sent.url) end
+  end
   return res, err
 end
 

@@ -195,7 +195,12 @@ function Engine:process(ev)
     self.turn_state.held = ev
     return nil
   end
-  if t == "RUN_STARTED" then self.run.started = true end
+  if t == "RUN_STARTED" then
+    -- one run, one RUN_STARTED: a later turn's is dropped, as TanStack's chat() does (hasPublicRunStarted in
+    -- @tanstack/ai 0.58 activities/chat); each turn's RUN_FINISHED goes out (spec/tanstack/ai/run_events_spec.lua)
+    if self.run.started then return nil end
+    self.run.started = true
+  end
   return ev
 end
 

@@ -13,7 +13,8 @@ mt.__tostring = function(e)
   if e.status then parts[#parts + 1] = "HTTP " .. tostring(e.status) end
   if e.code ~= nil then parts[#parts + 1] = "code " .. tostring(e.code) end
   local prefix = #parts > 0 and ("[" .. table.concat(parts, " ") .. "] ") or ""
-  return prefix .. tostring(e.message or "unknown error")
+  -- e.hint: what to do about it (the provider's explain hook: the key variable to check, the base URL's source)
+  return prefix .. tostring(e.message or "unknown error") .. (e.hint and ("; " .. tostring(e.hint)) or "")
 end
 
 _M.mt = mt

@@ -99,6 +99,8 @@
 ---@field retryable boolean worth retrying (the library already did, `maxRetries` times)
 ---@field retry_after? number seconds, from Retry-After
 ---@field body? string the upstream's answer (first 4 KiB)
+---@field hint? string what to do about it (the variable of a refused key, a base URL's source, a 404's path); in tostring
+---@field path? string a 404's request path (no query)
 
 ---The stream `ai.chat` returns.
 ---@class tanstack.ai.Stream

@@ -58,4 +58,96 @@ describe("the errors a user sees", function()
     assert.matches("Workers AI image: the answer of @cf/meta/llama%-3%.1%-8b%-instruct has no image", err.message)
     assert.matches("is @cf/meta/llama%-3%.1%-8b%-instruct a text%-to%-image model%?", err.message)
   end)
+
+  -- Errors that say what to do (issue 21 item 5): err.hint, shown by tostring(err); never a key.
+  describe("say what to do", function()
+    local ACCT = emulator.ACCOUNT_ID
+    local function chat_err(adapter)
+      local text, err = ai.chat({ adapter = adapter, stream = false, messages = { { role = "user", content = "hi" } } })
+      assert.is_nil(text)
+      return err
+    end
+
+    it("a 401 names the variable the key came from, or config.apiKey", function()
+      env.with({ CLOUDFLARE_API_KEY = "env-key-0123456789", CLOUDFLARE_API_TOKEN = false }, function()
+        emu:next({ status = 401, code = 10000, message = "Authentication error" })
+        local err = chat_err(cf.create_workers_ai_chat(emulator.MODEL, { accountId = ACCT,
+          apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 }))
+        assert.equals(401, err.status)
+        assert.equals("check CLOUDFLARE_API_KEY", err.hint)
+        assert.truthy(tostring(err):find("Authentication error; check CLOUDFLARE_API_KEY", 1, true), tostring(err))
+        assert.is_nil(tostring(err):find("env-key-0123456789", 1, true))
+      end)
+      env.with({ CLOUDFLARE_API_KEY = false, CLOUDFLARE_API_TOKEN = "env-token-0123456789" }, function()
+        emu:next({ status = 403, code = 10000, message = "Authentication error" })
+        local err = chat_err(cf.create_workers_ai_chat(emulator.MODEL, { accountId = ACCT,
+          apiBaseUrl = emu.url .. "/client/v4", maxRetries = 0 }))
+        assert.equals("check CLOUDFLARE_API_TOKEN", err.hint)
+      end)
+      emu:next({ status = 401, code = 10000, message = "Authentication error" })
+      local err = chat_err(cf.create_workers_ai_chat(emulator.MODEL, emu:config({ apiKey = "cfg-key-0123456789",
+        maxRetries = 0 })))
+      assert.equals("check config.apiKey", err.hint)
+      assert.is_nil(tostring(err):find("cfg-key-0123456789", 1, true))
+    end)
+
+    it("a 401 through AI Gateway names the provider's usual variable and the gateway token", function()
+      emu:next({ status = 401, message = "Incorrect API key provided" })
+      local adapter = cf.create_openai_chat("gpt-4o-mini", { accountId = ACCT, gatewayId = "gw",
+        apiKey = "sk-provider-0123456789", gatewayBaseUrl = emu.url .. "/v1", maxRetries = 0 })
+      local err = chat_err(adapter)
+      assert.equals(401, err.status)
+      assert.truthy(err.hint:find("config.apiKey (the openai key, usually OPENAI_API_KEY)", 1, true), err.hint)
+      assert.truthy(err.hint:find("config.cfApiKey", 1, true), err.hint)
+      assert.is_nil(tostring(err):find("sk-provider-0123456789", 1, true))
+    end)
+
+    it("a refused connection names the base URL and where it came from", function()
+      local dead = "http://127.0.0.1:9/client/v4"
+      env.with({ CLOUDFLARE_API_BASE_URL = dead }, function()
+        local err = chat_err(cf.create_workers_ai_chat(emulator.MODEL, { accountId = ACCT, apiKey = "k-123456",
+          maxRetries = 0 }))
+        assert.equals("connect", err.kind)
+        assert.equals("the base URL " .. dead .. " comes from CLOUDFLARE_API_BASE_URL", err.hint)
+      end)
+      local err = chat_err(cf.create_workers_ai_chat(emulator.MODEL, { accountId = ACCT, apiKey = "k-123456",
+        apiBaseUrl = dead, maxRetries = 0 }))
+      assert.equals("the base URL " .. dead .. " comes from config.apiBaseUrl", err.hint)
+      assert.truthy(tostring(err):find("; the base URL " .. dead .. " comes from config.apiBaseUrl", 1, true))
+    end)
+
+    it("a 404 from Cloudflare shows the path that was asked for (no query)", function()
+      local err = chat_err(cf.create_workers_ai_chat(emulator.MODEL, emu:config({ apiBaseUrl = emu.url ..
+        "/wrong/client/v4", maxRetries = 0 })))
+      assert.equals(404, err.status)
+      assert.equals("/wrong/client/v4/accounts/" .. ACCT .. "/ai/v1/chat/completions", err.path)
+      assert.truthy(tostring(err):find("the path asked for: /wrong/client/v4/accounts/", 1, true), tostring(err))
+    end)
+
+    it("a config key of another spelling gets the nearest one", function()
+      local err = raised(function() cf.create_workers_ai_chat(emulator.MODEL, { accountID = ACCT, apiKey = "k" }) end)
+      assert.matches(THIS .. ":%d+: createWorkersAiChat: unknown config field 'accountID'; did you mean accountId%?",
+        err)
+      err = raised(function() cf.create_openai_chat("gpt-4o-mini", { gateway_Id = "gw" }) end)
+      assert.matches("did you mean gatewayId%?", err)
+      err = raised(function() cf.create_workers_ai_chat(emulator.MODEL, { zzzzzz = 1 }) end)
+      assert.is_nil(err:find("did you mean", 1, true))
+    end)
+
+    it("a catalog model of another task is refused when the adapter is built, naming the constructor", function()
+      local cfg = emu:config()
+      local err = raised(function() cf.create_workers_ai_chat("@cf/facebook/bart-large-cnn", cfg) end)
+      assert.matches(THIS .. ":%d+: createWorkersAiChat: @cf/facebook/bart%-large%-cnn is a Summarization model; " ..
+        "use create_workers_ai_summarize %(createWorkersAiSummarize%)", err)
+      err = raised(function() cf.createWorkersAiImage("@cf/meta/llama-3.2-1b-instruct", cfg) end)
+      assert.matches("is a Text Generation model; use create_workers_ai_chat", err)
+      err = raised(function() cf.create_workers_ai_tts("@cf/openai/whisper", cfg) end)
+      assert.matches("is an Automatic Speech Recognition model; use create_workers_ai_transcription", err)
+      err = raised(function() cf.create_workers_ai_chat("@cf/huggingface/distilbert-sst-2-int8", cfg) end)
+      assert.matches("a task this library has no adapter for", err)
+      -- each task's own constructor takes it
+      assert.truthy(cf.create_workers_ai_summarize("@cf/facebook/bart-large-cnn", cfg))
+      assert.truthy(cf.create_workers_ai_embedding("@cf/baai/bge-base-en-v1.5", cfg))
+    end)
+  end)
 end)

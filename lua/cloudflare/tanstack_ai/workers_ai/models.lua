@@ -16,6 +16,31 @@ function _M.entry(model)
   return catalog.models[model]
 end
 
+-- The catalog's tasks, as the activity of the adapter that drives them and the task's name in Cloudflare's docs.
+local TASK_ACTIVITY = {
+  ["text-generation"] = { "chat", "Text Generation" }, ["summarization"] = { "summarize", "Summarization" },
+  ["text-to-image"] = { "image", "Text-to-Image" },
+  ["speech-recognition"] = { "transcription", "Automatic Speech Recognition" },
+  ["text-to-speech"] = { "tts", "Text-to-Speech" }, ["text-embeddings"] = { "embedding", "Text Embeddings" },
+}
+
+--- Why a catalog model cannot back an adapter of `activity` (its task is another's), naming the constructor to
+--- use; nil when it can, or when the catalog does not know the model (newer than the data: its answer tells).
+function _M.task_mismatch(model, activity)
+  local e = catalog.models[model]
+  if e == nil then
+    local why = catalog.excluded and catalog.excluded[model]
+    if why then return model .. " is a model of a task this library has no adapter for (" .. why .. ")" end
+    return nil
+  end
+  local t = TASK_ACTIVITY[e.task]
+  if t == nil or t[1] == activity then return nil end
+  local camel = { chat = "Chat", summarize = "Summarize", image = "Image", transcription = "Transcription",
+    tts = "Tts", embedding = "Embedding" }
+  return model .. (t[2]:find("^[AEIOU]") and " is an " or " is a ") .. t[2] .. " model; use create_workers_ai_" .. t[1] .. " (createWorkersAi" ..
+    camel[t[1]] .. ")"
+end
+
 --- The refusal of a model that cannot work over this API (realtime, websocket-only), or nil.
 function _M.unusable(model, entry)
   if entry and entry.unusable then return model .. " cannot be driven by this adapter: " .. entry.unusable end
