@@ -37,8 +37,8 @@ function _M.task_mismatch(model, activity)
   if t == nil or t[1] == activity then return nil end
   local camel = { chat = "Chat", summarize = "Summarize", image = "Image", transcription = "Transcription",
     tts = "Tts", embedding = "Embedding" }
-  return model .. (t[2]:find("^[AEIOU]") and " is an " or " is a ") .. t[2] .. " model; use create_workers_ai_" .. t[1] .. " (createWorkersAi" ..
-    camel[t[1]] .. ")"
+  local article = t[2]:find("^[AEIOU]") and " is an " or " is a "
+  return model .. article .. t[2] .. " model; use create_workers_ai_" .. t[1] .. " (createWorkersAi" .. camel[t[1]] .. ")"
 end
 
 --- The refusal of a model that cannot work over this API (realtime, websocket-only), or nil.
