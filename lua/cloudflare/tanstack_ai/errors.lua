@@ -136,6 +136,9 @@ function _M.explain(cfg, d, err, url)
       base = base:gsub("^(%a[%w+.-]*://)[^/@]*@", "%1") -- never a userinfo part
       err.hint = "the base URL " .. base .. " comes from " .. source
     end
+  elseif err.code == 5007 and type(d.model) == "string" and d.provider == "workers-ai" then -- No such model
+    local near = require("cloudflare.tanstack_ai.workers_ai.models").nearest(d.model, 3)
+    err.hint = "the nearest catalog models: " .. table.concat(near, ", ")
   elseif err.kind == "http" and err.status == 404 and url then
     err.path = path_of(url)
     err.hint = "the path asked for: " .. err.path

@@ -124,6 +124,14 @@ describe("the errors a user sees", function()
       assert.truthy(tostring(err):find("the path asked for: /wrong/client/v4/accounts/", 1, true), tostring(err))
     end)
 
+    it("an unknown model (5007) gets the nearest catalog names", function()
+      local err = chat_err(cf.create_workers_ai_chat("@cf/meta/llama-3.1-8b-instruct", emu:config({ maxRetries = 0 })))
+      assert.equals(5007, err.code)
+      assert.truthy(err.hint:find("^the nearest catalog models: @cf/meta/llama%-3%.1%-8b%-instruct%-", 1), err.hint)
+      assert.truthy(tostring(err):find("No such model @cf/meta/llama-3.1-8b-instruct or task; the nearest catalog " ..
+        "models: ", 1, true), tostring(err))
+    end)
+
     it("a config key of another spelling gets the nearest one", function()
       local err = raised(function() cf.create_workers_ai_chat(emulator.MODEL, { accountID = ACCT, apiKey = "k" }) end)
       assert.matches(THIS .. ":%d+: createWorkersAiChat: unknown config field 'accountID'; did you mean accountId%?",

@@ -41,6 +41,38 @@ function _M.task_mismatch(model, activity)
   return model .. article .. t[2] .. " model; use create_workers_ai_" .. t[1] .. " (createWorkersAi" .. camel[t[1]] .. ")"
 end
 
+-- Levenshtein distance (bytes): for the names nearest to an unknown model.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur, ca = { [0] = i }, a:byte(i)
+    for j = 1, #b do
+      local d = prev[j] + 1
+      if cur[j - 1] + 1 < d then d = cur[j - 1] + 1 end
+      local sub = prev[j - 1] + (ca == b:byte(j) and 0 or 1)
+      if sub < d then d = sub end
+      cur[j] = d
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- The n catalog models nearest to a name the catalog does not have (Cloudflare's 5007 "No such model").
+function _M.nearest(model, n)
+  local scored = {}
+  for name in pairs(catalog.models) do
+    -- a name that extends the one asked for (a quantized or fast variant: -fp8, -awq, -fast) comes first
+    local d = name:sub(1, #model) == model and 0 or distance(model, name)
+    scored[#scored + 1] = { name, d }
+  end
+  table.sort(scored, function(x, y) return x[2] < y[2] or (x[2] == y[2] and x[1] < y[1]) end)
+  local names = {}
+  for i = 1, math.min(n or 3, #scored) do names[i] = scored[i][1] end
+  return names
+end
+
 --- The refusal of a model that cannot work over this API (realtime, websocket-only), or nil.
 function _M.unusable(model, entry)
   if entry and entry.unusable then return model .. " cannot be driven by this adapter: " .. entry.unusable end
