@@ -186,7 +186,7 @@ local function canonical(label, user)
     local camel = KEYS[k] and k or SNAKE[k]
     if not camel then
       local near = type(k) == "string" and adapter.nearest(k, KEYS)
-      fail(label, "unknown config field '" .. tostring(k) .. "'" .. (near and ("; did you mean " .. near .. "?") or ""))
+      fail(label, "unknown config field '" .. tostring(k) .. "'" .. (near and (" (did you mean " .. near .. "?)") or ""))
     end
     if c[camel] ~= nil and c[camel] ~= v then
       fail(label, "config." .. camel .. " and config." .. KEYS[camel] .. " are both set, to different values")

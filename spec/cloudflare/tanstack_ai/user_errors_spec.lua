@@ -134,7 +134,7 @@ describe("the errors a user sees", function()
 
     it("a config key of another spelling gets the nearest one", function()
       local err = raised(function() cf.create_workers_ai_chat(emulator.MODEL, { accountID = ACCT, apiKey = "k" }) end)
-      assert.matches(THIS .. ":%d+: createWorkersAiChat: unknown config field 'accountID'; did you mean accountId%?",
+      assert.matches(THIS .. ":%d+: createWorkersAiChat: unknown config field 'accountID' %(did you mean accountId%?%)",
         err)
       err = raised(function() cf.create_openai_chat("gpt-4o-mini", { gateway_Id = "gw" }) end)
       assert.matches("did you mean gatewayId%?", err)
