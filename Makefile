@@ -52,13 +52,21 @@ setup:
 	@sh scripts/setup.sh
 
 # The command the README names and CI runs. check-tools first: a missing node/npm (or other tool) is named up front.
-check: check-tools lint test-c test-emulator test-lua test-luajit asan rock-install test-packaging test-openresty
+check: check-tools lint bench-node test-c test-emulator test-lua test-luajit asan rock-install test-packaging test-openresty
 
 # Every program make check runs, with the command that installs the missing ones (scripts/check_tools.sh).
 NODE ?= node
 NPM  ?= npm
 check-tools:
 	@NODE='$(NODE)' NPM='$(NPM)' sh scripts/check_tools.sh
+
+# TanStack's TypeScript packages pinned by bench/package-lock.json: the reference the specs compare the agent loop's
+# events with (spec/tanstack/ai/run_events_spec.lua) and make bench's baseline.
+.PHONY: bench-node
+bench-node: bench/node_modules/.package-lock.json
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	$(NPM) ci --prefix bench --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # The emulator's route tables: pattern syntax, no entry behind a catch-all, sample routings, live requests.
 test-emulator:
