@@ -12,7 +12,9 @@
 --   ROUTER_LIMITS_ON_STORE_ERROR  "open" (default: admit when the store is down) or "closed" (503)
 --   REDIS_URL             redis://[:password@]host:port/db: limits, health, usage counters and the once-only
 --                         ledger shared by every nginx pointed at it (unset: per host, lua_shared_dict)
---   ROUTER_ROUTES         a Lua module returning router.new's options, to replace this table entirely
+--   ROUTER_ROUTES         a Lua module returning router.new's options, to replace this table entirely (the
+--                         example adds its metrics and its JSON access line as onUsage when they are not set)
+--   EMBEDDING_MODEL       the "embeddings" route's Workers AI model (default @cf/baai/bge-base-en-v1.5)
 -- Credentials: CLOUDFLARE_ACCOUNT_ID + CLOUDFLARE_API_KEY (or _TOKEN), read by every Workers AI target.
 -- The router is provider-neutral (tanstack.ai.router): the targets below name Cloudflare's constructors, which
 -- this example hands it (cloudflare.tanstack_ai.router is the same router with them already registered).
@@ -21,6 +23,7 @@ local cloudflare_router = require("cloudflare.tanstack_ai.router")
 local host = require("tanstack.ai.host")
 local store_mod = require("tanstack.ai.router.store")
 local store_redis = require("tanstack.ai.router.store_redis")
+local ops = require("ops") -- examples/openresty/ops.lua: request ids, the access line, metrics
 
 local M = {}
 
@@ -101,6 +104,15 @@ function M.options()
   end
   return {
     routes = {
+      -- POST /v1/embeddings: OpenAI SDK users may keep their embedding model's name
+      embeddings = {
+        kind = "embedding",
+        aliases = { "text-embedding-3-small" },
+        targets = {
+          { name = "bge", adapter = "create_workers_ai_embedding",
+            model = os.getenv("EMBEDDING_MODEL") or "@cf/baai/bge-base-en-v1.5" },
+        },
+      },
       default = {
         -- OpenAI SDK users can keep their model names: they map to this route
         aliases = { "gpt-4o-mini", "llama" },
@@ -116,27 +128,66 @@ function M.options()
     health = with(placed("router_health"), { failures = 3, cooldown = 30 }),
     limits = limits,
     auth = api_keys(),
+    -- one JSON access line per request (nginx.conf: access_log logs/ai_access.log), and the usage counters
     onUsage = function(u)
       count_usage(u)
-      local ngx = host.ngx()
-      if ngx then
-        ngx.log(ngx.NOTICE, "usage: consumer=", tostring(u.consumer), " route=", u.route, " target=",
-          tostring(u.target), " model=", tostring(u.model), " in=", u.inputTokens, " out=", u.outputTokens,
-          " ms=", u.latencyMs, " cache=", tostring(u.cacheStatus), " ok=", tostring(u.ok),
-          u.estimated and " estimated=true" or "")
-      end
+      ops.on_usage(u)
     end,
   }
+end
+
+-- The example's operations on any route table (ROUTER_ROUTES's too): metrics, and the access line as the usage
+-- hook when the table has none.
+local function with_ops(opts)
+  if opts.constructors == nil then opts.constructors = cloudflare_router.constructors() end
+  if opts.metrics == nil and host.is_nginx() then opts.metrics = ops.metrics() end
+  if opts.onUsage == nil and opts.on_usage == nil then opts.onUsage = ops.on_usage end
+  return opts
+end
+
+-- Build every target's adapter once: an unknown constructor, missing credentials or a bad config raise here.
+local function construct_targets(r)
+  for name, route in pairs(r.routes) do
+    for _, t in ipairs(route.targets) do
+      local cfg = {}
+      for k, v in pairs(r.defaults.config or {}) do cfg[k] = v end
+      for k, v in pairs(t.config or {}) do cfg[k] = v end
+      local ok, err = pcall(t.make, t.model, cfg)
+      if not ok then
+        error("route '" .. name .. "' target '" .. t.name .. "': " .. tostring(err), 0)
+      end
+    end
+  end
+end
+
+--- Refuse a route table that cannot work, when nginx starts (init_by_lua in nginx.conf: nginx does not start,
+--- and a reload keeps the old configuration): an unknown constructor, a target without credentials, several
+--- workers (or REDIS_URL) without a shared signing secret. Raises with one clear message.
+function M.check(workers)
+  local ok, err = pcall(function()
+    local r = router.new(with_ops(M.options()))
+    construct_targets(r)
+  end)
+  if not ok then error("routes: the route table cannot work: " .. tostring(err), 0) end
+  local secret = os.getenv("CHAT_SIGNING_SECRET")
+  if secret == nil or secret == "" then
+    local redis = os.getenv("REDIS_URL")
+    if redis and redis ~= "" then
+      error("routes: REDIS_URL is set but CHAT_SIGNING_SECRET is not: every host would sign tool calls with its "
+        .. "own secret; set CHAT_SIGNING_SECRET to the same value on every host", 0)
+    end
+    if (workers or 1) > 1 and not host.shared_dict("chat_state") then
+      error("routes: " .. workers .. " workers and no CHAT_SIGNING_SECRET nor lua_shared_dict chat_state: each "
+        .. "worker would sign tool calls with its own secret; set CHAT_SIGNING_SECRET", 0)
+    end
+  end
+  return true
 end
 
 local instance
 --- The worker's router (built once per worker, at its first request).
 function M.router()
-  if instance == nil then
-    local opts = M.options()
-    if opts.constructors == nil then opts.constructors = cloudflare_router.constructors() end
-    instance = router.new(opts)
-  end
+  if instance == nil then instance = router.new(with_ops(M.options())) end
   return instance
 end
 
