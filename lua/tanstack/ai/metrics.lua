@@ -238,8 +238,8 @@ end
 
 --- Count one answered request from its usage record (router/run.lua's Run:record): requests, tokens, latency,
 --- time to first token, failed attempts and fallbacks. rec.endpoint, rec.status, rec.ttftMs, rec.metricsConsumer
---- (the consumer's bounded name) come from the run.
-function Metrics:request(rec)
+--- (the consumer's bounded name) come from the run; kinds[i]: the error kind of attempt i (a bounded name).
+function Metrics:request(rec, kinds)
   local route, target, endpoint = rec.route, rec.target or "", rec.endpoint or ""
   self:inc("tsai_requests_total", { endpoint = endpoint, route = route, target = target, status = rec.status })
   local model = rec.targetModel or ""
@@ -258,7 +258,8 @@ function Metrics:request(rec)
   local attempts = rec.attempts or {}
   for i, a in ipairs(attempts) do
     if a.error then
-      self:inc("tsai_upstream_errors_total", { route = route, target = a.target, kind = a.kind or "error" })
+      local kind = kinds and kinds[i] or "error"
+      self:inc("tsai_upstream_errors_total", { route = route, target = a.target, kind = kind })
       if i < #attempts then self:inc("tsai_fallbacks_total", { route = route, target = a.target }) end
     end
   end

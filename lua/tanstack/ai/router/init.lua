@@ -351,8 +351,8 @@ local function embed_on(run, target, embed_opts)
     err = errors.new({ kind = "internal", retryable = false, message = "target " .. target.name .. ": "
       .. tostring(res) })
   end
-  local at = run.attempts[#run.attempts]
-  at.error, at.kind = tostring(err.code or err.status or err.kind or "error"), run_mod.kind_of(err)
+  run.attempts[#run.attempts].error = tostring(err.code or err.status or err.kind or "error")
+  run.kinds[#run.attempts] = run_mod.kind_of(err)
   return nil, err
 end
 

@@ -138,7 +138,7 @@ function Attempt:open_next()
       a = p
     end
     run.attempts[#run.attempts].error = "adapter"
-    run.attempts[#run.attempts].kind = "adapter"
+    run.kinds[#run.attempts] = "adapter"
     run.last_error = errors.new({ kind = "internal", retryable = false,
       message = "target " .. target.name .. ": " .. tostring(a) })
   end
@@ -180,7 +180,7 @@ function Attempt:seen(ev)
     local run = self.run
     local err = error_of(ev)
     run.attempts[#run.attempts].error = tostring(err.code or err.status or err.kind or "error")
-    run.attempts[#run.attempts].kind = kind_of(err)
+    run.kinds[#run.attempts] = kind_of(err)
     if should_fall_back(err) then run.route.health:failure(run.target.key) end
     run:fail(err)
   end
@@ -204,7 +204,7 @@ function Attempt:before_commit_error(ev)
   local run = self.run
   if should_fall_back(err) and self.order[self.idx + 1] ~= nil then
     run.attempts[#run.attempts].error = tostring(err.code or err.status or err.kind or "error")
-    run.attempts[#run.attempts].kind = kind_of(err)
+    run.kinds[#run.attempts] = kind_of(err)
     run.route.health:failure(run.target.key)
     run.last_error = err
     pcall(self.current.close)
@@ -323,6 +323,7 @@ function _M.new(router, route, requested, ctx, order, all_down)
     router_error = router.router_error,
     order = order,
     attempts = {},        -- { target = name, error = code? } per target tried
+    kinds = {},           -- the error kind of each failed attempt (kind_of: a bounded metrics label)
     committed = false,    -- a target answered (later turns stay on it)
     target = nil,         -- the target tried last / committed
     info = { all_down = all_down }, -- model, answered_model, cache_status, upstream_status
@@ -422,7 +423,7 @@ function Run:account()
   local m = router.metrics
   if m then
     rec.metricsConsumer = router:consumer_label(self.consumer, self.ctx)
-    local ok, e = pcall(m.request, m, rec)
+    local ok, e = pcall(m.request, m, rec, self.kinds)
     if not ok then host.log_error(false, "router: metrics failed: ", tostring(e)) end
     pcall(m.inc, m, "tsai_open_streams", { endpoint = self.ctx.endpoint or "" }, -1)
     rec.metricsConsumer = nil
