@@ -145,7 +145,8 @@ end
 
 --- handle(body, opts) -> stream | nil, status, message, detail
 --- opts: adapter (default: the "default" route of routes.lua, whose first target is CHAT_MODEL), route, consumer
---- (the client key), request_id and logConsumer (the run's ctx: the access line's id and consumer), conversation (the session id: tool calls are bound to it), server_tools (default
+--- (the client key), request_id and logConsumer (the run's ctx: the access line's id and consumer),
+--- conversation (the session id: tool calls are bound to it), server_tools (default
 --- M.server_tools()), ledger (a state store; default routes.lua's: Redis with REDIS_URL, else the host's
 --- lua_shared_dict chat_state, else the process's), approvalTtl (default CHAT_APPROVAL_TTL),
 --- signingSecret (default M.signing_secret()).
