@@ -373,5 +373,21 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.equals("HIT", u.cacheStatus)
       assert.truthy(chats()[1].path:find("/v1/router-test-account/router-gw/workers-ai", 1, true))
     end)
+
+    it("the request id reaches AI Gateway as cf-aig-metadata, and the usage record", function()
+      local status, h = post({ model = "gateway", messages = { { role = "user", content = "trace me" } } }, nil)
+      assert.equals(200, status)
+      local generated = h["x-request-id"]
+      assert.truthy(generated and generated:match("^%x+$"), generated)
+      reset()
+      status, h = http("POST", base .. "/v1/chat/completions", json.encode({ model = "gateway",
+        messages = { { role = "user", content = "trace me" } } }),
+        { authorization = "Bearer sk-tester", ["x-request-id"] = "edge-trace-42" })
+      assert.equals(200, status)
+      assert.equals("edge-trace-42", h["x-request-id"])
+      local sent = chats()[1].headers["cf-aig-metadata"]
+      assert.same({ requestId = "edge-trace-42" }, json.decode(sent))
+      assert.equals("edge-trace-42", usage()[1].requestId)
+    end)
   end)
 end)
