@@ -49,6 +49,7 @@ build = {
     ["cloudflare.tanstack_ai.config"] = "lua/cloudflare/tanstack_ai/config.lua",
     ["cloudflare.tanstack_ai.errors"] = "lua/cloudflare/tanstack_ai/errors.lua",
     ["cloudflare.tanstack_ai.gateway.chat"] = "lua/cloudflare/tanstack_ai/gateway/chat.lua",
+    ["cloudflare.tanstack_ai.gateway.embedding"] = "lua/cloudflare/tanstack_ai/gateway/embedding.lua",
     ["cloudflare.tanstack_ai.gateway.image"] = "lua/cloudflare/tanstack_ai/gateway/image.lua",
     ["cloudflare.tanstack_ai.gateway"] = "lua/cloudflare/tanstack_ai/gateway/init.lua",
     ["cloudflare.tanstack_ai.gateway.transcription"] = "lua/cloudflare/tanstack_ai/gateway/transcription.lua",
