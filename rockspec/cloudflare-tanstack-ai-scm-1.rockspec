@@ -96,7 +96,6 @@ build = {
     ["tanstack.ai.openai_compat"] = "lua/tanstack/ai/openai_compat.lua",
     ["tanstack.ai.options"] = "lua/tanstack/ai/options.lua",
     ["tanstack.ai.queue"] = "lua/tanstack/ai/queue.lua",
-    ["tanstack.ai.router.access_log"] = "lua/tanstack/ai/router/access_log.lua",
     ["tanstack.ai.router.breaker"] = "lua/tanstack/ai/router/breaker.lua",
     ["tanstack.ai.router"] = "lua/tanstack/ai/router/init.lua",
     ["tanstack.ai.router.limiter"] = "lua/tanstack/ai/router/limiter.lua",

@@ -5,11 +5,10 @@ local compat = require("tanstack.ai.openai_compat")
 local embeddings = require("tanstack.ai.wire.openai_embeddings")
 local json = require("tanstack.ai.json")
 local routes = require("routes")
-local ops = require("ops")
 
 local ngx = ngx
 
-local request_id = ops.request_id()
+local request_id = routes.request_id()
 local consumer
 
 local function fail(err, ran, counted)
@@ -17,9 +16,9 @@ local function fail(err, ran, counted)
   if status >= 500 then ngx.log(ngx.ERR, "embeddings: ", tostring(err)) end
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
-  if type(err) == "table" and err.admission then ops.ratelimit_headers(err.admission) end
+  if type(err) == "table" and err.admission then routes.ratelimit_headers(err.admission) end
   if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
-  if not ran then ops.refused("embeddings", status, err, consumer, counted) end
+  if not ran then routes.refused("embeddings", status, err, consumer, counted) end
   if status == 401 then ngx.header["WWW-Authenticate"] = 'Bearer realm="router"' end
   ngx.print(body)
   return ngx.exit(status)
@@ -46,7 +45,7 @@ if not req then return fail(perr) end
 local res, err = router:embed(req.model, { input = req.input },
   { consumer = consumer, request_id = request_id, endpoint = "embeddings" })
 if not res then return fail(err, err.kind ~= "router", err.kind == "router") end
-ops.ratelimit_headers(res.run.admission)
+routes.ratelimit_headers(res.run.admission)
 ngx.header["Content-Type"] = "application/json"
 ngx.print(json.encode(embeddings.to_response(res, { model = req.model, encodingFormat = req.encodingFormat,
   dimensions = req.dimensions, promptTokens = res.run.input })))

@@ -5,11 +5,10 @@
 local compat = require("tanstack.ai.openai_compat")
 local routes = require("routes") -- examples/openresty/routes.lua
 local json = require("tanstack.ai.json")
-local ops = require("ops") -- examples/openresty/ops.lua: request ids, the access line, rate-limit headers
 
 local ngx = ngx
 
-local request_id = ops.request_id()
+local request_id = routes.request_id()
 local consumer
 
 -- An error before any run (or every target failing: the run's own access line is written by the usage hook);
@@ -19,9 +18,9 @@ local function fail(err, ran, counted)
   if status >= 500 then ngx.log(ngx.ERR, "openai: ", tostring(err)) end
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
-  if type(err) == "table" and err.admission then ops.ratelimit_headers(err.admission) end
+  if type(err) == "table" and err.admission then routes.ratelimit_headers(err.admission) end
   if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
-  if not ran then ops.refused("openai", status, err, consumer, counted) end
+  if not ran then routes.refused("openai", status, err, consumer, counted) end
   if status == 401 then ngx.header["WWW-Authenticate"] = 'Bearer realm="router"' end
   ngx.print(body)
   return ngx.exit(status)
@@ -58,7 +57,7 @@ if stream.error then
   stream:cancel()
   return fail(stream.error, true)
 end
-ops.ratelimit_headers(stream.admission)
+routes.ratelimit_headers(stream.admission)
 
 if not req.stream then
   local completion, cerr = compat.to_completion(stream, { model = stream.model })

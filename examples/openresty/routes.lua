@@ -15,6 +15,12 @@
 --   ROUTER_ROUTES         a Lua module returning router.new's options, to replace this table entirely (the
 --                         example adds its metrics and its JSON access line as onUsage when they are not set)
 --   EMBEDDING_MODEL       the "embeddings" route's Workers AI model (default @cf/baai/bge-base-en-v1.5)
+--   METRICS_ALLOW         who may read GET /metrics: "127.0.0.0/8,::1" (the default: loopback only), addresses and
+--                         IPv4 CIDR ranges separated by commas
+--
+-- And what an operator needs from the example's edge, shared by its handlers: request ids, the per-request JSON
+-- access line (nginx writes it: `access_log logs/ai_access.log tsai_json`), the metrics (GET /metrics), the model
+-- list (GET /v1/models), the rate-limit headers, and the check of the route table when nginx starts (check).
 -- Credentials: CLOUDFLARE_ACCOUNT_ID + CLOUDFLARE_API_KEY (or _TOKEN), read by every Workers AI target.
 -- The router is provider-neutral (tanstack.ai.router): the targets below name Cloudflare's constructors, which
 -- this example hands it (cloudflare.tanstack_ai.router is the same router with them already registered).
@@ -23,7 +29,9 @@ local cloudflare_router = require("cloudflare.tanstack_ai.router")
 local host = require("tanstack.ai.host")
 local store_mod = require("tanstack.ai.router.store")
 local store_redis = require("tanstack.ai.router.store_redis")
-local ops = require("ops") -- examples/openresty/ops.lua: request ids, the access line, metrics
+local ingress = require("tanstack.ai.edge.ingress")
+local relay = require("tanstack.ai.edge.relay")
+local metrics_mod = require("tanstack.ai.metrics")
 
 local M = {}
 
@@ -131,7 +139,7 @@ function M.options()
     -- one JSON access line per request (nginx.conf: access_log logs/ai_access.log), and the usage counters
     onUsage = function(u)
       count_usage(u)
-      ops.on_usage(u)
+      M.on_usage(u)
     end,
   }
 end
@@ -140,8 +148,8 @@ end
 -- hook when the table has none.
 local function with_ops(opts)
   if opts.constructors == nil then opts.constructors = cloudflare_router.constructors() end
-  if opts.metrics == nil and host.is_nginx() then opts.metrics = ops.metrics() end
-  if opts.onUsage == nil and opts.on_usage == nil then opts.onUsage = ops.on_usage end
+  if opts.metrics == nil and host.is_nginx() then opts.metrics = M.metrics() end
+  if opts.onUsage == nil and opts.on_usage == nil then opts.onUsage = M.on_usage end
   return opts
 end
 
@@ -162,7 +170,7 @@ end
 
 --- Refuse a route table that cannot work, when nginx starts (init_by_lua in nginx.conf: nginx does not start,
 --- and a reload keeps the old configuration): an unknown constructor, a target without credentials, several
---- workers (or REDIS_URL) without a shared signing secret. Raises with one clear message.
+--- workers without a signing secret they can share. Raises with one clear message.
 function M.check(workers)
   local ok, err = pcall(function()
     local r = router.new(with_ops(M.options()))
@@ -170,12 +178,9 @@ function M.check(workers)
   end)
   if not ok then error("routes: the route table cannot work: " .. tostring(err), 0) end
   local secret = os.getenv("CHAT_SIGNING_SECRET")
+  -- (REDIS_URL without CHAT_SIGNING_SECRET: /api/chat answers 503 and logs why, chat_handler.signing_secret;
+  -- the OpenAI endpoints, which run no server tools, keep serving)
   if secret == nil or secret == "" then
-    local redis = os.getenv("REDIS_URL")
-    if redis and redis ~= "" then
-      error("routes: REDIS_URL is set but CHAT_SIGNING_SECRET is not: every host would sign tool calls with its "
-        .. "own secret; set CHAT_SIGNING_SECRET to the same value on every host", 0)
-    end
     if (workers or 1) > 1 and not host.shared_dict("chat_state") then
       error("routes: " .. workers .. " workers and no CHAT_SIGNING_SECRET nor lua_shared_dict chat_state: each "
         .. "worker would sign tool calls with its own secret; set CHAT_SIGNING_SECRET", 0)
@@ -189,6 +194,106 @@ local instance
 function M.router()
   if instance == nil then instance = router.new(with_ops(M.options())) end
   return instance
+end
+
+
+---------------------------------------------------------------------------------------------------
+-- Operations
+---------------------------------------------------------------------------------------------------
+local metrics
+--- The worker's metrics (counted in lua_shared_dict metrics: every worker of this host adds to the same numbers).
+function M.metrics()
+  metrics = metrics or metrics_mod.new({ dict = "metrics" })
+  return metrics
+end
+
+--- The request's id (X-Request-Id when valid, else nginx's $request_id), set on the response and kept in ngx.ctx.
+function M.request_id()
+  local ngx = host.ngx()
+  local id = ngx.ctx.request_id
+  if id then return id end
+  id = ingress.request_id(ngx.var.http_x_request_id, ngx.var.request_id)
+  ngx.ctx.request_id = id
+  ngx.header["X-Request-Id"] = id
+  return id
+end
+
+--- Write the request's access line: nginx logs it (variable $tsai_access) when the request ends. Outside a
+--- request (a timer), the error log at notice level.
+function M.log_line(line)
+  local ngx = host.ngx()
+  if not ngx then return io.stderr:write(line, "\n") end
+  local ok = pcall(function() ngx.var.tsai_access = line end)
+  if not ok then ngx.log(ngx.NOTICE, "access: ", line) end
+end
+
+--- The example's default usage hook: one JSON access line per run (docs/openresty.md shows one).
+function M.on_usage(u)
+  local ctx = u.context or {}
+  M.log_line(metrics_mod.access_line(u, { consumer = ctx.logConsumer }, host.now()))
+end
+
+--- A request refused before any run (401, 403, 404, 429, 413, 400): its access line, and its metrics (the
+--- router counts the refusals it makes itself: 403, 404, 429).
+function M.refused(endpoint, status, err, consumer, counted)
+  local code = type(err) == "table" and (err.code or err.status) or nil
+  M.log_line(metrics_mod.access_line({ requestId = M.request_id(), endpoint = endpoint, consumer = consumer,
+    status = status, error = code, outcome = "refused" }, nil, host.now()))
+  if not counted then
+    pcall(M.metrics().inc, M.metrics(), "tsai_requests_total", { endpoint = endpoint, route = "", target = "",
+      status = status })
+  end
+end
+
+--- Set OpenAI's rate-limit headers of an admission (or a refusal's) on the response.
+function M.ratelimit_headers(adm)
+  local ngx = host.ngx()
+  for k, v in pairs(relay.ratelimit_headers(adm)) do ngx.header[k] = v end
+end
+
+local function allow_list()
+  local spec = os.getenv("METRICS_ALLOW")
+  if spec == nil or spec == "" then return nil end
+  local list = {}
+  for item in spec:gmatch("[^,%s]+") do list[#list + 1] = item end
+  return list
+end
+
+--- GET /metrics: Prometheus' text format, for the addresses of METRICS_ALLOW (loopback by default).
+function M.metrics_endpoint()
+  local ngx = host.ngx()
+  if not metrics_mod.allowed(ngx.var.remote_addr, allow_list()) then
+    ngx.status = 403
+    ngx.say("forbidden")
+    return ngx.exit(403)
+  end
+  local body = M.router():expose_metrics() or M.metrics():expose()
+  ngx.header["Content-Type"] = metrics_mod.CONTENT_TYPE
+  ngx.print(body)
+end
+
+local started = os.time()
+--- GET /v1/models: every route and alias of the route table, in OpenAI's list shape. The same auth as the
+--- other /v1 endpoints.
+function M.models_endpoint()
+  local ngx = host.ngx()
+  local json = require("tanstack.ai.json")
+  local compat = require("tanstack.ai.openai_compat")
+  M.request_id()
+  local r = M.router()
+  local consumer, err = r:authenticate(ngx.var.http_authorization)
+  if not consumer then
+    local body, status = compat.error_body(err)
+    M.refused("models", status, err)
+    ngx.status = status
+    ngx.header["Content-Type"] = "application/json"
+    ngx.header["WWW-Authenticate"] = 'Bearer realm="router"'
+    ngx.print(body)
+    return ngx.exit(status)
+  end
+  local list = require("tanstack.ai.wire.openai_embeddings").models_list(r:models(), started)
+  ngx.header["Content-Type"] = "application/json"
+  ngx.print(json.encode(list))
 end
 
 return M

@@ -149,7 +149,8 @@ function _M.rest_request(cfg, d, url)
     gateway_headers(cfg, d, headers)
     url = gateway.url(cfg.gateway_base_url, cfg.account_id, cfg.gateway_id, d.provider, d.gateway_path)
   end
-  return _M.transport_request(cfg, d.method or "POST", url .. gateway.query_string(d.query), headers, body)
+  if d.query ~= nil then url = url .. gateway.query_string(d.query) end
+  return _M.transport_request(cfg, d.method or "POST", url, headers, body)
 end
 
 --- The universal entry for a gateway binding (nil when the description has no JSON form).

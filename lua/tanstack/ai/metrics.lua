@@ -1,4 +1,4 @@
--- Metrics of the edge in Prometheus' text exposition format 0.0.4
+-- What an operator reads about the edge's requests: metrics in Prometheus' text exposition format 0.0.4
 -- (https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format), counted in a lua_shared_dict
 -- so every nginx worker of a host adds to the same numbers (per host: Prometheus sums hosts). Outside nginx, or
 -- without the dict, a Lua table of the process. No maintained Prometheus library for Lua is packaged by Debian or
@@ -13,8 +13,9 @@
 -- Label values are bounded: only the names of a family's declared labels, each value cut to 64 bytes of printable
 -- ASCII, and at most `maxSeries` series in all (beyond: the new series is dropped and counted in
 -- tsai_metrics_series_dropped_total). The router feeds it with configured names (routes, targets, models,
--- consumers of its key table); never raw request input.
+-- consumers of its key table); never raw request input. And each request's JSON access line (access_line).
 local host = require("tanstack.ai.host")
+local json = require("tanstack.ai.json")
 
 local type, pairs, ipairs, tostring, tonumber, sort, concat, format = type, pairs, ipairs, tostring, tonumber,
   table.sort, table.concat, string.format
@@ -285,6 +286,55 @@ function _M.allowed(addr, allow)
     end
   end
   return false
+end
+
+---------------------------------------------------------------------------------------------------
+-- The access line: one structured (JSON) line per request, from a router's usage record (Run:record(), what
+-- onUsage receives) or from a request refused before any run (401, 429, ...). Only the named fields below are
+-- written: never the request's context, messages, keys or headers (the record's `context` holds the caller's
+-- ctx and is left out).
+---------------------------------------------------------------------------------------------------
+-- The fields of a line, in this order (JSON objects are unordered; the order keeps lines easy to read).
+_M.ACCESS_FIELDS = { "time", "requestId", "endpoint", "consumer", "route", "target", "model", "status", "outcome",
+  "error", "inputTokens", "outputTokens", "ttftMs", "latencyMs", "cacheStatus", "estimated", "attempts" }
+
+local function outcome_of(rec)
+  if rec.outcome then return rec.outcome end
+  if rec.ok then return "ok" end
+  local st = tonumber(rec.status)
+  if st == 499 then return "client_gone" end
+  if st and st >= 400 and st < 500 and rec.target == nil then return "refused" end
+  return "error"
+end
+
+--- The line (a JSON object, no newline) for a usage record or a refusal { requestId, endpoint, consumer, route,
+--- status, error }. extra: fields that win over the record's (consumer = "browser:...", ...). now: seconds since
+--- the epoch (the line's `time`, ISO 8601 UTC with milliseconds).
+function _M.access_line(rec, extra, now)
+  rec = rec or {}
+  local v = {}
+  for _, k in ipairs(_M.ACCESS_FIELDS) do v[k] = rec[k] end
+  if type(extra) == "table" then
+    for _, k in ipairs(_M.ACCESS_FIELDS) do
+      if extra[k] ~= nil then v[k] = extra[k] end
+    end
+  end
+  v.outcome = outcome_of(v.outcome and v or rec)
+  if type(rec.attempts) == "table" and #rec.attempts > 1 then
+    local tried = {}
+    for i, a in ipairs(rec.attempts) do tried[i] = tostring(a.target) .. (a.error and (":" .. a.error) or "") end
+    v.attempts = tried
+  else
+    v.attempts = nil
+  end
+  now = now or os.time()
+  v.time = os.date("!%Y-%m-%dT%H:%M:%S", math.floor(now)) .. string.format(".%03dZ", math.floor((now % 1) * 1000))
+  if v.error ~= nil then v.error = tostring(v.error) end
+  local parts = {}
+  for _, k in ipairs(_M.ACCESS_FIELDS) do
+    if v[k] ~= nil then parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(v[k]) end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
 end
 
 return _M

@@ -2,7 +2,8 @@
 -- (https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format): HELP and TYPE per family,
 -- escaped and bounded label values, cumulative histogram buckets ending in +Inf with _sum and _count, the series
 -- cap, loopback-only access by default. `promtool check metrics` reads the same output in
--- spec/openresty/ops_nginx_test.lua (and a real Prometheus scrapes it there).
+-- spec/openresty/ops_nginx_test.lua (and a real Prometheus scrapes it there). The access line: only its named
+-- fields (never the run's context, messages or keys), an outcome for every request, the time in UTC.
 local metrics = require("tanstack.ai.metrics")
 
 local function lines_of(text)
@@ -106,5 +107,40 @@ describe("tanstack.ai.metrics", function()
     assert.is_true(metrics.allowed("10.1.2.3", { "10.0.0.0/8" }))
     assert.is_false(metrics.allowed("11.1.2.3", { "10.0.0.0/8" }))
     assert.is_true(metrics.allowed("192.168.1.7", { "192.168.1.7" }))
+  end)
+
+  describe("access_line: the JSON access line of a request", function()
+    local json = require("tanstack.ai.json")
+  it("writes the record's named fields and nothing of its context", function()
+    local rec = { requestId = "req-1", endpoint = "openai", consumer = "alice", route = "default", target = "primary",
+      model = "@cf/m", status = 200, ok = true, inputTokens = 3, outputTokens = 4, ttftMs = 120, latencyMs = 300,
+      cacheStatus = "MISS", context = { authorization = "Bearer sk-secret", messages = { "hi" } },
+      attempts = { { target = "primary" } } }
+    local line = metrics.access_line(rec, nil, 1700000000.25)
+    assert.falsy(line:find("sk-secret", 1, true))
+    assert.falsy(line:find("\n", 1, true))
+    local v = json.decode(line)
+    assert.equals("req-1", v.requestId)
+    assert.equals("ok", v.outcome)
+    assert.equals(120, v.ttftMs)
+    assert.equals("MISS", v.cacheStatus)
+    assert.equals("2023-11-14T22:13:20.250Z", v.time)
+    assert.is_nil(v.context)
+    assert.is_nil(v.attempts)
+    end)
+
+    it("outcomes: refused, error, client_gone; extra fields win; fallbacks are listed", function()
+    local v = json.decode(metrics.access_line({ status = 429, error = "rate_limit_exceeded", consumer = "bob" }))
+    assert.equals("refused", v.outcome)
+    v = json.decode(metrics.access_line({ status = 502, target = "t", error = 500,
+      attempts = { { target = "a", error = "500" }, { target = "t", error = "500" } } }))
+    assert.equals("error", v.outcome)
+    assert.equals("500", v.error)
+    assert.same({ "a:500", "t:500" }, v.attempts)
+    v = json.decode(metrics.access_line({ status = 499, target = "t", consumer = "session:abc" },
+      { consumer = "browser:1234" }))
+    assert.equals("client_gone", v.outcome)
+    assert.equals("browser:1234", v.consumer)
+    end)
   end)
 end)
