@@ -333,6 +333,7 @@ function Router:chat(name, chat_opts, ctx)
   local ok, stream = pcall(run.start, run, chat_opts)
   if not ok then
     if adm then self.limiter:settle(adm, 0) end -- the reservation and the concurrency slot go back
+    if self.metrics then pcall(self.metrics.inc, self.metrics, "tsai_open_streams", { endpoint = ctx.endpoint or "" }, -1) end
     error(stream, 0)
   end
   return stream
