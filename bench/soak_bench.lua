@@ -64,33 +64,39 @@ local function summary(name, samples)
   B.say("%-28s RSS %6d - %6d KiB   fds %3d - %3d   (%d samples)", name, lo, hi, flo, fhi, #samples)
 end
 
--- warm-up (the routers, the JIT, the pools), then the baseline
-load(2000, "short")
-local rss0, fds0 = sample()
-B.say("workers: %s; before: RSS %d KiB, %d fds", table.concat(workers(), ","), rss0, fds0)
--- the short requests in five rounds: a leak grows round after round, a heap that settles does not
-local s1, ok1, ms1 = {}, 0, 0
-for round = 1, 5 do
-  local r, s = load(math.ceil(SHORT / 5), "short")
-  ok1, ms1 = ok1 + r.ok, ms1 + r.ms
-  for _, x in ipairs(s) do s1[#s1 + 1] = x end
-  local rss, fds = sample()
-  B.say("  round %d: %d requests, %d ok; after it: RSS %d KiB, %d fds", round, math.ceil(SHORT / 5), r.ok, rss, fds)
-  B.emit("soak.rss_round" .. round .. "_kb", rss)
+local function soak()
+  -- warm-up (the routers, the JIT, the pools), then the baseline
+  load(2000, "short")
+  local rss0, fds0 = sample()
+  B.say("workers: %s; before: RSS %d KiB, %d fds", table.concat(workers(), ","), rss0, fds0)
+  -- the short requests in five rounds: a leak grows round after round, a heap that settles does not
+  local s1, ok1, ms1 = {}, 0, 0
+  for round = 1, 5 do
+    local r, s = load(math.ceil(SHORT / 5), "short")
+    ok1, ms1 = ok1 + r.ok, ms1 + r.ms
+    for _, x in ipairs(s) do s1[#s1 + 1] = x end
+    local rss, fds = sample()
+    B.say("  round %d: %d requests, %d ok; after it: RSS %d KiB, %d fds", round, math.ceil(SHORT / 5), r.ok, rss, fds)
+    B.emit("soak.rss_round" .. round .. "_kb", rss)
+  end
+  local rss1, fds1 = sample()
+  B.say("%d short requests: %d ok in %.1f s", SHORT, ok1, ms1 / 1000)
+  summary("during the short requests", s1)
+  B.say("after them: RSS %d KiB, %d fds", rss1, fds1)
+  local r2, s2 = load(STREAMS, "stream")
+  local rss2, fds2 = sample()
+  B.say("%d streams: %d ok, %d ended with [DONE], in %.1f s", STREAMS, r2.ok, r2.ended, r2.ms / 1000)
+  summary("during the streams", s2)
+  B.say("after them: RSS %d KiB, %d fds", rss2, fds2)
+  B.say("RSS after / before: %.2f; fds after - before: %d", rss2 / rss0, fds2 - fds0)
+  B.emit("soak.rss_before_kb", rss0)
+  B.emit("soak.rss_after_kb", rss2)
+  B.emit("soak.fds_before", fds0)
+  B.emit("soak.fds_after", fds2)
 end
-local rss1, fds1 = sample()
-B.say("%d short requests: %d ok in %.1f s", SHORT, ok1, ms1 / 1000)
-summary("during the short requests", s1)
-B.say("after them: RSS %d KiB, %d fds", rss1, fds1)
-local r2, s2 = load(STREAMS, "stream")
-local rss2, fds2 = sample()
-B.say("%d streams: %d ok, %d ended with [DONE], in %.1f s", STREAMS, r2.ok, r2.ended, r2.ms / 1000)
-summary("during the streams", s2)
-B.say("after them: RSS %d KiB, %d fds", rss2, fds2)
-B.say("RSS after / before: %.2f; fds after - before: %d", rss2 / rss0, fds2 - fds0)
-B.emit("soak.rss_before_kb", rss0)
-B.emit("soak.rss_after_kb", rss2)
-B.emit("soak.fds_before", fds0)
-B.emit("soak.fds_after", fds2)
+
+-- nginx and the emulator stop whatever happens
+local ok, err = pcall(soak)
 srv:stop()
 emu:stop()
+if not ok then error(err, 0) end
