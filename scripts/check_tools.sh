@@ -30,6 +30,9 @@ need curl curl
 need nginx nginx /usr/sbin/nginx
 need redis-server redis-server /usr/bin/redis-server
 need redis-cli redis-cli
+# make test-openresty: promtool checks GET /metrics, and a Prometheus server scrapes the example
+need prometheus prometheus /usr/bin/prometheus
+need promtool promtool /usr/bin/promtool
 need chromium "${CHROMIUM:-chromium}" /usr/bin/chromium
 if [ -n "$missing" ]; then
   echo "make check needs:$missing (not found)."

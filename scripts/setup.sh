@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config curl ca-certificates \
 lua5.4 liblua5.4-dev lua-cjson lua-busted luarocks \
 libcurl4-openssl-dev libssl-dev \
 luajit2 libluajit2-5.1-dev \
-nginx libnginx-mod-http-lua lua-nginx-redis redis-server chromium openssl \
+nginx libnginx-mod-http-lua lua-nginx-redis redis-server prometheus chromium openssl \
 valgrind clang libclang-rt-14-dev neovim lua-socket lua-check \
 git unzip"
 # The emulator runs on Node.js (standard library only); Debian's nodejs is enough when none is installed.

@@ -21,14 +21,21 @@
 local ai = require("tanstack.ai")
 local json = require("tanstack.ai.json")
 local handler = require("chat_handler") -- examples/openresty/chat_handler.lua: the logic, apart from nginx
+local core = require("tanstack.ai.core")
+local routes = require("routes") -- examples/openresty/routes.lua: the router, request ids, the access line
 
 local ngx = ngx
 
 -- Errors as JSON ({"error": {"message", "status"}}), as every client library of this endpoint parses them.
+local request_id = routes.request_id()
+local log_consumer = "browser"
+
 local function reply(status, text, err)
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
+  if type(err) == "table" and err.admission then routes.ratelimit_headers(err.admission) end
   if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
+  routes.refused("chat", status, err, log_consumer, type(err) == "table" and err.kind == "router")
   ngx.say(json.encode({ error = { message = text, status = status } }))
   return ngx.exit(status)
 end
@@ -66,8 +73,11 @@ end
 local consumer = handler.client_key({ session = sid, remote_addr = ngx.var.remote_addr,
   forwarded_for = ngx.var.http_x_forwarded_for })
 
+-- the access line tells browsers apart by a digest of their key, never the session id itself
+log_consumer = "browser:" .. core.sha256(consumer):sub(1, 6):gsub(".", function(c)
+  return string.format("%02x", c:byte()) end)
 local stream, status, message, detail, err = handler.handle(body, { consumer = consumer, conversation = sid,
-  signingSecret = secret })
+  signingSecret = secret, request_id = request_id, logConsumer = log_consumer })
 if not stream then
   if detail then ngx.log(ngx.ERR, "chat: ", tostring(detail)) end
   return reply(status, message, err)
@@ -75,6 +85,7 @@ end
 
 -- Inside the content phase this writes status, headers and every event itself (ngx.print + ngx.flush(true)),
 -- and cancels the model stream when the client goes away. ?format=ndjson serves fetchHttpStream clients.
+if type(stream) == "table" then routes.ratelimit_headers(stream.admission) end
 local respond = ngx.var.arg_format == "ndjson" and ai.to_http_response or ai.to_server_sent_events_response
 local sent, serr = respond(stream)
 if not sent then ngx.log(ngx.INFO, "chat: stream ended early: ", tostring(serr)) end

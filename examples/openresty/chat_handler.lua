@@ -145,7 +145,8 @@ end
 
 --- handle(body, opts) -> stream | nil, status, message, detail
 --- opts: adapter (default: the "default" route of routes.lua, whose first target is CHAT_MODEL), route, consumer
---- (the client key), conversation (the session id: tool calls are bound to it), server_tools (default
+--- (the client key), request_id and logConsumer (the run's ctx: the access line's id and consumer),
+--- conversation (the session id: tool calls are bound to it), server_tools (default
 --- M.server_tools()), ledger (a state store; default routes.lua's: Redis with REDIS_URL, else the host's
 --- lua_shared_dict chat_state, else the process's), approvalTtl (default CHAT_APPROVAL_TTL),
 --- signingSecret (default M.signing_secret()).
@@ -181,7 +182,9 @@ function M.handle(body, opts)
     -- the route table shared with POST /v1/chat/completions (routes.lua): fallback, health, usage, limits
     local ok, router = pcall(require("routes").router)
     if not ok then return nil, 500, "the chat backend is not configured", router end
-    local stream, rerr = router:chat(opts.route or M.ROUTE, run, { consumer = opts.consumer or "browser" })
+    -- metrics count every browser as "browser" (a bounded label); the access line tells them apart (logConsumer)
+    local stream, rerr = router:chat(opts.route or M.ROUTE, run, { consumer = opts.consumer or "browser",
+      request_id = opts.request_id, endpoint = "chat", metricsConsumer = "browser", logConsumer = opts.logConsumer })
     if not stream then return nil, rerr.status or 500, rerr.message, nil, rerr end
     return stream
   end

@@ -8,12 +8,19 @@ local json = require("tanstack.ai.json")
 
 local ngx = ngx
 
-local function fail(err)
+local request_id = routes.request_id()
+local consumer
+
+-- An error before any run (or every target failing: the run's own access line is written by the usage hook);
+-- counted: the router counted the refusal in its metrics already (admission: 403, 404, 429, 503).
+local function fail(err, ran, counted)
   local body, status = compat.error_body(err)
   if status >= 500 then ngx.log(ngx.ERR, "openai: ", tostring(err)) end
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
+  if type(err) == "table" and err.admission then routes.ratelimit_headers(err.admission) end
   if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
+  if not ran then routes.refused("openai", status, err, consumer, counted) end
   if status == 401 then ngx.header["WWW-Authenticate"] = 'Bearer realm="router"' end
   ngx.print(body)
   return ngx.exit(status)
@@ -25,7 +32,8 @@ if ngx.req.get_method() ~= "POST" then
 end
 
 local router = routes.router()
-local consumer, aerr = router:authenticate(ngx.var.http_authorization)
+local aerr
+consumer, aerr = router:authenticate(ngx.var.http_authorization)
 if not consumer then return fail(aerr) end
 
 ngx.req.read_body()
@@ -41,17 +49,22 @@ local stream, rerr = router:chat(req.model, {
   modelOptions = req.modelOptions,
   -- the tools are the client's (nothing runs here): their calls go back to it, ids as the model gave them
   trustHistory = true, maxIterations = 1,
-}, { consumer = consumer, user = req.user })
-if not stream then return fail(rerr) end
+}, { consumer = consumer, user = req.user, request_id = request_id, endpoint = "openai" })
+if not stream then return fail(rerr, false, true) end
 if stream.error then
   -- every target failed before the first byte: an HTTP error, not a stream
+  stream.run.ctx.status = compat.status_of(stream.error)
   stream:cancel()
-  return fail(stream.error)
+  return fail(stream.error, true)
 end
+routes.ratelimit_headers(stream.admission)
 
 if not req.stream then
   local completion, cerr = compat.to_completion(stream, { model = stream.model })
-  if not completion then return fail(cerr) end
+  if not completion then
+    stream.run.ctx.status = compat.status_of(cerr)
+    return fail(cerr, true)
+  end
   ngx.header["Content-Type"] = "application/json"
   ngx.print(json.encode(completion))
   return

@@ -373,5 +373,36 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.equals("HIT", u.cacheStatus)
       assert.truthy(chats()[1].path:find("/v1/0123456789abcdef0123456789abcdef/router-gw/workers-ai", 1, true))
     end)
+
+    it("POST /v1/embeddings: OpenAI's embeddings through AI Gateway (the openai SDK), usage recorded", function()
+      local r = sdk("embeddings", "sk-tester", "text-embedding-3-large")
+      assert.is_nil(r.apiError, json.encode(r))
+      assert.same({ 0, 1 }, r.index)
+      assert.is_true(r.dims[1] > 0 and r.dims[1] == r.dims[2])
+      local sent = emu:requests("/openai/embeddings")
+      assert.equals(1, #sent)
+      assert.truthy(sent[1].path:find("/v1/router-test-account/router-gw/openai/embeddings", 1, true))
+      assert.same({ "first text", "second text" }, sent[1].json.input)
+      local u = usage()[1]
+      assert.same({ "tester", "text-embedding-3-large", "openai-gw", true },
+        { u.consumer, u.route, u.target, u.ok })
+      assert.is_true(u.inputTokens > 0)
+    end)
+
+    it("the request id reaches AI Gateway as cf-aig-metadata, and the usage record", function()
+      local status, h = post({ model = "gateway", messages = { { role = "user", content = "trace me" } } }, nil)
+      assert.equals(200, status)
+      local generated = h["x-request-id"]
+      assert.truthy(generated and generated:match("^%x+$"), generated)
+      reset()
+      status, h = http("POST", base .. "/v1/chat/completions", json.encode({ model = "gateway",
+        messages = { { role = "user", content = "trace me" } } }),
+        { authorization = "Bearer sk-tester", ["x-request-id"] = "edge-trace-42" })
+      assert.equals(200, status)
+      assert.equals("edge-trace-42", h["x-request-id"])
+      local sent = chats()[1].headers["cf-aig-metadata"]
+      assert.same({ requestId = "edge-trace-42" }, json.decode(sent))
+      assert.equals("edge-trace-42", usage()[1].requestId)
+    end)
   end)
 end)

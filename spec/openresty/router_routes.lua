@@ -40,6 +40,12 @@ local M = {
         gatewayBaseUrl = (os.getenv("CLOUDFLARE_API_BASE_URL") or ""):gsub("/client/v4$", "/v1") }),
     } },
     private = { consumers = { "tester" }, targets = { wai("only", "@cf/meta/llama-3.1-8b-instruct-fp8") } },
+    -- OpenAI's embeddings through AI Gateway (POST /v1/embeddings)
+    ["text-embedding-3-large"] = { kind = "embedding", targets = {
+      { name = "openai-gw", adapter = "create_openai_embedding", model = "text-embedding-3-large",
+        config = { gatewayId = "router-gw", apiKey = "sk-openai-test", accountId = os.getenv("CLOUDFLARE_ACCOUNT_ID"),
+          gatewayBaseUrl = (os.getenv("CLOUDFLARE_API_BASE_URL") or ""):gsub("/client/v4$", "/v1") } },
+    } },
   },
   health = { failures = 2, cooldown = 5, dict = "router_health" },
   limits = { window = 3, dict = "router_limits",

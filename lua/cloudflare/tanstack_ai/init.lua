@@ -23,12 +23,14 @@ local function workers_ai(model, cfg, activity)
   return require("cloudflare.tanstack_ai.workers_ai.media")[WORKERS_AI_MEDIA[activity]](model, cfg)
 end
 
--- Gateway providers: chat, image, transcription and tts adapters, and summarize on top of chat (as TanStack).
+-- Gateway providers: chat, image, transcription, tts and embedding adapters, and summarize on top of chat (as
+-- TanStack).
 local GATEWAY_MODULES = {
   chat = "cloudflare.tanstack_ai.gateway.chat",
   image = "cloudflare.tanstack_ai.gateway.image",
   transcription = "cloudflare.tanstack_ai.gateway.transcription",
   tts = "cloudflare.tanstack_ai.gateway.tts",
+  embedding = "cloudflare.tanstack_ai.gateway.embedding",
 }
 local function gateway_provider(model, cfg, activity, p)
   if activity == "summarize" then

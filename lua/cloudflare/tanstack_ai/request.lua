@@ -149,7 +149,8 @@ function _M.rest_request(cfg, d, url)
     gateway_headers(cfg, d, headers)
     url = gateway.url(cfg.gateway_base_url, cfg.account_id, cfg.gateway_id, d.provider, d.gateway_path)
   end
-  return _M.transport_request(cfg, d.method or "POST", url .. gateway.query_string(d.query), headers, body)
+  if d.query ~= nil then url = url .. gateway.query_string(d.query) end
+  return _M.transport_request(cfg, d.method or "POST", url, headers, body)
 end
 
 --- The universal entry for a gateway binding (nil when the description has no JSON form).
@@ -243,8 +244,11 @@ function HOOKS.send(cfg, d)
 end
 _M.HOOKS = HOOKS
 
--- One pipeline per resolved config (adapters sharing a config share it).
-local pipelines = setmetatable({}, { __mode = "k" })
+-- One pipeline per resolved config (adapters sharing a config share it). Weak values too: a pipeline refers to its
+-- config, and LuaJIT (Lua 5.1 semantics) has no ephemerons, so with weak keys only every config ever resolved (the
+-- router resolves one per attempt) stayed alive through its own pipeline: ~1.6 KB per request, forever. An adapter
+-- holds its pipeline, so the entry lives as long as some adapter uses it.
+local pipelines = setmetatable({}, { __mode = "kv" })
 
 --- The pipeline of a resolved config (tanstack.ai.adapter.pipeline with Cloudflare's hooks), made once.
 function _M.pipeline(cfg)

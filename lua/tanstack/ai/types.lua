@@ -242,6 +242,7 @@
 ---@field create_openai_image fun(model: string, config: cloudflare.tanstack_ai.Config): table
 ---@field create_openai_transcription fun(model: string, config: cloudflare.tanstack_ai.Config): table
 ---@field create_openai_tts fun(model: string, config: cloudflare.tanstack_ai.Config): table
+---@field create_openai_embedding fun(model: string, config: cloudflare.tanstack_ai.Config): table an embedding adapter (`ai.embed`), OpenAI's Embeddings API through AI Gateway
 ---@field create_anthropic_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter
 ---@field create_anthropic_summarize fun(model: string, config: cloudflare.tanstack_ai.Config): table
 ---@field create_gemini_chat fun(model: string, config: cloudflare.tanstack_ai.Config): tanstack.ai.TextAdapter

@@ -786,4 +786,17 @@ describe("cloudflare.tanstack_ai uses tanstack.ai only through tanstack.ai.adapt
     for m, v in pairs(saved) do package.loaded[m] = v end
     assert.is_nil(loaded)
   end)
+
+  it("a config nothing uses any more is collected with its pipeline (no ephemerons on LuaJIT: issue 20's soak)", function()
+    local gone = setmetatable({}, { __mode = "v" })
+    do
+      local cfg = config.resolve({ accountId = "acct", apiKey = "k" }, { label = "t" })
+      local p = request.pipeline(cfg)
+      assert.equals(p, request.pipeline(cfg)) -- made once per config while it lives
+      gone[1] = cfg
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(gone[1], "the pipelines cache kept a dead config alive")
+  end)
 end)

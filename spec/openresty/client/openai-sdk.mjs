@@ -1,6 +1,7 @@
 // Drive POST /v1/chat/completions with the official `openai` npm SDK (pinned in package.json).
 //   node openai-sdk.mjs <baseURL> <case> [apiKey] [model]
-// cases: text, stream, tools, tools-stream, tool-result, structured, structured-stream, image, error
+// cases: text, stream, tools, tools-stream, tool-result, structured, structured-stream, image, error,
+//        models (models.list()), embeddings (embeddings.create(): the SDK's default base64), embeddings-float
 // Prints one JSON line: what the SDK returned (or the APIError's status, code, type, message).
 import OpenAI from 'openai';
 import { bound, done } from './common.mjs';
@@ -126,6 +127,21 @@ try {
       const s = await client.chat.completions.create({ model, messages: user('stream please'), stream: true });
       const out = await collect(s);
       done({ ...out, noError: true });
+      break;
+    }
+    case 'models': {
+      const ids = [];
+      for await (const m of client.models.list()) ids.push({ id: m.id, object: m.object, owned_by: m.owned_by });
+      done({ models: ids });
+      break;
+    }
+    case 'embeddings':
+    case 'embeddings-float': {
+      const r = await client.embeddings.create({ model, input: ['first text', 'second text'],
+        ...(which === 'embeddings-float' ? { encoding_format: 'float' } : {}) });
+      done({ object: r.object, model: r.model, count: r.data.length, index: r.data.map((d) => d.index),
+        dims: r.data.map((d) => d.embedding.length), isArray: Array.isArray(r.data[0].embedding),
+        first: r.data[0].embedding.slice(0, 3), usage: r.usage });
       break;
     }
     default:

@@ -91,4 +91,15 @@ function _M.decode(body, limits)
   return body
 end
 
+--- A request's id: the client's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-] (anything else is
+--- replaced: it reaches logs and AI Gateway's metadata), else `fallback` (nginx's $request_id) or 32 random hex
+--- digits.
+function _M.request_id(value, fallback)
+  if type(value) == "string" and #value >= 1 and #value <= 128 and not value:find("[^%w%._:%-]") then
+    return value
+  end
+  if type(fallback) == "string" and fallback:match("^%x+$") then return fallback end
+  return require("tanstack.ai.events").random_hex(16)
+end
+
 return _M

@@ -57,6 +57,22 @@ _M.SSE_HEADERS = { ["content-type"] = "text/event-stream", ["cache-control"] = "
   connection = "keep-alive" }
 _M.NDJSON_HEADERS = { ["content-type"] = "application/x-ndjson", ["cache-control"] = "no-cache" }
 
+--- OpenAI's rate-limit headers (https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers) from
+--- a limiter's admission (router/limiter.lua: { limit, remaining, reset } of the token budget), into h (a table,
+--- returned): x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens ("12s"); with
+--- retry_after (a refusal), Retry-After. Nothing for an admission without a token limit.
+function _M.ratelimit_headers(adm, h)
+  h = h or {}
+  if type(adm) ~= "table" then return h end
+  if adm.limit then
+    h["x-ratelimit-limit-tokens"] = string.format("%d", adm.limit)
+    h["x-ratelimit-remaining-tokens"] = string.format("%d", adm.remaining or 0)
+    h["x-ratelimit-reset-tokens"] = string.format("%ds", adm.reset or 0)
+  end
+  if adm.ok == false and adm.retry_after then h["retry-after"] = string.format("%d", adm.retry_after) end
+  return h
+end
+
 --- Is this an nginx content phase (where a response can be written to the client)?
 function _M.in_content_phase()
   return host.phase() == "content"

@@ -30,7 +30,7 @@ local run_mod = require("tanstack.ai.router.run")
 
 local type, pairs, ipairs, tostring, pcall, error, setmetatable = type, pairs, ipairs, tostring, pcall, error,
   setmetatable
-local random, sort, remove = math.random, table.sort, table.remove
+local random, sort, remove, ceil = math.random, table.sort, table.remove, math.ceil
 
 local _M = {}
 
@@ -100,7 +100,10 @@ local function check_route(name, route, opts)
   if type(name) ~= "string" or type(route) ~= "table" or type(route.targets) ~= "table" or #route.targets == 0 then
     fail("route '" .. tostring(name) .. "' needs a non-empty targets list")
   end
-  local r = { name = name, targets = {}, consumers = nil }
+  if route.kind ~= nil and route.kind ~= "chat" and route.kind ~= "embedding" then
+    fail("route '" .. name .. "': kind must be \"chat\" (the default) or \"embedding\"")
+  end
+  local r = { name = name, targets = {}, consumers = nil, kind = route.kind or "chat", aliases = route.aliases or {} }
   if route.consumers then
     r.consumers = {}
     for k, v in pairs(route.consumers) do
@@ -139,7 +142,8 @@ function _M.new(opts)
     error("router: constructors must be a table of name -> function(model, config)", 2)
   end
   local self = setmetatable({ routes = {}, names = {}, defaults = opts.defaults or {}, auth = opts.auth,
-    on_usage = opts.onUsage or opts.on_usage, exposeErrorDetails = opts.exposeErrorDetails }, Router)
+    on_usage = opts.onUsage or opts.on_usage, exposeErrorDetails = opts.exposeErrorDetails,
+    metrics = opts.metrics, metrics_consumer = opts.metricsConsumer }, Router)
   for name, route in pairs(opts.routes) do
     local r = check_route(name, route, opts)
     self.routes[name] = r
@@ -155,6 +159,51 @@ function _M.new(opts)
     error("router: auth must be a function(token, ctx) or { keys = { [key] = consumer } }", 2)
   end
   return self
+end
+
+--- A consumer's name as a metrics label: opts.metricsConsumer(consumer, ctx) when given; else ctx.metricsConsumer
+--- (an endpoint that knows, e.g. "browser"); else the consumer when auth is a key table (names the operator
+--- configured), "anonymous", or "other" (an auth function's answers are not known to be few).
+function Router:consumer_label(consumer, ctx)
+  if self.metrics_consumer then return self.metrics_consumer(consumer, ctx) end
+  if ctx and ctx.metricsConsumer then return ctx.metricsConsumer end
+  if consumer == "anonymous" then return consumer end
+  if type(self.auth) == "table" then
+    for _, c in pairs(self.auth.keys) do
+      if c == consumer then return consumer end
+    end
+  end
+  return "other"
+end
+
+--- Count a request refused before a run started (401, 403, 404, 429, 503) in the metrics: route is the route's
+--- name when known ("" otherwise: a requested name is the client's input), reason a limiter's refusal.
+function Router:refused(endpoint, route, status, reason)
+  local m = self.metrics
+  if not m then return end
+  local name = route and route.name or ""
+  pcall(m.inc, m, "tsai_requests_total", { endpoint = endpoint or "", route = name, target = "", status = status })
+  if reason then pcall(m.inc, m, "tsai_limiter_rejections_total", { route = name, reason = reason }) end
+end
+
+--- The exposition of the router's metrics (tanstack.ai.metrics), with each target's health as tsai_target_up.
+function Router:expose_metrics()
+  local m = self.metrics
+  if not m then return nil end
+  for _, r in pairs(self.routes) do
+    for _, t in ipairs(r.targets) do
+      m:set("tsai_target_up", { route = r.name, target = t.name }, r.health:down(t.key) and 0 or 1)
+    end
+  end
+  return m:expose()
+end
+
+--- Every route and alias: { { id, route, kind } ... } sorted by id (what GET /v1/models lists).
+function Router:models()
+  local out = {}
+  for name, r in pairs(self.names) do out[#out + 1] = { id = name, route = r.name, kind = r.kind } end
+  sort(out, function(a, b) return a.id < b.id end)
+  return out
 end
 
 --- The route a requested model name or alias names, or nil.
@@ -235,19 +284,23 @@ end
 --- reset, reserved }, what rate-limit headers are made of), or nil, err: an unknown model (404), a consumer the
 --- route does not serve (403), over the token limit or the concurrency cap (429, err.retry_after,
 --- err.admission), the limits store down with onStoreError = "closed" (503).
-function Router:admit(name, consumer, amount)
+function Router:admit(name, consumer, amount, ctx, kind)
   local route = self.names[name]
-  if route == nil then
+  local endpoint = ctx and ctx.endpoint
+  if route == nil or (kind and route.kind ~= kind) then
+    self:refused(endpoint, nil, 404)
     return nil, router_error(404, "model_not_found", "The model '" .. tostring(name) .. "' does not exist.",
       { param = "model" })
   end
   if route.consumers and not route.consumers[consumer] then
+    self:refused(endpoint, route, 403)
     return nil, router_error(403, "model_not_allowed", "this key may not use the model '" .. tostring(name) .. "'")
   end
   if self.limiter then
     local adm, refused = self.limiter:reserve(consumer, amount)
     if adm then return route, adm end
     local wait = refused.retry_after
+    self:refused(endpoint, route, refused.reason == "store" and 503 or 429, refused.reason)
     if refused.reason == "store" then
       return nil, router_error(503, "limits_unavailable", "The rate limiter is unavailable; retry in " .. wait
         .. " s.", { retry_after = wait, admission = refused })
@@ -271,17 +324,83 @@ function Router:chat(name, chat_opts, ctx)
   ctx = ctx or {}
   local amount, prompt
   if self.limiter then amount, prompt = limiter_mod.estimate(chat_opts, self.limiter.default_max_output) end
-  local route, adm = self:admit(name, ctx.consumer or "anonymous", amount)
+  local route, adm = self:admit(name, ctx.consumer or "anonymous", amount, ctx, "chat")
   if not route then return nil, adm end
   local order, all_down = self:order(route)
   local run = run_mod.new(self, route, name, ctx, order, all_down)
+  if self.metrics then pcall(self.metrics.inc, self.metrics, "tsai_open_streams", { endpoint = ctx.endpoint or "" }) end
   run.admission, run.prompt_estimate = adm, prompt
   local ok, stream = pcall(run.start, run, chat_opts)
   if not ok then
     if adm then self.limiter:settle(adm, 0) end -- the reservation and the concurrency slot go back
+    if self.metrics then pcall(self.metrics.inc, self.metrics, "tsai_open_streams", { endpoint = ctx.endpoint or "" }, -1) end
     error(stream, 0)
   end
   return stream
+end
+
+-- One embedding request on a target: the adapter's answer, or nil, err (an error table).
+local function embed_on(run, target, embed_opts)
+  run.attempts[#run.attempts + 1] = { target = target.name }
+  run.target = target
+  local ok, res, e = pcall(function()
+    return run_mod.target_adapter(run, target):embed(embed_opts)
+  end)
+  if ok and type(res) == "table" then return res end
+  local err = ok and e or res
+  if type(err) ~= "table" then
+    err = errors.new({ kind = "internal", retryable = false, message = "target " .. target.name .. ": "
+      .. tostring(res) })
+  end
+  run.attempts[#run.attempts].error = tostring(err.code or err.status or err.kind or "error")
+  run.kinds[#run.attempts] = run_mod.kind_of(err)
+  return nil, err
+end
+
+--- Embeddings on the route `name` names (a route of kind "embedding"): the same auth, admission, fallback,
+--- health, usage and metrics as chat. embed_opts: ai.embed's options without adapter ({ input, modelOptions }).
+--- Returns { embeddings = {{...}}, model, usage = { inputTokens }, run } or nil, err (404, 403, 429 as chat; every
+--- target failing: the last error, status 502 unless it had one).
+function Router:embed(name, embed_opts, ctx)
+  ctx = ctx or {}
+  local amount = 1
+  if self.limiter then
+    local text = ""
+    local input = embed_opts and embed_opts.input
+    if type(input) == "string" then text = input
+    elseif type(input) == "table" then for _, s in ipairs(input) do text = text .. tostring(s) end end
+    amount = ceil(#text / 4) + 1
+  end
+  local route, adm = self:admit(name, ctx.consumer or "anonymous", amount, ctx, "embedding")
+  if not route then return nil, adm end
+  local order, all_down = self:order(route)
+  local run = run_mod.new(self, route, name, ctx, order, all_down)
+  run.admission = adm
+  if self.metrics then pcall(self.metrics.inc, self.metrics, "tsai_open_streams", { endpoint = ctx.endpoint or "" }) end
+  local res, err
+  for i, target in ipairs(order) do
+    res, err = embed_on(run, target, embed_opts)
+    if res then
+      run.committed, run.finished, run.ttft = true, true, run:elapsed()
+      route.health:success(target.key)
+      break
+    end
+    if not run_mod.should_fall_back(err) then break end
+    route.health:failure(target.key)
+    if order[i + 1] == nil then break end
+  end
+  if res then
+    local u = res.usage or {}
+    run.input = u.inputTokens or u.promptTokens or u.prompt_tokens or u.totalTokens or amount
+    run.info.answered_model = res.model
+  else
+    if err.status == nil then err.status = 502 end
+    run:fail(err)
+  end
+  run:account()
+  if not res then return nil, err end
+  res.run = run
+  return res
 end
 
 return _M

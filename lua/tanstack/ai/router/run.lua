@@ -21,7 +21,7 @@ local http = require("tanstack.ai.http")
 local queue = require("tanstack.ai.queue")
 local stream_mod = require("tanstack.ai.stream")
 
-local type, pairs, tostring, pcall, setmetatable = type, pairs, tostring, pcall, setmetatable
+local type, pairs, tostring, tonumber, pcall, setmetatable = type, pairs, tostring, tonumber, pcall, setmetatable
 local floor = math.floor
 
 local _M = {}
@@ -75,6 +75,23 @@ local function recording_transport(base, info)
 end
 _M.recording_transport = recording_transport
 
+-- AI Gateway keeps at most 5 metadata entries (cf-aig-metadata); the request id takes one when there is room.
+local METADATA_MAX = 5
+
+-- A target reached through AI Gateway gets the request id in its cf-aig-metadata (requestId), so one request
+-- can be followed from the client to the gateway's logs. Only the per-run copy of the config changes.
+local function with_request_id(cfg, id)
+  if type(id) ~= "string" or (cfg.gatewayId == nil and cfg.gateway_id == nil) then return end
+  local md, n = {}, 0
+  if type(cfg.metadata) == "table" then
+    for k, v in pairs(cfg.metadata) do md[k] = v n = n + 1 end
+  end
+  if md.requestId == nil and n >= METADATA_MAX then return end
+  md.requestId = id
+  cfg.metadata = md
+end
+_M.with_request_id = with_request_id
+
 -- One target's adapter for this run (config: the router's defaults, the target's, no retries inside a target by
 -- default, and the recording transport).
 local function target_adapter(run, target)
@@ -83,8 +100,10 @@ local function target_adapter(run, target)
   for k, v in pairs(target.config or {}) do cfg[k] = v end
   if cfg.maxRetries == nil then cfg.maxRetries = target.maxRetries end
   cfg.transport = recording_transport(cfg.transport, run.info)
+  with_request_id(cfg, run.ctx.request_id)
   return target.make(target.model, cfg)
 end
+_M.target_adapter = target_adapter
 
 --- A turn of `run` with ai.chat's turn options.
 function _M.attempt(run, options)
@@ -119,6 +138,7 @@ function Attempt:open_next()
       a = p
     end
     run.attempts[#run.attempts].error = "adapter"
+    run.kinds[#run.attempts] = "adapter"
     run.last_error = errors.new({ kind = "internal", retryable = false,
       message = "target " .. target.name .. ": " .. tostring(a) })
   end
@@ -126,6 +146,23 @@ end
 
 local function error_of(ev)
   return ev.error or errors.new({ message = ev.message, code = ev.code })
+end
+
+-- An error's kind as a bounded name (a metrics label): the library's kind, an HTTP status class by its code.
+local function kind_of(err)
+  local k = type(err) == "table" and err.kind or nil
+  local st = type(err) == "table" and tonumber(err.status) or nil
+  if (k == nil or k == "http" or k == "provider") and st and st >= 100 and st < 600 then
+    return "http_" .. floor(st)
+  end
+  if type(k) == "string" and k:match("^[%w_]+$") and #k <= 32 then return k end
+  return "error"
+end
+_M.kind_of = kind_of
+
+-- The run's first answer event: time to first token.
+local function first_token(run)
+  if run.ttft == nil then run.ttft = floor(events.now_ms() - run.t0) end
 end
 
 --- An event of the committed target, on its way out: its run end is noted (usage, health, the error), its
@@ -143,6 +180,7 @@ function Attempt:seen(ev)
     local run = self.run
     local err = error_of(ev)
     run.attempts[#run.attempts].error = tostring(err.code or err.status or err.kind or "error")
+    run.kinds[#run.attempts] = kind_of(err)
     if should_fall_back(err) then run.route.health:failure(run.target.key) end
     run:fail(err)
   end
@@ -166,6 +204,7 @@ function Attempt:before_commit_error(ev)
   local run = self.run
   if should_fall_back(err) and self.order[self.idx + 1] ~= nil then
     run.attempts[#run.attempts].error = tostring(err.code or err.status or err.kind or "error")
+    run.kinds[#run.attempts] = kind_of(err)
     run.route.health:failure(run.target.key)
     run.last_error = err
     pcall(self.current.close)
@@ -186,6 +225,7 @@ function Attempt:uncommitted(ev)
   local run = self.run
   if ev == nil then
     -- an answer without content: it counts as the target's
+    first_token(run)
     self.committed, run.committed = true, true
     self.current, self.finished = nil, true
   elseif HOLD[ev.type] then
@@ -194,6 +234,7 @@ function Attempt:uncommitted(ev)
     self:before_commit_error(ev)
   else
     -- the first event of the answer: this target answers, and what was held goes out before it
+    first_token(run)
     self.committed, run.committed = true, true
     run.route.health:success(run.target.key)
     self.held:push(self:seen(ev))
@@ -282,6 +323,7 @@ function _M.new(router, route, requested, ctx, order, all_down)
     router_error = router.router_error,
     order = order,
     attempts = {},        -- { target = name, error = code? } per target tried
+    kinds = {},           -- the error kind of each failed attempt (kind_of: a bounded metrics label)
     committed = false,    -- a target answered (later turns stay on it)
     target = nil,         -- the target tried last / committed
     info = { all_down = all_down }, -- model, answered_model, cache_status, upstream_status
@@ -339,12 +381,30 @@ function Run:record()
     estimated = self.turns_estimated > 0,
     error = self.error and (self.error.code or self.error.status or self.error.kind) or nil,
     attempts = self.attempts, context = self.ctx,
+    requestId = self.ctx.request_id, endpoint = self.ctx.endpoint, ttftMs = self.ttft,
+    status = self:status(),
   }
   if rec.error ~= nil then rec.error = tostring(rec.error) end
   return rec
 end
 
---- Account the finished run, once: charge the limiter, call onUsage.
+--- Milliseconds since the run started.
+function Run:elapsed()
+  return floor(events.now_ms() - self.t0)
+end
+
+--- The HTTP status the client got: its ctx.status when the endpoint set one; 200 once the answer started (a
+--- later failure is an event in it); the error's status (502 by default) before; 499 for a client that left
+--- before the end.
+function Run:status()
+  local st = self.ctx.status
+  if st then return st end
+  if self.committed then return self.finished and 200 or (self.error and 200 or 499) end
+  if self.error then return tonumber(self.error.status) or 502 end
+  return self.finished and 200 or 499
+end
+
+--- Account the finished run, once: charge the limiter, call onUsage, count its metrics.
 function Run:account()
   if self.reported then return end
   self.reported = true
@@ -359,8 +419,17 @@ function Run:account()
       pcall(limiter.charge, limiter, self.consumer, self.input + self.output)
     end
   end
+  local rec = self:record()
+  local m = router.metrics
+  if m then
+    rec.metricsConsumer = router:consumer_label(self.consumer, self.ctx)
+    local ok, e = pcall(m.request, m, rec, self.kinds)
+    if not ok then host.log_error(false, "router: metrics failed: ", tostring(e)) end
+    pcall(m.inc, m, "tsai_open_streams", { endpoint = self.ctx.endpoint or "" }, -1)
+    rec.metricsConsumer = nil
+  end
   if router.on_usage then
-    local ok, e = pcall(router.on_usage, self:record())
+    local ok, e = pcall(router.on_usage, rec)
     if not ok then host.log_error(false, "router: onUsage failed: ", tostring(e)) end
   end
 end

@@ -66,4 +66,13 @@ describe("edge.ingress.decode", function()
     for i = 1, 200 do wide[i] = shared end
     assert.same({ nil, "values" }, { ingress.decode({ w = wide }, L) })
   end)
+
+  it("request_id: a client's id when it is safe, else nginx's, else a random one", function()
+    assert.equals("abc-123_x.y:z", ingress.request_id("abc-123_x.y:z"))
+    assert.equals("0123abcd", ingress.request_id("bad id\r\nx: y", "0123abcd"))
+    assert.equals("0123abcd", ingress.request_id(string.rep("a", 129), "0123abcd"))
+    local id = ingress.request_id(nil)
+    assert.truthy(id:match("^%x+$") and #id == 32)
+    assert.are_not.equal(id, ingress.request_id(""))
+  end)
 end)

@@ -71,4 +71,15 @@ describe("edge.relay responses", function()
     assert.is_true(ok)
     assert.same({ "ab", "c" }, printed)
   end)
+
+  it("ratelimit_headers: OpenAI's x-ratelimit-*-tokens from an admission; Retry-After on a refusal", function()
+    local h = relay.ratelimit_headers({ ok = true, limit = 20000, remaining = 19000, reset = 12 })
+    assert.same({ ["x-ratelimit-limit-tokens"] = "20000", ["x-ratelimit-remaining-tokens"] = "19000",
+      ["x-ratelimit-reset-tokens"] = "12s" }, h)
+    h = relay.ratelimit_headers({ ok = false, limit = 20, remaining = 0, reset = 3, retry_after = 3 })
+    assert.equals("3", h["retry-after"])
+    assert.equals("0", h["x-ratelimit-remaining-tokens"])
+    assert.same({}, relay.ratelimit_headers(nil))
+    assert.same({}, relay.ratelimit_headers({ ok = true, reserved = 0 })) -- concurrency only: no token budget
+  end)
 end)

@@ -148,4 +148,100 @@ describe("tanstack.ai.router", function()
     assert.same({ 3, 4, false }, { seen[1].inputTokens, seen[1].outputTokens, seen[1].estimated })
     assert.equals(7, (r.limiter:usage("d")))
   end)
+
+  describe("operations (issue 20)", function()
+    local metrics = require("tanstack.ai.metrics")
+    local function line(text, prefix)
+      for l in text:gmatch("[^\n]+") do if l:sub(1, #prefix) == prefix then return l end end
+    end
+
+    it("metrics from Run:account: requests, tokens, time to first token, fallbacks, open streams", function()
+      local m = metrics.new()
+      local r = router.new({ metrics = m, auth = { keys = { k = "alice" } },
+        constructors = { fake = scripted({ bad = fail_answer(503), good = ok_answer("hi") }, {}) },
+        routes = { x = { targets = { { name = "a", adapter = "fake", model = "bad" },
+          { name = "b", adapter = "fake", model = "good" } } } } })
+      local s = r:chat("x", { messages = msgs }, { consumer = "alice", endpoint = "openai" })
+      assert.equals('tsai_open_streams{endpoint="openai"} 1', line(m:expose(), "tsai_open_streams{"))
+      assert.equals("hi", s:text())
+      local text = r:expose_metrics()
+      assert.equals('tsai_open_streams{endpoint="openai"} 0', line(text, "tsai_open_streams{"))
+      assert.truthy(line(text, 'tsai_requests_total{endpoint="openai",route="x",target="b",status="200"} 1'))
+      assert.truthy(line(text, 'tsai_tokens_total{direction="input",consumer="alice",route="x",model="good"} 3'))
+      assert.truthy(line(text, 'tsai_tokens_total{direction="output",consumer="alice",route="x",model="good"} 4'))
+      assert.truthy(line(text, 'tsai_upstream_errors_total{route="x",target="a",kind="http_503"} 1'))
+      assert.truthy(line(text, 'tsai_fallbacks_total{route="x",target="a"} 1'))
+      assert.truthy(line(text, 'tsai_time_to_first_token_seconds_count{endpoint="openai",route="x",target="b"} 1'))
+      assert.truthy(line(text, 'tsai_target_up{route="x",target="b"} 1'))
+      -- a consumer the key table does not name is not a label value
+      r:chat("x", { messages = msgs }, { consumer = "session:123", endpoint = "chat" }):text()
+      text = m:expose()
+      assert.falsy(text:find("session:123", 1, true))
+      assert.truthy(line(text, 'tsai_tokens_total{direction="input",consumer="other"'))
+    end)
+
+    it("limiter refusals, unknown models and a route of another kind are counted and refused", function()
+      local m = metrics.new()
+      local r = router.new({ metrics = m, constructors = { fake = scripted({ good = ok_answer("hi") }, {}) },
+        limits = { tokensPerMinute = 1 },
+        routes = { x = { targets = { { adapter = "fake", model = "good" } } },
+          e = { kind = "embedding", targets = { { adapter = "fake", model = "good" } } } } })
+      r:chat("x", { messages = msgs }, { consumer = "c", endpoint = "openai" }):text()
+      local s, err = r:chat("x", { messages = msgs }, { consumer = "c", endpoint = "openai" })
+      assert.is_nil(s)
+      assert.equals(429, err.status)
+      assert.equals(1, err.admission.limit)
+      local _, e404 = r:chat("e", { messages = msgs }, { endpoint = "openai" })
+      assert.equals(404, e404.status)
+      local text = m:expose()
+      assert.truthy(line(text, 'tsai_limiter_rejections_total{route="x",reason="tokens"} 1'))
+      assert.truthy(line(text, 'tsai_requests_total{endpoint="openai",route="x",target="",status="429"} 1'))
+      assert.truthy(line(text, 'tsai_requests_total{endpoint="openai",route="",target="",status="404"} 1'))
+      assert.has_error(function() router.new({ routes = { y = { kind = "image", targets = { { adapter = "fake" } } } },
+        constructors = { fake = scripted({}, {}) } }) end)
+    end)
+
+    it("models(): every route and alias, sorted", function()
+      local r = router.new({ constructors = { fake = scripted({}, {}) }, routes = {
+        b = { aliases = { "gpt-4o-mini" }, targets = { { adapter = "fake", model = "m" } } },
+        a = { kind = "embedding", targets = { { adapter = "fake", model = "e" } } } } })
+      assert.same({ { id = "a", route = "a", kind = "embedding" }, { id = "b", route = "b", kind = "chat" },
+        { id = "gpt-4o-mini", route = "b", kind = "chat" } }, r:models())
+    end)
+
+    it("embed(): fallback on a retryable failure, usage and metrics; 404 on a chat route", function()
+      local m, seen = metrics.new(), {}
+      local function embedder(fail)
+        return function(model, config)
+          return { embed = function(_, opts)
+            seen[#seen + 1] = { model = model, metadata = config.metadata, n = #opts.input }
+            if fail then return nil, errors.new({ status = 500, message = "down", retryable = true }) end
+            return { model = model, embeddings = { { 1, 2 }, { 3, 4 } } }
+          end }
+        end
+      end
+      local usage = {}
+      local r = router.new({ metrics = m, onUsage = function(u) usage[#usage + 1] = u end,
+        constructors = { bad = embedder(true), good = embedder(false) },
+        routes = { e = { kind = "embedding", aliases = { "text-embedding-3-small" }, targets = {
+          { name = "down", adapter = "bad", model = "m1", config = { gatewayId = "gw" } },
+          { name = "up", adapter = "good", model = "m2" } } },
+          c = { targets = { { adapter = "good", model = "x" } } } } })
+      local res = assert(r:embed("text-embedding-3-small", { input = { "a", "b" } },
+        { endpoint = "embeddings", request_id = "req-7" }))
+      assert.same({ { 1, 2 }, { 3, 4 } }, res.embeddings)
+      assert.equals("m2", seen[2].model)
+      assert.same({ requestId = "req-7" }, seen[1].metadata) -- a gateway target gets the request id
+      assert.is_nil(seen[2].metadata)                        -- another does not
+      assert.equals(1, #usage)
+      assert.equals("up", usage[1].target)
+      assert.equals("req-7", usage[1].requestId)
+      assert.is_true(usage[1].ok)
+      assert.truthy(line(m:expose(), 'tsai_requests_total{endpoint="embeddings",route="e",target="up",status="200"} 1'))
+      assert.truthy(line(m:expose(), 'tsai_fallbacks_total{route="e",target="down"} 1'))
+      local none, err = r:embed("c", { input = { "a" } })
+      assert.is_nil(none)
+      assert.equals(404, err.status)
+    end)
+  end)
 end)
