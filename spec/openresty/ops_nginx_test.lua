@@ -19,7 +19,7 @@ local function http(method, url, body, headers) return nginx.http(method, url, b
 
 local function env_for(emu, extra)
   local e = {
-    CLOUDFLARE_ACCOUNT_ID = "ops-test-account",
+    CLOUDFLARE_ACCOUNT_ID = emulator.ACCOUNT_ID,
     CLOUDFLARE_API_KEY = "ops-test-key",
     CLOUDFLARE_API_BASE_URL = emu.url .. "/client/v4",
     ROUTER_API_KEYS = "sk-ops:ops,sk-hog:hog",

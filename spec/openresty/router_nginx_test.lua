@@ -381,7 +381,7 @@ describe("edge router (real nginx, two workers, emulator)", function()
       assert.is_true(r.dims[1] > 0 and r.dims[1] == r.dims[2])
       local sent = emu:requests("/openai/embeddings")
       assert.equals(1, #sent)
-      assert.truthy(sent[1].path:find("/v1/router-test-account/router-gw/openai/embeddings", 1, true))
+      assert.truthy(sent[1].path:find("/v1/0123456789abcdef0123456789abcdef/router-gw/openai/embeddings", 1, true))
       assert.same({ "first text", "second text" }, sent[1].json.input)
       local u = usage()[1]
       assert.same({ "tester", "text-embedding-3-large", "openai-gw", true },
