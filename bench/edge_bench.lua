@@ -4,7 +4,7 @@
 --            this process (tanstack.ai.async tasks over core.http_request): how many complete, the worker's RSS per
 --            open stream (its VmRSS once every stream has had its first token, minus before) and its CPU per stream
 --            (schedstat over the whole run). Each stream holds two connections in the worker (client + upstream):
---            worker_connections and worker_rlimit_nofile are set to 2 S + 64, and S is cut to what the open-file
+--            worker_connections and worker_rlimit_nofile are set to 2.1 S + 256, and S is cut to what the open-file
 --            limit (ulimit -n) allows, said in the output.
 --   ttfb     the time the edge adds to the first token: the upstream writes one text delta 5 ms after the head and
 --            records when (CLOCK_MONOTONIC, the clock core.monotonic_ms reads); a client reads the stream and notes
@@ -45,8 +45,8 @@ local HEADERS = { ["content-type"] = "application/json", accept = "text/event-st
 --- with `want` deltas.
 local function hold_one(url, body, want, on_first)
   local req = core.http_request({ method = "POST", url = url, headers = HEADERS, body = body })
-  local status = async.await(function() return req:response(false) end, req)
-  if status ~= 200 then req:close() return "status " .. tostring(status) end
+  local status, err = async.await(function() return req:response(false) end, req)
+  if status ~= 200 then req:close() return "status " .. tostring(status) .. " " .. tostring(status and "" or err) end
   local n, tail = 0, ""
   while true do
     local data, err = async.await(function() return req:read(false) end, req)
@@ -61,7 +61,7 @@ local function hold_one(url, body, want, on_first)
 end
 
 --- Hold count AG-UI streams (events deltas drip ms apart) opened at rate per second; on_open(state) once every stream
---- has had its first token or the first has ended. Returns the state (ok, failures, opened, finished).
+--- has had its first token (or failed) or the first has ended cleanly. Returns the state (ok, failures, opened, finished).
 local function hold(url, count, events, drip, rate, on_open)
   local st = { opened = 0, finished = 0, ok = 0, bad = nil }
   local body = BODIES.agui("slow " .. events .. " " .. drip)
@@ -77,7 +77,7 @@ local function hold(url, count, events, drip, rate, on_open)
     end
   end)
   async.spawn(function()
-    while st.opened < count and st.finished == 0 do async.sleep(5) end
+    while st.opened + (st.finished - st.ok) < count and st.ok == 0 do async.sleep(5) end
     on_open(st)
   end)
   async.run()
@@ -107,9 +107,12 @@ local K, P = envn("BENCH_TTFB_OPEN", 1000), envn("BENCH_TTFB_PROBES", 300)
 
 -- the open-file limit this process (and the nginx it starts) runs under: each stream is two descriptors in the worker
 local nofile = tonumber(((read_file("/proc/self/limits") or ""):match("Max open files%s+(%d+)"))) or 1024
-local fit = math.floor((nofile - 64) / 2)
+-- two descriptors per stream, a tenth more connection slots (nginx reuses, and warns, when its free list runs dry
+-- while closed connections linger: streams were reset with exactly 2 S + 64) and 256 for the rest
+local function slots(n) return math.ceil(2.1 * n) + 256 end
+local fit = math.floor((nofile - 256) / 2.1)
 local S_run = math.min(S, fit)
-local conns = 2 * math.max(S_run, K) + 64
+local conns = slots(math.max(S_run, K))
 
 -- the upstream
 local up_out = os.tmpname()
@@ -126,13 +129,16 @@ local conf = assert(read_file(nginx.root .. "/examples/openresty/nginx.conf"))
 local n
 conf, n = conf:gsub("worker_connections %d+;", "worker_connections " .. conns .. ";", 1)
 assert(n == 1, "the example sets worker_connections")
-conf = conf:gsub("worker_processes 1;", "worker_processes 1;\nworker_rlimit_nofile " .. math.min(nofile, conns + 64)
+conf = conf:gsub("worker_processes 1;", "worker_processes 1;\nworker_rlimit_nofile " .. math.min(nofile, conns)
   .. ";", 1)
 conf, n = conf:gsub("        location = /healthz {", table.concat({
   "        location = /relay/proxy {",
   "            proxy_pass " .. up_url .. "/client/v4/accounts/bench-account/ai/v1/chat/completions;",
   "            proxy_http_version 1.1;",
   "            proxy_buffering off;",
+  "        }",
+  "        location = /bench/heap {",
+  "            content_by_lua_block { collectgarbage() ngx.print(collectgarbage(\"count\")) }",
   "        }",
   "        location = /healthz {",
 }, "\n"), 1)
@@ -152,16 +158,27 @@ local function cpu_s(pid)
 end
 local function rss_kib(pid) return tonumber((read_file("/proc/" .. pid .. "/status") or ""):match("VmRSS:%s*(%d+)")) end
 
+-- the worker's live Lua heap in KiB, after a full collection (a blocking request: the holder's tasks wait meanwhile)
+local function lua_heap()
+  local req = core.http_request({ url = srv.url .. "/bench/heap" })
+  local status = req:response()
+  local v = status == 200 and tonumber(req:read_all())
+  req:close()
+  return v
+end
+
 local function streams(worker)
-  B.say("streams: %d wanted, %d run (ulimit -n %d in the worker: %d descriptors for two per stream), each %d deltas "
-    .. "%d ms apart, opened at %d/s", S, S_run, nofile, 2 * S_run + 64, E, D, RATE)
+  B.say("streams: %d wanted, %d run (ulimit -n %d; worker_connections %d: two per stream and slack), each %d deltas "
+    .. "%d ms apart, opened at %d/s", S, S_run, nofile, conns, E, D, RATE)
   -- warm the worker (code paths, the first upstream connections) before the baseline
   hold(srv.url .. PATHS.agui, 20, 2, 0, 1000, function() end)
-  collectgarbage("collect")
+  local heap0 = lua_heap()
   local rss0, cpu0, w0 = rss_kib(worker), cpu_s(worker), B.wall_ms()
   local sample
   local st = hold(srv.url .. PATHS.agui, S_run, E, D, RATE, function(s)
     sample = { rss = rss_kib(worker), open = s.opened - s.finished, at = (B.wall_ms() - w0) / 1000 }
+    sample.heap = lua_heap()
+    sample.fds = select(2, run("ls /proc/" .. worker .. "/fd"):gsub("%d+", ""))
   end)
   local cpu, wall = cpu_s(worker) - cpu0, (B.wall_ms() - w0) / 1000
   local per = (sample.rss - rss0) / math.max(sample.open, 1)
@@ -174,7 +191,11 @@ local function streams(worker)
   B.emit("edge.nofile", nofile)
   B.emit("edge.ok", st.ok)
   B.emit("edge.open_at_sample", sample.open)
+  local heap = sample.heap and heap0 and (sample.heap - heap0) / math.max(sample.open, 1)
+  if heap then B.say("  the worker's Lua heap: +%.1f KiB per open stream (%.0f -> %.0f KiB); %d descriptors open",
+    heap, heap0, sample.heap, sample.fds) end
   B.emit("edge.rss_kib", per)
+  if heap then B.emit("edge.heap_kib", heap) end
   B.emit("edge.cpu_us", cpu / S_run * 1e6)
 end
 
@@ -249,6 +270,17 @@ local ok, err = pcall(function()
   if want.streams then streams(worker) end
   if want.ttfb then ttfb() end
 end)
+-- what the worker complained about (a refused or reset stream is explained here)
+do
+  local seen, shown = {}, 0
+  for line in srv:error_log():gmatch("[^\n]+") do
+    local what = line:match("%[(%a+)%]")
+    if what and what ~= "notice" and what ~= "info" then
+      local key = line:gsub("^%S+ %S+ ", ""):gsub("%d+#%d+: %*?%d* ?", ""):sub(1, 160)
+      if not seen[key] and shown < 5 then seen[key], shown = true, shown + 1 B.say("  nginx: %s", key) end
+    end
+  end
+end
 srv:stop()
 run("kill " .. up_pid .. " 2>/dev/null; true")
 os.remove(up_out)
