@@ -127,6 +127,11 @@ assert(up_url, "bench/edge_upstream.mjs did not start: " .. tostring(read_file(u
 
 local conf = assert(read_file(nginx.root .. "/examples/openresty/nginx.conf"))
 local n
+-- BENCH_EDGE_SOCKET_BUFFER=16k: try another lua_socket_buffer_size than the example's (what a stream's RSS is made of)
+if os.getenv("BENCH_EDGE_SOCKET_BUFFER") then
+  conf = conf:gsub("lua_socket_buffer_size %w+;", "lua_socket_buffer_size " .. os.getenv("BENCH_EDGE_SOCKET_BUFFER")
+    .. ";", 1)
+end
 conf, n = conf:gsub("worker_connections %d+;", "worker_connections " .. conns .. ";", 1)
 assert(n == 1, "the example sets worker_connections")
 conf = conf:gsub("worker_processes 1;", "worker_processes 1;\nworker_rlimit_nofile " .. math.min(nofile, conns)
