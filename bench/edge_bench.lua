@@ -49,8 +49,8 @@ local function hold_one(url, body, want, on_first)
   if status ~= 200 then req:close() return "status " .. tostring(status) .. " " .. tostring(status and "" or err) end
   local n, tail = 0, ""
   while true do
-    local data, err = async.await(function() return req:read(false) end, req)
-    if data == nil then req:close() return err == nil and (n == want or ("%d deltas of %d"):format(n, want)) or err end
+    local data, rerr = async.await(function() return req:read(false) end, req)
+    if data == nil then req:close() return rerr == nil and (n == want or ("%d deltas of %d"):format(n, want)) or rerr end
     local chunk = tail .. data
     local before = n
     for _ in chunk:gmatch("TEXT_MESSAGE_CONTENT") do n = n + 1 end
@@ -252,7 +252,7 @@ local function ttfb()
   local id = 0
   for _, mode in ipairs({ "proxy", "agui", "openai" }) do
     local list = {}
-    for i = 1, 5 do id = id + 1 probe(mode, "w" .. id) end -- warm-up
+    for _ = 1, 5 do id = id + 1 probe(mode, "w" .. id) end -- warm-up
     for i = 1, P do
       id = id + 1
       list[i] = probe(mode, tostring(id))
