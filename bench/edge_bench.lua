@@ -61,9 +61,11 @@ local function hold_one(url, body, want, on_first)
 end
 
 --- Hold count AG-UI streams (events deltas drip ms apart) opened at rate per second; on_open(state) once every stream
---- has had its first token (or failed) or the first has ended cleanly. Returns the state (ok, failures, opened, finished).
-local function hold(url, count, events, drip, rate, on_open)
-  local st = { opened = 0, finished = 0, ok = 0, bad = nil }
+--- has had its first token (or failed) or the first has ended cleanly. Returns the state (ok, failures, opened,
+--- finished): st when given (other tasks may watch it).
+local function hold(url, count, events, drip, rate, on_open, st)
+  st = st or {}
+  st.opened, st.finished, st.ok, st.bad = 0, 0, 0, nil
   local body = BODIES.agui("slow " .. events .. " " .. drip)
   local t0 = B.wall_ms()
   async.spawn(function()
@@ -178,16 +180,28 @@ local function streams(worker)
   -- warm the worker (code paths, the first upstream connections) before the baseline
   hold(srv.url .. PATHS.agui, 20, 2, 0, 1000, function() end)
   local heap0 = lua_heap()
-  local rss0, cpu0, w0 = rss_kib(worker), cpu_s(worker), B.wall_ms()
-  local sample
-  local st = hold(srv.url .. PATHS.agui, S_run, E, D, RATE, function(s)
-    sample = { rss = rss_kib(worker), open = s.opened - s.finished, at = (B.wall_ms() - w0) / 1000 }
-    sample.heap = lua_heap()
-    sample.fds = select(2, run("ls /proc/" .. worker .. "/fd"):gsub("%d+", ""))
+  local function fds() return tonumber(run("ls /proc/" .. worker .. "/fd | wc -l"):match("%d+")) or 0 end
+  local function streams_open(n) return math.floor(math.max(n, 0) / 2) end
+  local rss0, fd0, cpu0, w0 = rss_kib(worker), fds(), cpu_s(worker), B.wall_ms()
+  -- the streams open in the worker are its descriptors beyond the idle ones, two per stream: sampled 4 times a
+  -- second, the sample with the most open is the one reported (a loaded machine may not open them all at once)
+  local st, sample, heap_at = {}, nil, nil
+  async.spawn(function()
+    while not (st.finished and st.finished >= S_run) do
+      local open = streams_open(fds() - fd0)
+      if not sample or open > sample.open then
+        sample = { rss = rss_kib(worker), open = open, at = (B.wall_ms() - w0) / 1000 }
+      end
+      async.sleep(250)
+    end
   end)
+  hold(srv.url .. PATHS.agui, S_run, E, D, RATE, function()
+    local open = streams_open(fds() - fd0)
+    heap_at = { heap = lua_heap(), open = open }
+  end, st)
   local cpu, wall = cpu_s(worker) - cpu0, (B.wall_ms() - w0) / 1000
   local per = (sample.rss - rss0) / math.max(sample.open, 1)
-  B.say("  %d/%d complete in %.1f s%s; with %d open (at %.1f s) the worker's RSS is +%.1f KiB per stream "
+  B.say("  %d/%d complete in %.1f s%s; at most %d open in the worker (at %.1f s): its RSS +%.1f KiB per open stream "
     .. "(%d -> %d KiB); its CPU %.2f s in all, %.0f us per stream", st.ok, S_run, wall,
     st.bad and ("; first failure: " .. st.bad) or "", sample.open, sample.at, per, rss0, sample.rss, cpu,
     cpu / S_run * 1e6)
@@ -196,9 +210,9 @@ local function streams(worker)
   B.emit("edge.nofile", nofile)
   B.emit("edge.ok", st.ok)
   B.emit("edge.open_at_sample", sample.open)
-  local heap = sample.heap and heap0 and (sample.heap - heap0) / math.max(sample.open, 1)
-  if heap then B.say("  the worker's Lua heap: +%.1f KiB per open stream (%.0f -> %.0f KiB); %d descriptors open",
-    heap, heap0, sample.heap, sample.fds) end
+  local heap = heap_at and heap_at.heap and heap0 and (heap_at.heap - heap0) / math.max(heap_at.open, 1)
+  if heap then B.say("  the worker's Lua heap once every stream had its first token: +%.1f KiB per open stream "
+    .. "(%.0f -> %.0f KiB, %d open)", heap, heap0, heap_at.heap, heap_at.open) end
   B.emit("edge.rss_kib", per)
   if heap then B.emit("edge.heap_kib", heap) end
   B.emit("edge.cpu_us", cpu / S_run * 1e6)
