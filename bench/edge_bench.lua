@@ -43,7 +43,8 @@ local HEADERS = { ["content-type"] = "application/json", accept = "text/event-st
 
 --- One stream held in a task: counts its text deltas; on_first() at the first. Returns true when it ended cleanly
 --- with `want` deltas.
-local function hold_one(url, body, want, on_first)
+local function hold_one(url, body, want, on_first, token)
+  local pat = token:gsub("%p", "%%%0")
   local req = core.http_request({ method = "POST", url = url, headers = HEADERS, body = body })
   local status, err = async.await(function() return req:response(false) end, req)
   if status ~= 200 then req:close() return "status " .. tostring(status) .. " " .. tostring(status and "" or err) end
@@ -53,9 +54,9 @@ local function hold_one(url, body, want, on_first)
     if data == nil then req:close() return rerr == nil and (n == want or ("%d deltas of %d"):format(n, want)) or rerr end
     local chunk = tail .. data
     local before = n
-    for _ in chunk:gmatch("TEXT_MESSAGE_CONTENT") do n = n + 1 end
+    for _ in chunk:gmatch(pat) do n = n + 1 end
     tail = chunk:sub(-24)
-    n = n - select(2, tail:gsub("TEXT_MESSAGE_CONTENT", "")) -- counted again with the next chunk
+    n = n - select(2, tail:gsub(pat, "")) -- counted again with the next chunk
     if before == 0 and n > 0 and on_first then on_first() end
   end
 end
@@ -63,16 +64,16 @@ end
 --- Hold count AG-UI streams (events deltas drip ms apart) opened at rate per second; on_open(state) once every stream
 --- has had its first token (or failed) or the first has ended cleanly. Returns the state (ok, failures, opened,
 --- finished): st when given (other tasks may watch it).
-local function hold(url, count, events, drip, rate, on_open, st)
-  st = st or {}
+local function hold(url, count, events, drip, rate, on_open, st, mode)
+  st, mode = st or {}, mode or "agui"
   st.opened, st.finished, st.ok, st.bad = 0, 0, 0, nil
-  local body = BODIES.agui("slow " .. events .. " " .. drip)
+  local body = BODIES[mode]("slow " .. events .. " " .. drip)
   local t0 = B.wall_ms()
   async.spawn(function()
     for i = 1, count do
       while (i - 1) * 1000 / rate > B.wall_ms() - t0 do async.sleep(1) end
       async.spawn(function()
-        local r = hold_one(url, body, events, function() st.opened = st.opened + 1 end)
+        local r = hold_one(url, body, events, function() st.opened = st.opened + 1 end, TOKEN[mode])
         st.finished = st.finished + 1
         if r == true then st.ok = st.ok + 1 elseif not st.bad then st.bad = tostring(r) end
       end)
@@ -144,6 +145,11 @@ conf, n = conf:gsub("        location = /healthz {", table.concat({
   "            proxy_http_version 1.1;",
   "            proxy_buffering off;",
   "        }",
+  -- BENCH_EDGE_PROFILE=file: LuaJIT's sampling profiler (jit.p) over the streams part, its report in that file
+  "        location = /bench/profile {",
+  "            content_by_lua_block { local p = require(\"jit.p\") if ngx.var.arg_stop then p.stop() else "
+    .. "p.start(\"Fl3i1\", ngx.var.arg_file) end ngx.print(\"ok\") }",
+  "        }",
   "        location = /bench/heap {",
   "            content_by_lua_block { collectgarbage() ngx.print(collectgarbage(\"count\")) }",
   "        }",
@@ -179,9 +185,12 @@ local function streams(worker)
     .. "%d ms apart, opened at %d/s", S, S_run, nofile, conns, E, D, RATE)
   -- warm the worker (code paths, the first upstream connections) before the baseline
   hold(srv.url .. PATHS.agui, 20, 2, 0, 1000, function() end)
+  local profile = os.getenv("BENCH_EDGE_PROFILE")
+  local function prof(q_) local r = core.http_request({ url = srv.url .. "/bench/profile?" .. q_ }) r:response() r:close() end
+  if profile then prof("file=" .. profile) end
   local heap0 = lua_heap()
   local function fds() return tonumber(run("ls /proc/" .. worker .. "/fd | wc -l"):match("%d+")) or 0 end
-  local function streams_open(n) return math.floor(math.max(n, 0) / 2) end
+  local function streams_open(d) return math.floor(math.max(d, 0) / 2) end
   local rss0, fd0, cpu0, w0 = rss_kib(worker), fds(), cpu_s(worker), B.wall_ms()
   -- the streams open in the worker are its descriptors beyond the idle ones, two per stream: sampled 4 times a
   -- second, the sample with the most open is the one reported (a loaded machine may not open them all at once)
@@ -200,6 +209,7 @@ local function streams(worker)
     heap_at = { heap = lua_heap(), open = open }
   end, st)
   local cpu, wall = cpu_s(worker) - cpu0, (B.wall_ms() - w0) / 1000
+  if profile then prof("stop=1") end
   local per = (sample.rss - rss0) / math.max(sample.open, 1)
   B.say("  %d/%d complete in %.1f s%s; at most %d open in the worker (at %.1f s): its RSS +%.1f KiB per open stream "
     .. "(%d -> %d KiB); its CPU %.2f s in all, %.0f us per stream", st.ok, S_run, wall,
@@ -216,6 +226,26 @@ local function streams(worker)
   B.emit("edge.rss_kib", per)
   if heap then B.emit("edge.heap_kib", heap) end
   B.emit("edge.cpu_us", cpu / S_run * 1e6)
+  -- the same streams through proxy_pass: what nginx itself costs per stream and per open stream
+  collectgarbage("collect")
+  local prss0, pfd0, pcpu0, pw0 = rss_kib(worker), fds(), cpu_s(worker), B.wall_ms()
+  local pst, psample = {}, nil
+  async.spawn(function()
+    while not (pst.finished and pst.finished >= S_run) do
+      local open = streams_open(fds() - pfd0)
+      if not psample or open > psample.open then psample = { rss = rss_kib(worker), open = open } end
+      async.sleep(250)
+    end
+  end)
+  hold(srv.url .. PATHS.proxy, S_run, E, D, RATE, function() end, pst, "proxy")
+  local pcpu = cpu_s(worker) - pcpu0
+  -- RSS the relay run left mapped is reused here: the growth beyond it, per open stream (a floor, not a measure)
+  local pper = (math.max(psample.rss - prss0, 0)) / math.max(psample.open, 1)
+  B.say("  proxy_pass, the same streams: %d/%d complete in %.1f s; at most %d open; RSS +%.1f KiB per open stream "
+    .. "beyond what the relay run left; CPU %.2f s in all, %.0f us per stream", pst.ok, S_run,
+    (B.wall_ms() - pw0) / 1000, psample.open, pper, pcpu, pcpu / S_run * 1e6)
+  B.emit("edge.proxy_ok", pst.ok)
+  B.emit("edge.proxy_cpu_us", pcpu / S_run * 1e6)
 end
 
 --- One probe: added ms between the upstream writing the first token and this client reading it.

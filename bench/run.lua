@@ -342,7 +342,8 @@ do
   row("worker RSS KiB per open stream", "(nginx: LuaJIT)", f(A["edge.rss_kib"], "%.1f"),
     "open at the sample: " .. f(A["edge.open_at_sample"], "%d"), "",
     "≤ 24: " .. mark({ A["edge.rss_kib"] }, function(v) return v <= 24 end):gsub(" / –$", ""))
-  row("worker CPU µs per stream", "(nginx: LuaJIT)", f(A["edge.cpu_us"], "%.0f"), "", "", "reported")
+  row("worker CPU µs per stream", "(nginx: LuaJIT)", f(A["edge.cpu_us"], "%.0f"),
+    "proxy_pass " .. f(A["edge.proxy_cpu_us"], "%.0f"), x(ratio(A["edge.cpu_us"], A["edge.proxy_cpu_us"])), "reported")
 end
 section("edge", "10. time the edge adds to the first token, ms", "10. time the edge adds to the first token: the "
   .. "upstream's write of it to the client's read of it, ms, " .. env("BENCH_TTFB_PROBES", "300") .. " probes per "
