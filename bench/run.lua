@@ -340,7 +340,7 @@ do
     ran and ran < (wanted_n or 0) and ("only " .. f(ran, "%d") .. " fit ulimit -n") or "", "",
     "all: " .. mark({ okn and okn == wanted_n }, function(v) return v end):gsub(" / –$", ""))
   row("worker RSS KiB per open stream", "(nginx: LuaJIT)", f(A["edge.rss_kib"], "%.1f"),
-    "open at the sample: " .. f(A["edge.open_at_sample"], "%d"), "",
+    "peak open in the worker: " .. f(A["edge.open_at_sample"], "%d"), "",
     "≤ 24: " .. mark({ A["edge.rss_kib"] }, function(v) return v <= 24 end):gsub(" / –$", ""))
   row("worker CPU µs per stream", "(nginx: LuaJIT)", f(A["edge.cpu_us"], "%.0f"),
     "proxy_pass " .. f(A["edge.proxy_cpu_us"], "%.0f"), x(ratio(A["edge.cpu_us"], A["edge.proxy_cpu_us"])), "reported")
