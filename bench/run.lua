@@ -10,7 +10,7 @@
 -- docs/performance.md between <!-- bench:begin --> and <!-- bench:end --> (BENCH_DOCS=0 leaves both).
 --
 -- Knobs (environment):
---   BENCH_ONLY=stream,ts,rss,concurrent,keepalive,base64,require,relay   a subset (default: all)
+--   BENCH_ONLY=stream,ts,...                   a subset (default: all; the words are below)
 --   BENCH_EVENTS=100000 BENCH_ROUNDS=5          stream_bench.lua (floor vs ai.chat), BENCH_TS_ROUNDS=3 ts_stream.mjs
 --   BENCH_RSS_EVENTS=10000,100000,1000000       rss_bench.lua
 --   BENCH_STREAMS=1000 BENCH_SLOW_EVENTS=20 BENCH_SLOW_DRIP_MS=500   concurrent_bench.lua
@@ -18,6 +18,11 @@
 --   BENCH_B64_MIB=10 BENCH_B64_ROUNDS=9         base64_bench.c, base64_lua.lua
 --   BENCH_REQUIRE_RUNS=20                       require_bench.lua
 --   BENCH_RELAY_EVENTS=20000 BENCH_RELAY_RUNS=3 relay_bench.lua (when nginx is installed)
+--   BENCH_EDGE_STREAMS=10000 BENCH_EDGE_EVENTS=20 BENCH_EDGE_DRIP_MS=500 BENCH_EDGE_RATE=2000
+--   BENCH_TTFB_OPEN=1000 BENCH_TTFB_PROBES=300   edge_bench.lua: slow streams through one nginx worker, first-token time
+--   BENCH_SCALE_HISTORY=1000 BENCH_SCALE_TOOLS=100 BENCH_SCALE_TURNS=50 BENCH_SCALE_RESULT_KIB=1024
+--   BENCH_SCALE_ROUNDS=5                        scale_bench.lua: cost against the size of the work
+-- BENCH_ONLY words: stream,ts,rss,concurrent,keepalive,base64,require,relay,edge,scale
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/") or "bench") .. "/?.lua;" .. package.path
 local B = require("benchlib")
 
@@ -170,6 +175,22 @@ if wanted("relay") then
   end
 end
 
+-- 9, 10. slow streams through one nginx worker, and the time the edge adds to the first token
+if wanted("edge") then
+  if has("nginx") then
+    run("edge: bench/edge_bench.lua (one nginx worker, the client in Lua 5.4)", "all",
+      lua_cmd("lua5.4", "bench/edge_bench.lua"))
+  else
+    notes[#notes + 1] = "edge: skipped (no nginx)"
+    B.say("\n== edge: skipped, nginx is not installed")
+  end
+end
+
+-- 11. cost against the size of the work
+if wanted("scale") then
+  for _, i in ipairs(INTERPS) do run("cost as the work grows, " .. NAMES[i], i, lua_cmd(i, "bench/scale_bench.lua")) end
+end
+
 ---------------------------------------------------------------------------------------------------------------------
 -- the combined table
 ---------------------------------------------------------------------------------------------------------------------
@@ -271,7 +292,8 @@ do
   local c = A["ka.curl_rps"] or L54["ka.curl_rps"]
   row("req/s: ai.chat / curl", f(L54["ka.rps"], "%.0f"),
     f(LJ["ka.rps"], "%.0f"), "curl " .. f(c, "%.0f") .. " (" .. f(L54["ka.curl_connections"], "%d") .. " conn.)",
-    both(x(ratio(L54["ka.rps"], c)), x(ratio(LJ["ka.rps"], c))), "")
+    both(x(ratio(L54["ka.rps"], c)), x(ratio(LJ["ka.rps"], c))),
+    "≥ 1.0x: " .. mark({ ratio(L54["ka.rps"], c), ratio(LJ["ka.rps"], c) }, function(v) return v >= 1.0 end))
   row("CPU µs per request (connections)", f(L54["ka.cpu_us"], "%.0f") .. " (" .. f(L54["ka.connections"], "%d")
     .. " conn.)", f(LJ["ka.cpu_us"], "%.0f") .. " (" .. f(LJ["ka.connections"], "%d") .. " conn.)",
     "curl " .. f(L54["ka.curl_cpu_us"], "%.0f"), both(x(ratio(L54["ka.cpu_us"], L54["ka.curl_cpu_us"])),
@@ -298,7 +320,60 @@ for _, m in ipairs({ "tanstack.ai", "cloudflare.tanstack_ai" }) do
     .. both(f(k("lua5.4", "wall_ms"), "%+.2f"), f(k("luajit", "wall_ms"), "%+.2f")), "", "")
 end
 
-local W = { 38, 22, 22, 30, 15 }
+section("relay", "8. the nginx relay, worker CPU µs per event (" .. env("BENCH_RELAY_EVENTS", "20000") .. " events)",
+  "8. the nginx relay, one worker's CPU µs per upstream event (" .. env("BENCH_RELAY_EVENTS", "20000") .. " events, "
+  .. "median of " .. env("BENCH_RELAY_RUNS", "3") .. " runs) against nginx's own proxy_pass of the same stream, "
+  .. "same run; nginx runs LuaJIT")
+for _, w in ipairs({ { "agui", "AG-UI (/api/chat)" }, { "openai", "OpenAI chunks (/v1/chat/completions)" } }) do
+  local v, p = A["relay." .. w[1] .. "_us"], A["relay.proxy_us"]
+  local r = ratio(v, p)
+  row(w[2] .. " / proxy_pass", "(nginx: LuaJIT)", f(v, "%.3f"), "proxy_pass " .. f(p, "%.3f"), x(r),
+    "≤ 3x: " .. mark({ r }, function(z) return z <= 3 end):gsub(" / –$", ""))
+end
+section("edge", "9. slow streams through one nginx worker", "9. " .. f(A["edge.streams"], "%d") .. " slow AG-UI "
+  .. "streams through one nginx worker (wanted " .. f(A["edge.streams_wanted"], "%d") .. "; ulimit -n "
+  .. f(A["edge.nofile"], "%d") .. ": two descriptors per stream), opened at " .. env("BENCH_EDGE_RATE", "2000")
+  .. "/s, each " .. env("BENCH_EDGE_EVENTS", "20") .. " deltas " .. env("BENCH_EDGE_DRIP_MS", "500") .. " ms apart")
+do
+  local wanted_n, ran, okn = A["edge.streams_wanted"], A["edge.streams"], A["edge.ok"]
+  row("streams completed / wanted", "(nginx: LuaJIT)", okn and (f(okn, "%d") .. "/" .. f(wanted_n, "%d")) or "–",
+    ran and ran < (wanted_n or 0) and ("only " .. f(ran, "%d") .. " fit ulimit -n") or "", "",
+    "all: " .. mark({ okn and okn == wanted_n }, function(v) return v end):gsub(" / –$", ""))
+  row("worker RSS KiB per open stream", "(nginx: LuaJIT)", f(A["edge.rss_kib"], "%.1f"),
+    "peak open in the worker: " .. f(A["edge.open_at_sample"], "%d"), "",
+    "≤ 24: " .. mark({ A["edge.rss_kib"] }, function(v) return v <= 24 end):gsub(" / –$", ""))
+  row("worker CPU µs per stream", "(nginx: LuaJIT)", f(A["edge.cpu_us"], "%.0f"),
+    "proxy_pass " .. f(A["edge.proxy_cpu_us"], "%.0f"), x(ratio(A["edge.cpu_us"], A["edge.proxy_cpu_us"])), "reported")
+end
+section("edge", "10. time the edge adds to the first token, ms", "10. time the edge adds to the first token: the "
+  .. "upstream's write of it to the client's read of it, ms, " .. env("BENCH_TTFB_PROBES", "300") .. " probes per "
+  .. "path with " .. f(A["ttfb.open"], "%d") .. " slow streams open through the same worker")
+for _, w in ipairs({ { "agui", "AG-UI" }, { "openai", "OpenAI chunks" } }) do
+  local p99 = A["ttfb." .. w[1] .. "_p99_ms"]
+  row(w[2] .. ": p99 (p50)", "(nginx: LuaJIT)", f(p99, "%.3f") .. " (" .. f(A["ttfb." .. w[1] .. "_p50_ms"], "%.3f")
+    .. ")", "proxy_pass " .. f(A["ttfb.proxy_p99_ms"], "%.3f") .. " (" .. f(A["ttfb.proxy_p50_ms"], "%.3f") .. ")",
+    x(ratio(p99, A["ttfb.proxy_p99_ms"])), "p99 < 1 ms: " .. mark({ p99 }, function(v) return v < 1 end)
+    :gsub(" / –$", ""))
+end
+section("scale", "11. cost as the work grows, CPU µs per ai.chat at n/10, n/2, n", "11. cost as the work grows: "
+  .. "CPU µs of one ai.chat{stream = false} at n/10, n/2 and n; bend = the marginal cost per unit from n/2 to n over "
+  .. "that from n/10 to n/2 (1 = a straight line, 2.5 = a quadratic)")
+for _, d in ipairs({ { "history", "history, messages" }, { "tools", "tools" }, { "turns", "agent turns" },
+  { "result", "tool result, KiB" } }) do
+  local function pts(t)
+    if not t["scale." .. d[1] .. ".3_us"] then return "–" end
+    return f(t["scale." .. d[1] .. ".1_us"], "%.0f") .. " / " .. f(t["scale." .. d[1] .. ".2_us"], "%.0f") .. " / "
+      .. f(t["scale." .. d[1] .. ".3_us"], "%.0f")
+  end
+  local n = L54["scale." .. d[1] .. ".1_n"] or LJ["scale." .. d[1] .. ".1_n"]
+  local label = d[2] .. " " .. (n and (f(n, "%d") .. "/" .. f(L54["scale." .. d[1] .. ".2_n"] or LJ["scale." .. d[1]
+    .. ".2_n"], "%d") .. "/" .. f(L54["scale." .. d[1] .. ".3_n"] or LJ["scale." .. d[1] .. ".3_n"], "%d")) or "")
+  local b1, b2 = L54["scale." .. d[1] .. ".bend"], LJ["scale." .. d[1] .. ".bend"]
+  row(label, pts(L54), pts(LJ), "bend " .. both(x(b1), x(b2)), "",
+    "linear, bend ≤ 1.5: " .. mark({ b1, b2 }, function(v) return v <= 1.5 end))
+end
+
+local W = { 40, 22, 22, 30, 15 }
 local function pad(s, w)
   s = tostring(s)
   local len = select(2, s:gsub("[^\128-\191]", "")) -- characters, not bytes

@@ -5,7 +5,9 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "base64.h"
@@ -55,9 +57,38 @@ static size_t check_count(lua_State *L, int idx)
     return (size_t)v;
 }
 
+/* Random bytes from OpenSSL's CSPRNG. A RAND_bytes call costs about 2 us whatever its size (OpenSSL 3 looks its
+ * provider up each time), and every run draws several ids (run, message, completion): small draws are served from a
+ * pool of RAND_POOL bytes filled in one call, per thread (no lock, no sharing between Lua states of different
+ * threads), refilled when used up or when the process has forked (a child never hands out its parent's bytes); the
+ * bytes handed out are wiped from the pool. Larger draws go to RAND_bytes directly. */
+#define RAND_POOL 256
+static __thread unsigned char rand_pool[RAND_POOL];
+static __thread size_t rand_left;
+static __thread pid_t rand_pid;
+
 static int fill_random(unsigned char *p, size_t n)
 {
-    return n == 0 || RAND_bytes(p, (int)n) == 1;
+    unsigned char *from;
+    pid_t pid;
+    if (n == 0)
+        return 1;
+    if (n > RAND_POOL / 4)
+        return RAND_bytes(p, (int)n) == 1;
+    pid = getpid();
+    if (rand_left < n || rand_pid != pid) {
+        if (RAND_bytes(rand_pool, RAND_POOL) != 1) {
+            rand_left = 0;
+            return 0;
+        }
+        rand_left = RAND_POOL;
+        rand_pid = pid;
+    }
+    from = rand_pool + (RAND_POOL - rand_left);
+    memcpy(p, from, n);
+    OPENSSL_cleanse(from, n);
+    rand_left -= n;
+    return 1;
 }
 
 static int l_random_bytes(lua_State *L)

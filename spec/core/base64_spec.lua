@@ -114,6 +114,26 @@ describe("core.random_hex / random_bytes", function()
     end
   end)
 
+  -- small draws come from a pool refilled by one RAND_bytes call (csrc/l_util.c, fill_random): across many refills
+  -- no bytes are handed out twice, and none of the wiped (zeroed) ones
+  it("draws of every size across many pool refills neither repeat nor hand out wiped bytes", function()
+    local seen, zeros, total = {}, 0, 0
+    for round = 1, 400 do
+      for n = 1, 70 do
+        local b = core.random_bytes(n)
+        assert.equal(n, #b)
+        if n >= 8 then
+          assert.is_nil(seen[b], "a repeated draw in round " .. round)
+          seen[b] = true
+        end
+        local _, z = b:gsub("%z", "")
+        zeros, total = zeros + z, total + n
+      end
+    end
+    -- 994,000 bytes: about total / 256 zeros if random (3,883), far more if wiped bytes came back
+    assert.is_true(zeros < total / 256 * 1.2, zeros .. " zero bytes of " .. total)
+  end)
+
   it("raises on bad counts", function()
     assert.has_error(function() core.random_hex(-1) end)
     assert.has_error(function() core.random_hex(1.5) end)
