@@ -107,6 +107,9 @@ end
 function _M.aspect_ratio(size, allowed, label)
   local w, h = size:match("^(%d+)x(%d+)$")
   w, h = tonumber(w), tonumber(h)
+  if not w or not h or w == 0 or h == 0 then
+    raise(label .. ": size " .. tostring(size) .. " is not WIDTHxHEIGHT with both sides above 0")
+  end
   local g = gcd(w, h)
   local ratio = string.format("%d:%d", w / g, h / g)
   for _, r in ipairs(allowed) do if r == ratio then return ratio end end

@@ -139,5 +139,10 @@ describe("gateway image", function()
     assert.equal("1:1", image.aspect_ratio("7x7", { "1:1" }, "l"))
     assert.has_error(function() image.aspect_ratio("1000x10", { "1:1" }, "lbl") end,
       "lbl: size 1000x10 is aspect ratio 100:1; this model takes 1:1")
+    -- a zero side names the size (it used to fail inside string.format with a bare Lua error)
+    for _, bad in ipairs({ "0x0", "0x10", "10x0", "axb" }) do
+      assert.has_error(function() image.aspect_ratio(bad, { "1:1" }, "lbl") end,
+        "lbl: size " .. bad .. " is not WIDTHxHEIGHT with both sides above 0")
+    end
   end)
 end)
