@@ -260,7 +260,7 @@ describe("cf-ai", function()
         { "transcribe" },
         { "chat", "--provider", "openai", "hi" },
         { "chat", "--provider", "nope", "--gateway", "g", "hi" },
-        { "embed", "--provider", "anthropic", "--gateway", "g", "x" }, -- (OpenAI embeds since issue 20)
+        { "embed", "--provider", "anthropic", "--gateway", "g", "x" }, -- (OpenAI embeds through the gateway)
         { "speak", "--provider", "anthropic", "--gateway", "g", "-o", "/dev/null", "x" },
         { "chat", "-m", "bad model name", "hi" },
         { "chat", "--temperature", "hot", "hi" },

@@ -49,7 +49,7 @@ describe("the stream fast path (core.sse_parser{pick})", function()
       { "workers_ai/openai_truncated_bom_cr.sse", { workers_ai } },
       { "workers_ai/openai_reasoning_tools.sse", { workers_ai } },
       { "workers_ai/native_text_tools.sse", { workers_ai } },
-      -- finish_reason "error" on a chunk that carries text (issue 22): RUN_ERROR after that text, both paths
+      -- finish_reason "error" on a chunk that carries text: RUN_ERROR after that text, both paths
       { "workers_ai/openai_finish_error.sse", { openai, workers_ai } },
       { "workers_ai/native_finish_error.sse", { workers_ai } },
       { "gemini/text.sse", { gemini } },

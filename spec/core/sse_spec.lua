@@ -213,7 +213,7 @@ describe("core.sse_parser", function()
       assert.same({ { retry = 4 }, "hi" }, evs)
     end)
 
-    -- The one disagreement left with eventsource-parser and the standard (issue 22): a retry field in a block that
+    -- What eventsource-parser and the standard report that a plain event list does not: a retry field in a block that
     -- dispatches no event. Random ASCII streams, split at random, against spec/helpers/sse_reference.lua.
     it("agree with a transcription of WHATWG HTML 9.2.6 over 20,000 random streams", function()
       local reference = require("helpers.sse_reference")

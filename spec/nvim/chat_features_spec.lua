@@ -1,5 +1,5 @@
--- The chat buffer as people use it (issue 21: what codecompanion.nvim and avante.nvim users expect) and answers
--- that try to open sections (issue 19): spec/nvim/chat_features_in_nvim.lua in a real headless Neovim.
+-- The chat buffer as people use it (what codecompanion.nvim and avante.nvim users expect) and answers
+-- that try to open sections: spec/nvim/chat_features_in_nvim.lua in a real headless Neovim.
 local emulator = require("helpers.emulator")
 local nvim = require("nvim.helper")
 

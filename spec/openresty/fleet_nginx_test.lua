@@ -1,4 +1,4 @@
--- A fleet-safe edge (issue 19), in real nginx: two instances of the example (two workers each) on two ports
+-- A fleet-safe edge, in real nginx: two instances of the example (two workers each) on two ports
 -- against one real redis-server (started here on a free loopback port, stopped at the end) and the emulator.
 -- The same approval posted to both runs the tool once; a made-up parent run or another browser's conversation runs
 -- nothing; a limit holds across both under parallel load; Redis stopped mid-run and started again leaves both

@@ -1,4 +1,4 @@
--- An edge you can operate (issue 20), in a real nginx with two workers from the example config and its own route
+-- An edge you can operate, in a real nginx with two workers from the example config and its own route
 -- table (examples/openresty/routes.lua: out of the box), against the emulator: GET /v1/models and
 -- POST /v1/embeddings with the official `openai` SDK, OpenAI's rate-limit headers (streaming, not, the 429),
 -- request ids (accepted, replaced, generated; in the access line), one JSON access line per request (refusals

@@ -1,4 +1,4 @@
--- A tracer for "the walk" (issue 18): which source files one request enters, and which calls cross between the two
+-- A tracer for "the walk" (docs/architecture.md): which source files one request enters, and which calls cross between the two
 -- Lua packages (tanstack.ai <-> cloudflare.tanstack_ai). Runs inside an nginx worker (LuaJIT: the JIT is turned off
 -- while tracing, so that every call reaches the hook) or in a plain interpreter.
 --

@@ -1,4 +1,4 @@
--- The walk of issue 18, measured: a streamed Workers AI chat with one server tool, posted to the example's
+-- The walk, measured: a streamed Workers AI chat with one server tool, posted to the example's
 -- POST /api/chat in a real nginx (the example config, its router and route table), traced by spec/openresty/walk.lua.
 -- It counts the source files the request enters (Lua files whose functions run, and the C files behind the core
 -- functions it calls) and the distinct calls that cross between tanstack.ai and cloudflare.tanstack_ai, on a warm
@@ -10,7 +10,7 @@ local nginx = require("openresty.nginx")
 local read_file = nginx._internal.read_file
 local ROOT = nginx.root
 
--- the house's bound (docs/architecture.md, "The walk"): a ratchet; issue 18 asked for 25 (see its closing note)
+-- the house's bound (docs/architecture.md, "The walk, measured"): a ratchet, lowered as files are folded together
 local MAX_FILES = 50
 
 describe("the walk: a streamed chat with a tool through the example router", function()

@@ -1,4 +1,4 @@
--- The house's rules (issue 18, docs/architecture.md), checked over the tree: short functions, one spec per module at
+-- The house's rules (docs/architecture.md), checked over the tree: short functions, one spec per module at
 -- the mirrored path, one place that asks whether we run in nginx, one interface between the two packages, and no
 -- module Neovim's :checkhealth would take for a health check.
 local shell = require("helpers.shell")

@@ -69,7 +69,7 @@ describe("make rock-install", function()
   end
 
   -- make rock-install installs the Lua 5.4 rock, then the LuaJIT one (as the README's order): LuaRocks' wrapper
-  -- <tree>/bin/cf-ai then runs `lua5.1`, which cannot run the library (issue 21). The command finds LuaJIT or
+  -- <tree>/bin/cf-ai then runs `lua5.1`, which cannot run the library. The command finds LuaJIT or
   -- Lua 5.4 itself, whatever `luarocks path` (of either version, or none) the shell has.
   local function cf_ai(path_v, command, extra_env)
     local env = "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef CLOUDFLARE_API_KEY=rock-key CLOUDFLARE_API_BASE_URL=" ..

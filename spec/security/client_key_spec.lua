@@ -1,4 +1,4 @@
--- Issue 19, item 2: the browser endpoint identifies its clients, so that one client cannot spend everyone's
+-- The browser endpoint identifies its clients, so that one client cannot spend everyone's
 -- budget (examples/openresty/chat_handler.lua): a session cookie the example issues and signs, or the client's
 -- address, believed from X-Forwarded-For only when the connection comes from a configured trusted proxy.
 package.path = "examples/openresty/?.lua;" .. package.path

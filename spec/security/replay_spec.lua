@@ -1,4 +1,4 @@
--- Issue 19, item 1 (at most once), through the example handler's code path (examples/openresty/chat_handler.lua)
+-- At most once, through the example handler's code path (examples/openresty/chat_handler.lua)
 -- outside nginx: each reproduction as it was tried. A needsApproval delete tool approved four times ran four
 -- times; a made-up parentRunId ran it a fifth time; a signed call pasted into unrelated conversations reusing the
 -- thread id ran in each. Now: once, the recorded outcome for a replay, a refusal for another run, another

@@ -28,7 +28,7 @@ describe("cloudflare.tanstack_ai", function()
       assert.is_function(cf[c.snake], c.snake)
       assert.equal(cf[c.snake], cf[c.camel], c.camel)
     end
-    assert.equal(24, n) -- 23, and create_openai_embedding (issue 20)
+    assert.equal(24, n) -- 23, and create_openai_embedding
     local exported = 0
     for k, v in pairs(cf) do
       if type(v) == "function" and k:match("^create") then exported = exported + 1 end

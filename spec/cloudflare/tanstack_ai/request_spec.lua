@@ -787,7 +787,7 @@ describe("cloudflare.tanstack_ai uses tanstack.ai only through tanstack.ai.adapt
     assert.is_nil(loaded)
   end)
 
-  it("a config nothing uses any more is collected with its pipeline (no ephemerons on LuaJIT: issue 20's soak)", function()
+  it("a config nothing uses any more is collected with its pipeline (no ephemerons on LuaJIT: found by the soak)", function()
     local gone = setmetatable({}, { __mode = "v" })
     do
       local cfg = config.resolve({ accountId = "acct", apiKey = "k" }, { label = "t" })

@@ -59,7 +59,7 @@ describe("the errors a user sees", function()
     assert.matches("is @cf/meta/llama%-3%.1%-8b%-instruct a text%-to%-image model%?", err.message)
   end)
 
-  -- Errors that say what to do (issue 21 item 5): err.hint, shown by tostring(err); never a key.
+  -- Errors that say what to do: err.hint, shown by tostring(err); never a key.
   describe("say what to do", function()
     local ACCT = emulator.ACCOUNT_ID
     local function chat_err(adapter)

@@ -268,7 +268,7 @@ describe("deltas: tool calls", function()
     assert.same({ 1, 2 }, { s[5].index, s[7].index })
   end)
 
-  -- issue 22: Kimi-style models give two calls of one turn the same id ("functions.<name>:0"); workers-ai-provider
+  -- Kimi-style models give two calls of one turn the same id ("functions.<name>:0"); workers-ai-provider
   -- test/utils.test.ts "should rewrite duplicate Kimi-style tool call IDs for AI SDK consumers": two calls
   it("without an index, a repeated backend id that names a tool again is a second call, with a unique id", function()
     local out, evs = recorder()

@@ -1,4 +1,4 @@
--- One run, one run (issue 21 item 6): the AG-UI events of one ai.chat call whose model calls a server tool, the
+-- One run, one RUN_STARTED: the AG-UI events of one ai.chat call whose model calls a server tool, the
 -- same as TanStack's TypeScript chat() emits for the same agent loop. spec/reference/ts_agent_events.mjs runs
 -- chat() of @tanstack/ai (pinned in bench/package-lock.json) with a scripted adapter answering turn 1 with a tool
 -- call and turn 2 with text; this spec runs ai.chat with the same script and compares the event types. Without

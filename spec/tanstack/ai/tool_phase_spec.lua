@@ -197,7 +197,7 @@ describe("tool_phase after_turn", function()
     assert.equals(4, n)
     assert.same({ "RUN_FINISHED", "TOOL_CALL_RESULT", "TOOL_CALL_RESULT", "TOOL_CALL_RESULT", "TOOL_CALL_RESULT" },
       types(t.pushed))
-    -- issue 19: a raising tool's detail goes to the server log under an error id; the model and the browser see
+    -- a raising tool's detail goes to the server log under an error id; the model and the browser see
     -- a generic message with that id (a table raised with public = true would pass its message)
     local generic = {}
     for i = 2, 3 do

@@ -226,7 +226,7 @@ for _, P in ipairs(PROVIDERS) do
         local tool = WEATHER:server(function(input) seen = input.city return { temp = 21 } end)
         local evs = collect(chat_adapter(P, mode), { tools = { tool } })
         assert.equal("Paris", seen)
-        assert.equal(1, #replay.of_type(evs, "RUN_STARTED")) -- one run (issue 21 item 6)
+        assert.equal(1, #replay.of_type(evs, "RUN_STARTED")) -- one run, as TanStack's chat()
         assert.equal(2, #replay.of_type(evs, "RUN_FINISHED"))
         assert.equal('{"temp":21}', replay.of_type(evs, "TOOL_CALL_RESULT")[1].content)
         assert.matches("The tool said:", replay.joined(evs, "TEXT_MESSAGE_CONTENT"))

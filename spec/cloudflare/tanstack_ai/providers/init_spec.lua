@@ -17,7 +17,7 @@ local NAMES = {
   { "create_openai_image", "createOpenAiImage" },
   { "create_openai_transcription", "createOpenAiTranscription" },
   { "create_openai_tts", "createOpenAiTts" },
-  { "create_openai_embedding", "createOpenAiEmbedding" }, -- issue 20: /v1/embeddings through AI Gateway
+  { "create_openai_embedding", "createOpenAiEmbedding" }, -- /v1/embeddings through AI Gateway
   { "create_anthropic_chat", "createAnthropicChat" },
   { "create_anthropic_summarize", "createAnthropicSummarize" },
   { "create_gemini_chat", "createGeminiChat" },
@@ -80,7 +80,7 @@ describe("cloudflare.tanstack_ai.providers", function()
       assert.equal(cf[n[1]], cf[n[2]], n[2])
     end
     assert.is_nil(cf.create_anthropic_image)
-    -- issue 20 added OpenAI's embeddings (through AI Gateway); Anthropic has no embeddings API
+    -- OpenAI has embeddings (through AI Gateway); Anthropic has no embeddings API
     assert.is_function(cf.create_openai_embedding)
     assert.is_nil(cf.create_anthropic_embedding)
   end)

@@ -74,7 +74,7 @@ describe("Workers AI catalog", function()
     local guard = M["@cf/meta/llama-guard-3-8b"]
     assert.is_false(guard.streaming)
     assert.is_false(guard.function_calling)
-    -- its response_format is {type?: string} (no json_schema member): JSON mode only (issue 22)
+    -- its response_format is {type?: string} (no json_schema member): JSON mode only
     assert.equal("json_object", guard.structured)
     local n_schema = 0
     for _, e in pairs(M) do if e.structured == "response_format" then n_schema = n_schema + 1 end end

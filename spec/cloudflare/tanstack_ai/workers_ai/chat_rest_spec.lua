@@ -122,7 +122,7 @@ describe("Workers AI chat (plain REST)", function()
     emu:next({ tool_calls = { { name = "boom", arguments = {} } } })
     local tool = ai.tool_definition({ name = "boom", description = "fails" }):server(function() error("kaput", 0) end)
     local evs = ai.chat({ adapter = adapter, messages = { { role = "user", content = "x" } }, tools = { tool } }):collect()
-    -- issue 19: the detail goes to the server log under an error id, the model gets a generic message
+    -- the detail goes to the server log under an error id, the model gets a generic message
     assert.matches('^{"error":"The tool boom failed %(error id err_%x+%)"}$', find(evs, "TOOL_CALL_RESULT").content)
     assert.equal("stop", evs[#evs].finishReason)
   end)

@@ -46,7 +46,7 @@ describe("workers_ai format", function()
     end
   end)
 
-  -- issue 22: "error" was mapped to stop (a failed generation looked like a clean end); it is a failure now
+  -- "error" was once mapped to stop (a failed generation looked like a clean end); it is a failure now
   it('finish_reason "error" fails the turn after what the event carried, native or OpenAI, streamed or whole', function()
     for _, v in ipairs({ { response = "tail", finish_reason = "error" },
       { choices = { { delta = { content = "tail" }, finish_reason = "error" } } } }) do

@@ -1,4 +1,4 @@
--- What real Workers AI answers look like (issue 11, part 6), through a user's fake binding: binding errors with
+-- What real Workers AI answers look like, through a user's fake binding: binding errors with
 -- the code in the message, an empty streamed result, {"choices": []}, finish reasons outside TanStack's union,
 -- a stream cut short, a malformed event, a forced tool call answered in the text.
 local ai = require("tanstack.ai")

@@ -1,4 +1,4 @@
--- Answers as Cloudflare gives them (issue 22): the upstream answers that Cloudflare's own Workers AI provider
+-- Answers as Cloudflare gives them: the upstream answers that Cloudflare's own Workers AI provider
 -- tests feed (github.com/cloudflare/ai, packages/workers-ai-provider/test/), transcribed with the test's name, fed
 -- through a binding (a fake env.AI) and through REST (the emulator serving the scripted answer), and read by the
 -- Workers AI chat adapter. What the library does with each is its own (AG-UI events, TanStack's finish reasons),

@@ -149,7 +149,7 @@ describe("tanstack.ai.router", function()
     assert.equals(7, (r.limiter:usage("d")))
   end)
 
-  describe("operations (issue 20)", function()
+  describe("operations", function()
     local metrics = require("tanstack.ai.metrics")
     local function line(text, prefix)
       for l in text:gmatch("[^\n]+") do if l:sub(1, #prefix) == prefix then return l end end
