@@ -623,18 +623,26 @@ static int shape_matches(const jp_spec *sp, const jp_shape *sh, const scan *s, i
     return 1;
 }
 
+/* A scanner over json[0, n): picking with sp's paths (NULL: checking only), nesting at most max_depth, numbers
+ * beyond the double range reported to big (NULL: none). */
+static void scan_init(scan *s, const char *json, size_t n, const jp_spec *sp, int max_depth, jp_big_fn big,
+                      void *ud)
+{
+    s->p = json;
+    s->end = json + n;
+    s->spec = sp;
+    s->max_depth = max_depth;
+    s->big = big;
+    s->big_ud = ud;
+    s->why = NULL;
+}
+
 int jp_pick(const jp_spec *sp, const char *json, size_t n, tai_buf *scratch, const char **text,
             size_t *text_len)
 {
     scan s;
     int i;
-    s.p = json;
-    s.end = json + n;
-    s.spec = sp;
-    s.max_depth = JP_MAX_DEPTH;
-    s.big = NULL;
-    s.big_ud = NULL;
-    s.why = NULL;
+    scan_init(&s, json, n, sp, JP_MAX_DEPTH, NULL, NULL);
     memset(s.seen, 0, sizeof(s.seen[0]) * (size_t)sp->npaths);
     memset(s.hits, 0, (size_t)sp->nnodes);
     if (scan_value(&s, 0, 0) != 0)
@@ -672,13 +680,7 @@ int jp_check(const char *json, size_t n, int max_depth, jp_big_fn big, void *ud,
              const char **why)
 {
     scan s;
-    s.p = json;
-    s.end = json + n;
-    s.spec = NULL;
-    s.max_depth = max_depth;
-    s.big = big;
-    s.big_ud = ud;
-    s.why = NULL;
+    scan_init(&s, json, n, NULL, max_depth, big, ud);
     if (scan_value(&s, -1, 0) == 0) {
         skip_ws(&s);
         if (s.p == s.end)

@@ -8,41 +8,10 @@ local json = require("tanstack.ai.json")
 
 local ngx = ngx
 
-local request_id = routes.request_id()
-local consumer
-
--- An error before any run (or every target failing: the run's own access line is written by the usage hook);
--- counted: the router counted the refusal in its metrics already (admission: 403, 404, 429, 503).
-local function fail(err, ran, counted)
-  local body, status = compat.error_body(err)
-  if status >= 500 then ngx.log(ngx.ERR, "openai: ", tostring(err)) end
-  ngx.status = status
-  ngx.header["Content-Type"] = "application/json"
-  if type(err) == "table" and err.admission then routes.ratelimit_headers(err.admission) end
-  if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
-  if not ran then routes.refused("openai", status, err, consumer, counted) end
-  if status == 401 then ngx.header["WWW-Authenticate"] = 'Bearer realm="router"' end
-  ngx.print(body)
-  return ngx.exit(status)
-end
-
-if ngx.req.get_method() ~= "POST" then
-  ngx.header["Allow"] = "POST"
-  return fail(compat.error(405, "POST a Chat Completions request here", "method_not_allowed"))
-end
-
+local req, consumer, request_id, fail = routes.openai_front("openai", "a Chat Completions request",
+  compat.parse_request)
+if not req then return end
 local router = routes.router()
-local aerr
-consumer, aerr = router:authenticate(ngx.var.http_authorization)
-if not consumer then return fail(aerr) end
-
-ngx.req.read_body()
-local body = ngx.req.get_body_data()
-if body == nil and ngx.req.get_body_file() then
-  return fail(compat.error(413, "the request body is too large", "request_too_large"))
-end
-local req, perr = compat.parse_request(body or "")
-if not req then return fail(perr) end
 
 local stream, rerr = router:chat(req.model, {
   messages = req.messages, tools = req.tools, temperature = req.temperature, maxTokens = req.maxTokens,

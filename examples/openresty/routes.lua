@@ -251,6 +251,45 @@ function M.ratelimit_headers(adm)
   for k, v in pairs(relay.ratelimit_headers(adm)) do ngx.header[k] = v end
 end
 
+--- The front half of an OpenAI-shaped endpoint (/v1/chat/completions, /v1/embeddings): the request id, POST only,
+--- the bearer key, the body, the wire's parse. Returns the parsed request, the consumer, the request id and the
+--- endpoint's fail(err, ran, counted), or nothing after answering an error itself. `fail` answers an error in
+--- OpenAI's shape (with its rate-limit headers, Retry-After and WWW-Authenticate) and writes the refusal's access
+--- line when no run did (counted: the router counted it in its metrics already).
+function M.openai_front(endpoint, what, parse)
+  local ngx = host.ngx()
+  local compat = require("tanstack.ai.openai_compat")
+  local request_id = M.request_id()
+  local consumer
+  local function fail(err, ran, counted)
+    local body, status = compat.error_body(err)
+    if status >= 500 then ngx.log(ngx.ERR, endpoint, ": ", tostring(err)) end
+    ngx.status = status
+    ngx.header["Content-Type"] = "application/json"
+    if type(err) == "table" and err.admission then M.ratelimit_headers(err.admission) end
+    if type(err) == "table" and err.retry_after then ngx.header["Retry-After"] = tostring(err.retry_after) end
+    if not ran then M.refused(endpoint, status, err, consumer, counted) end
+    if status == 401 then ngx.header["WWW-Authenticate"] = 'Bearer realm="router"' end
+    ngx.print(body)
+    return ngx.exit(status)
+  end
+  if ngx.req.get_method() ~= "POST" then
+    ngx.header["Allow"] = "POST"
+    return fail(compat.error(405, "POST " .. what .. " here", "method_not_allowed"))
+  end
+  local aerr
+  consumer, aerr = M.router():authenticate(ngx.var.http_authorization)
+  if not consumer then return fail(aerr) end
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body == nil and ngx.req.get_body_file() then
+    return fail(compat.error(413, "the request body is too large", "request_too_large"))
+  end
+  local req, perr = parse(body or "")
+  if not req then return fail(perr) end
+  return req, consumer, request_id, fail
+end
+
 local function allow_list()
   local spec = os.getenv("METRICS_ALLOW")
   if spec == nil or spec == "" then return nil end

@@ -7,6 +7,7 @@ local json = require("tanstack.ai.json")
 local core = require("tanstack.ai.core")
 local ingress = require("tanstack.ai.edge.ingress")
 local openai = require("tanstack.ai.wire.openai")
+local read_body = require("tanstack.ai.wire.openai_request").read_body
 
 local type, ipairs, floor, concat = type, ipairs, math.floor, table.concat
 
@@ -52,17 +53,8 @@ end
 --- encodingFormat = "float" | "base64", dimensions, user } or nil, err (OpenAI's error shape, status 400 / 413).
 function _M.parse_request(body, opts)
   local limits = ingress.limits(_M.LIMITS, opts, nil, "openai_embeddings.parse_request")
-  local decoded, reason = ingress.decode(body, limits)
-  if reason == "size" then
-    return nil, openai.error(413, "the request body is larger than " .. limits.maxBodyBytes .. " bytes",
-      "request_too_large")
-  elseif reason == "depth" or reason == "values" then
-    return bad("the request body nests objects and arrays more than " .. limits.maxDepth .. " deep", nil,
-      "limit_exceeded")
-  elseif reason ~= nil or (type(body) == "string" and type(decoded) ~= "table") then
-    return bad("We could not parse the JSON body of your request.", nil, "invalid_json")
-  end
-  if not ingress.is_object(decoded) then return bad("the body must be a JSON object") end
+  local decoded, derr = read_body(body, limits)
+  if not decoded then return nil, derr end
   if type(decoded.model) ~= "string" or decoded.model == "" then return bad("model is required", "model") end
   local input, err = read_input(decoded.input, limits)
   if not input then return nil, err end

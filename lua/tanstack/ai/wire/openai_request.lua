@@ -108,7 +108,9 @@ end
 
 local function absent(v) return v == nil or v == json.null end
 
--- The body as a decoded object, or nil, err.
+--- An OpenAI request body (JSON text or a decoded table) as a decoded object within `limits`, or nil, err in
+--- OpenAI's error shape (413 too large, 400 too deep, not JSON, not an object). Every OpenAI endpoint reads its
+--- body here.
 local function read_body(body, limits)
   local decoded, reason = ingress.decode(body, limits)
   if reason == "size" then
@@ -123,6 +125,7 @@ local function read_body(body, limits)
   if not is_object(decoded) then return bad("the body must be a JSON object") end
   return decoded
 end
+_M.read_body = read_body
 
 local function read_messages(body, limits, allow_system)
   if not is_array(body.messages) or #body.messages == 0 then
